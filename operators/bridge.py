@@ -1,0 +1,228 @@
+"""Python glue for the checkpoint-signal bridge (``bridge/src/.../CheckpointSignalBridge.java``).
+
+PyFlink's Python functions have no checkpoint hooks. The bridge is a small Java operator put
+directly in front of a Python ``KeyedProcessFunction`` (same chain, after ``key_by``); it forwards
+the records unchanged and adds in-band *signal* records in the same keyed shape:
+
+* ``B(n)``: checkpoint n's barrier is about to pass. Arrives after every record that precedes the
+  barrier and before the barrier itself (so before the function's state is snapshotted for n).
+* ``C(n)``: checkpoint n completed. Notices can be skipped or subsumed (commit everything <= n);
+  aborted checkpoints never get one.
+* ``R(n)``: the operator was restored from checkpoint (or savepoint) n; first signal after a
+  restart. A fresh start emits no R at all.
+* ``E(END_INPUT_CHECKPOINT_ID)``: the (bounded) input ended; flush and commit everything now
+  (as Paimon's committer does at end of input, identifier ``Long.MAX_VALUE``). No B/C follow it.
+
+Every subtask of the bridge gets its own signals, under a marker key that the bridge chose so
+that it belongs to that very subtask; the function processes a signal under that synthetic key
+(keyed state read there is the marker key's, not a data key's). The signal's record timestamp
+(``ctx.timestamp()``) is the wall-clock time in ms at which Java emitted it.
+
+Use::
+
+    env = StreamExecutionEnvironment.get_execution_environment()
+    configure_environment(env)                 # bridge jar + python executables
+    env.set_max_parallelism(128)               # always explicit (marker keys depend on it)
+    stream = ...map(to_envelope, output_type=ENVELOPE_TYPE)
+    keyed = stream.key_by(lambda e: e[KEY], key_type=Types.STRING())
+    out = process_with_signals(keyed, MyKeyedProcessFunction(), output_type=...,
+                               parallelism=2, bundle_size=1)
+
+and in the function::
+
+    def process_element(self, value, ctx):
+        kind = value[KIND]
+        if kind == DATA: ...payload = value[PAYLOAD]...
+        elif kind == BARRIER: ...flush, emit committables for value[CHECKPOINT_ID]...
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+from pyflink.common import Row
+from pyflink.common.typeinfo import Types
+
+# Envelope: a named Row. Signals fill kind, key (the marker key) and checkpoint_id; payload None.
+ENVELOPE_FIELDS = ("kind", "key", "checkpoint_id", "payload")
+KIND, KEY, CHECKPOINT_ID, PAYLOAD = range(4)
+ENVELOPE_TYPE = Types.ROW_NAMED(
+    list(ENVELOPE_FIELDS),
+    [Types.STRING(), Types.STRING(), Types.LONG(), Types.PICKLED_BYTE_ARRAY()])
+
+DATA = "D"
+BARRIER = "B"
+COMPLETE = "C"
+RESTORE = "R"
+END = "E"
+END_INPUT_CHECKPOINT_ID = 2 ** 63 - 1  # Java Long.MAX_VALUE, as Paimon's END_INPUT_CHECKPOINT_ID
+
+BRIDGE_CLASS = "io.paimoncdc.bridge.CheckpointSignalBridge"
+_BUILD_SCRIPT = Path(__file__).resolve().parent.parent / "bridge" / "build.py"
+
+
+# --- envelopes -----------------------------------------------------------------------------
+
+def data_envelope(key: str, payload: Any, checkpoint_id: Optional[int] = None) -> Row:
+    """A data record: ``kind='D'``; ``payload`` is any picklable object (prefer whole batches)."""
+    return Row(kind=DATA, key=key, checkpoint_id=checkpoint_id, payload=payload)
+
+
+def signal_envelope(kind: str, checkpoint_id: int, key: Optional[str] = None,
+                    payload: Any = None) -> Row:
+    """A signal-shaped record built in Python (e.g. a writer forwarding committables for n)."""
+    return Row(kind=kind, key=key, checkpoint_id=checkpoint_id, payload=payload)
+
+
+# --- the jar and the environment ------------------------------------------------------------
+
+def _build_module():
+    spec = importlib.util.spec_from_file_location("_paimon_cdc_bridge_build", _BUILD_SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def bridge_jar(force: bool = False) -> Path:
+    """Path of the bridge jar, compiled first (``javac``) if missing or its sources changed."""
+    return _build_module().build_jar(force=force)
+
+
+def configure_environment(env, python_executable: Optional[str] = None) -> Path:
+    """Adds the bridge jar to ``env`` and makes the Python workers (and the client) use
+    ``python_executable`` (default: the running interpreter), so jobs work outside an
+    activated virtualenv. Call before building the topology. Returns the jar's path."""
+    jar = bridge_jar()
+    env.add_jars(jar.as_uri())
+    executable = python_executable or sys.executable
+    env.set_python_executable(executable)
+    _env_config(env).setString("python.client.executable", executable)
+    return jar
+
+
+def _env_config(env):
+    from pyflink.java_gateway import get_gateway
+    jvm = get_gateway().jvm
+    return jvm.org.apache.flink.python.util.PythonConfigUtil.getEnvironmentConfig(
+        env._j_stream_execution_environment)
+
+
+def tick_source(env, count: int = 2 ** 63 - 1, ticks_per_second: float = 10.0,
+                name: str = "ticks"):
+    """A rate-limited source of ticks 0, 1, 2, ... (``Types.LONG()``) from the bridge jar
+    (``DataGeneratorSource`` + ``RateLimiterStrategy.perSecond``); checkpointed, so a restored
+    job continues after the last checkpointed tick. The rate is for the whole source."""
+    from pyflink.common.watermark_strategy import WatermarkStrategy
+    from pyflink.datastream.connectors import Source
+    from pyflink.java_gateway import get_gateway
+    jvm = get_gateway().jvm
+    j_source = jvm.io.paimoncdc.bridge.TickSource.create(int(count), float(ticks_per_second))
+    return env.from_source(Source(j_source), WatermarkStrategy.no_watermarks(), name,
+                           type_info=Types.LONG())
+
+
+# --- inserting the bridge -------------------------------------------------------------------
+
+def with_checkpoint_signals(keyed, name: str = "checkpoint-signals",
+                            parallelism: Optional[int] = None):
+    """Inserts the bridge after ``keyed`` (a ``pyflink.datastream.KeyedStream`` from
+    ``key_by(..., key_type=Types.STRING())`` or ``Types.INT()`` over ``ENVELOPE_TYPE``-like
+    named Rows) and returns a ``KeyedStream`` again, ready for ``.process(KeyedProcessFunction)``.
+
+    The consumer must run with the bridge's parallelism (so they chain and the marker keys land
+    in the right subtask): pass the same ``parallelism`` here and on ``.process(...)``, or use
+    :func:`process_with_signals`, which does both."""
+    from pyflink.datastream.data_stream import KeyedStream
+    from pyflink.java_gateway import get_gateway
+    if not isinstance(keyed, KeyedStream):
+        raise TypeError("with_checkpoint_signals needs the KeyedStream returned by key_by(...)")
+    jvm = get_gateway().jvm
+    j_keyed = keyed._j_data_stream
+    check_checkpointing(j_keyed.getExecutionEnvironment())
+    j_type = j_keyed.getType()  # Row(key, envelope): what Java sees after PyFlink's key_by
+    operator = _jvm_class(jvm, BRIDGE_CLASS)(j_type)
+    j_bridged = j_keyed.transform(name, j_type, operator)
+    if parallelism is not None:
+        j_bridged.setParallelism(parallelism)
+    j_rekeyed = jvm.org.apache.flink.streaming.api.datastream.DataStreamUtils \
+        .reinterpretAsKeyedStream(
+            j_bridged, jvm.org.apache.flink.streaming.api.functions.python.KeyByKeySelector(),
+            j_keyed.getKeyType())
+    return KeyedStream(j_rekeyed, keyed._original_data_type_info, keyed._origin_stream)
+
+
+def check_checkpointing(env) -> None:
+    """Refuses checkpoint settings under which ``B(n)`` would not be "after every record before
+    barrier n, before the snapshot": unaligned checkpoints (also the switch to them after an
+    alignment timeout) and at-least-once mode. ``env``: a StreamExecutionEnvironment (Python or
+    Java). Checkpointing switched off is allowed (then only R and E signals ever arrive)."""
+    from pyflink.datastream.checkpoint_config import CheckpointConfig
+    from pyflink.datastream.checkpointing_mode import CheckpointingMode
+    from pyflink.datastream import StreamExecutionEnvironment
+    j_env = env._j_stream_execution_environment \
+        if isinstance(env, StreamExecutionEnvironment) else env
+    config = CheckpointConfig(j_env.getCheckpointConfig())
+    if not config.is_checkpointing_enabled():
+        return
+    if config.is_unaligned_checkpoints_enabled() or config.is_force_unaligned_checkpoints():
+        raise ValueError(
+            "unaligned checkpoints are enabled (execution.checkpointing.unaligned.enabled): the "
+            "checkpoint-signal bridge needs aligned checkpoints (records the barrier overtakes "
+            "are stored in checkpoint n yet reach the function after B(n): replayed after a "
+            "restore, they would be committed twice)")
+    if config.get_checkpointing_mode() != CheckpointingMode.EXACTLY_ONCE:
+        raise ValueError(
+            "checkpointing mode is AT_LEAST_ONCE: the checkpoint-signal bridge needs EXACTLY_ONCE "
+            "(aligned barriers)")
+
+
+def process_with_signals(keyed, func, output_type=None, name: Optional[str] = None,
+                         parallelism: Optional[int] = None, bundle_size: Optional[int] = None,
+                         bundle_time_ms: Optional[int] = None):
+    """``with_checkpoint_signals(keyed).process(func, output_type)`` with one parallelism for
+    both, and optionally this operator's own Python bundle limits (``bundle_size=1`` delivers
+    signals within milliseconds; the default bundle time delays them by up to ~1 s)."""
+    bridged = with_checkpoint_signals(
+        keyed, name=f"{name} signals" if name else "checkpoint-signals", parallelism=parallelism)
+    out = bridged.process(func, output_type=output_type)
+    if name:
+        out = out.name(name)
+    if parallelism is not None:
+        out = out.set_parallelism(parallelism)
+    if bundle_size is not None or bundle_time_ms is not None:
+        set_python_bundle(out, size=bundle_size, time_ms=bundle_time_ms)
+    return out
+
+
+def set_python_bundle(stream, size: Optional[int] = None, time_ms: Optional[int] = None):
+    """Gives the Python operator that produced ``stream`` its own bundle limits
+    (``python.fn-execution.bundle.size`` / ``.time``) without touching the other operators:
+    the operator gets a private copy of the environment's configuration."""
+    from pyflink.java_gateway import get_gateway
+    jvm = get_gateway().jvm
+    transformation = stream._j_data_stream.getTransformation()
+    operator = transformation.getOperatorFactory().getOperator()
+    base = jvm.java.lang.Class.forName(
+        "org.apache.flink.streaming.api.operators.python.AbstractPythonFunctionOperator",
+        True, operator.getClass().getClassLoader())
+    if not base.isInstance(operator):
+        raise TypeError(f"not a Python operator: {operator.getClass().getName()}")
+    config = jvm.org.apache.flink.configuration.Configuration(operator.getConfiguration())
+    if size is not None:
+        config.setString("python.fn-execution.bundle.size", str(int(size)))
+    if time_ms is not None:
+        config.setString("python.fn-execution.bundle.time", str(int(time_ms)))
+    field = base.getDeclaredField("config")
+    field.setAccessible(True)
+    field.set(operator, config)
+    return stream
+
+
+def _jvm_class(jvm, name: str):
+    cls = jvm
+    for part in name.split("."):
+        cls = getattr(cls, part)
+    return cls

@@ -1,0 +1,29 @@
+"""``add_paimon_sink``: schema evolution -> bucket router -> writer -> committer, on a stream of
+envelopes (``operators/bridge.py``'s ENVELOPE_TYPE): change batches (kind ``D``, payload a
+``ChangeBatch``) and schema events (kind ``S``, see ``sink_functions.SCHEMA``) in stream order.
+"""
+
+from __future__ import annotations
+
+from pyflink.common.typeinfo import Types
+
+from operators.bridge import ENVELOPE_TYPE, KEY, process_with_signals
+from operators.failures import FailurePlan
+from operators.sink_functions import ChangeCommitter, ChangeWriter, RouteByBucket, SchemaEvolution
+
+
+def add_paimon_sink(changes, warehouse: str, commit_user: str, writer_parallelism: int = 1,
+                    failures: FailurePlan | None = None, ignore_incompatible: bool = False) -> None:
+    evolved = changes.process(SchemaEvolution(warehouse, ignore_incompatible), output_type=ENVELOPE_TYPE) \
+        .name("schema evolution").set_parallelism(1)
+    # Parallelism 1 like the evolution before it: a rebalance here would reorder a key's changes.
+    routed = evolved.flat_map(RouteByBucket(warehouse), output_type=ENVELOPE_TYPE) \
+        .name("bucket router").set_parallelism(1)
+    keyed = routed.key_by(lambda e: e[KEY], key_type=Types.STRING())
+    committables = process_with_signals(
+        keyed, ChangeWriter(warehouse, failures), output_type=ENVELOPE_TYPE, name="paimon writer",
+        parallelism=writer_parallelism)
+    process_with_signals(
+        committables.key_by(lambda e: e[KEY], key_type=Types.STRING()),
+        ChangeCommitter(warehouse, commit_user, failures), output_type=Types.STRING(),
+        name="paimon committer", parallelism=1, bundle_size=1)

@@ -1,0 +1,128 @@
+"""The PyFlink functions of the sink: change batches -> writer -> committer, plus schema evolution.
+
+Each runs behind the checkpoint-signal bridge (``operators/bridge.py``):
+
+* ``RouteByBucket``: splits change batches by (partition, bucket) and keys them for the writers.
+* ``ChangeWriter`` (keyed by table, partition and bucket): writes batches into the table's LSM writers; at ``B(n)`` it
+  flushes and sends its committables for ``n`` to the committer; at end of input it sends the
+  rest under ``END_INPUT_CHECKPOINT_ID``.
+* ``ChangeCommitter`` (parallelism 1): keeps committables in keyed ``ListState`` until ``C(n)``,
+  then commits (``TableCommitterLogic``); on ``R(n)`` re-commits what the restored state holds.
+  Committables are sent under ``COMMITTER_KEY``, the bridge's marker key of a parallelism-1
+  operator, so they share keyed state with the signals.
+* ``SchemaEvolution`` (parallelism 1, in line): applies source schema events to the tables.
+"""
+
+from __future__ import annotations
+
+import pickle
+
+from pyflink.common.typeinfo import Types
+from pyflink.datastream import FlatMapFunction, KeyedProcessFunction, ProcessFunction
+from pyflink.datastream.state import ListStateDescriptor
+
+from operators.bridge import BARRIER, CHECKPOINT_ID, COMPLETE, DATA, END, KIND, PAYLOAD, RESTORE, data_envelope
+from operators.bucket_router import BucketRouter
+from operators.failures import FailurePlan
+from operators.schema_evolution import SchemaEvolutionLogic
+from operators.table_committer import TableCommitterLogic
+from operators.table_writer import TableWriterLogic
+
+SCHEMA = "S"
+"""Envelope kind of a schema event (payload: pickled ``(table, pyarrow.Schema)``)."""
+
+COMMITTER_KEY = "__ckpt_signal_0"
+"""Marker key the bridge picks for subtask 0 of a parallelism-1 operator (see the Java source)."""
+
+
+def _catalog(warehouse: str):
+    import paimon_py
+    return paimon_py.CatalogFactory.create({"warehouse": warehouse})
+
+
+class RouteByBucket(FlatMapFunction):
+    """Splits change batches by (partition, bucket) and keys them for the writers."""
+
+    def __init__(self, warehouse: str):
+        self.warehouse = warehouse
+
+    def open(self, runtime_context):
+        self.router = BucketRouter(_catalog(self.warehouse))
+
+    def flat_map(self, value):
+        for key, batch in self.router.route(value[PAYLOAD]):
+            yield data_envelope(key, batch)
+
+
+class ChangeWriter(KeyedProcessFunction):
+    def __init__(self, warehouse: str, failures: FailurePlan | None = None):
+        self.warehouse = warehouse
+        self.failures = failures or FailurePlan()
+
+    def open(self, runtime_context):
+        self.logic = TableWriterLogic(_catalog(self.warehouse))
+
+    def process_element(self, value, ctx):
+        kind = value[KIND]
+        if kind == DATA:
+            self.logic.write(value[PAYLOAD])
+        elif kind in (BARRIER, END):
+            n = value[CHECKPOINT_ID]
+            self.failures.check("writer", "before-flush", n)
+            committables = self.logic.prepare_commit(n)
+            self.failures.check("writer", "after-flush", n)
+            for committable in committables:
+                yield data_envelope(COMMITTER_KEY, committable, n)
+
+    def close(self):
+        self.logic.close()
+
+
+class ChangeCommitter(KeyedProcessFunction):
+    def __init__(self, warehouse: str, commit_user: str, failures: FailurePlan | None = None):
+        self.warehouse = warehouse
+        self.commit_user = commit_user
+        self.failures = failures or FailurePlan()
+
+    def open(self, runtime_context):
+        self.pending = runtime_context.get_list_state(
+            ListStateDescriptor("pending-committables", Types.PICKLED_BYTE_ARRAY()))
+        self.logic = TableCommitterLogic(_catalog(self.warehouse), self.commit_user)
+
+    def process_element(self, value, ctx):
+        kind = value[KIND]
+        if kind == DATA:
+            self.pending.add(value[PAYLOAD])
+            return
+        n = value[CHECKPOINT_ID]
+        pending = list(self.pending.get() or [])
+        if kind in (COMPLETE, END):
+            snapshots, later = self.logic.commit(pending, n)
+            if snapshots:
+                self.failures.check("committer", "after-commit", n)
+            self.pending.update(later)
+        elif kind == RESTORE:
+            self.pending.update(self.logic.restore(pending, n))
+        yield from ()
+
+
+class SchemaEvolution(ProcessFunction):
+    """Parallelism 1, in line before the writers: applies schema events (kind ``S``, payload a
+    pickled ``(table, pyarrow.Schema)``) in stream order and forwards the change batches, so a
+    schema change is in place before the first batch that needs it reaches a writer (writers
+    still wait with a bounded retry if not). Being in line also means the events cannot be held
+    back behind backpressured data, as a separate side-output branch could be."""
+
+    def __init__(self, warehouse: str, ignore_incompatible: bool = False):
+        self.warehouse = warehouse
+        self.ignore_incompatible = ignore_incompatible
+
+    def open(self, runtime_context):
+        self.logic = SchemaEvolutionLogic(_catalog(self.warehouse), self.ignore_incompatible)
+
+    def process_element(self, value, ctx):
+        if value[KIND] == SCHEMA:
+            table, schema = pickle.loads(value[PAYLOAD])
+            self.logic.apply(table, schema)
+        else:
+            yield value

@@ -1,0 +1,37 @@
+"""``SyntheticReader``: a keyed PyFlink function that replays ``SyntheticChangeStream`` with its
+position in keyed state, one position per tick, like a CDC reader keeps its source offset.
+
+Change batches and schema events go out in stream order as envelopes (kinds ``D`` and ``S``).
+"""
+
+from __future__ import annotations
+
+import pickle
+
+from pyflink.common.typeinfo import Types
+from pyflink.datastream import KeyedProcessFunction
+from pyflink.datastream.state import ValueStateDescriptor
+
+from operators.bridge import data_envelope, signal_envelope
+from operators.change_batch import ChangeBatch
+from operators.failures import FailurePlan
+from operators.sink_functions import SCHEMA
+from operators.synthetic_source import SourceSchema, SyntheticChangeStream
+
+class SyntheticReader(KeyedProcessFunction):
+    def __init__(self, stream: SyntheticChangeStream, failures: FailurePlan | None = None):
+        self.stream = stream
+        self.failures = failures or FailurePlan()
+
+    def open(self, runtime_context):
+        self.position = runtime_context.get_state(ValueStateDescriptor("position", Types.LONG()))
+
+    def process_element(self, tick, ctx):
+        position = self.position.value() or 0
+        for event in self.stream.events(position):
+            if isinstance(event, SourceSchema):
+                yield signal_envelope(SCHEMA, 0, event.table, pickle.dumps((event.table, event.schema)))
+            elif isinstance(event, ChangeBatch):
+                yield data_envelope(event.table, event)
+        self.position.update(position + 1)
+        self.failures.check("reader", "after-emit", position)

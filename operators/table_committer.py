@@ -1,0 +1,72 @@
+"""``TableCommitterLogic``: what the committer operator does, without Flink.
+
+Committables wait (in the operator's keyed state) until their checkpoint completes; on ``C(n)``
+everything with checkpoint id <= n is committed, one APPEND (and maybe COMPACT) snapshot per
+table and checkpoint, identifier = checkpoint id, under the job's stable commit user, then old
+snapshots are expired. Commits are idempotent: identifiers already in the table's snapshots for
+this commit user are skipped (Paimon's ``filterCommitted``).
+
+After a restore (``R(n)``), pending committables are committed the same way. If that committed
+anything, writers that restored concurrently may have read the table before it, so their
+sequence numbers could fall behind the new files: the committer then fails the job once on
+purpose, and on the next restart nothing is left to commit and every writer sees the table as
+committed (Paimon's ``RestoreAndFailCommittableStateManager``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Iterable
+
+from operators.table_writer import Committable
+from paimon_py.catalog import FileSystemCatalog
+from paimon_py.snapshot.snapshot import Snapshot
+
+
+class RestoredCommitsNeedRestart(RuntimeError):
+    """Raised once after committing restored committables, so writers restart on top of them."""
+
+
+class TableCommitterLogic:
+    def __init__(self, catalog: FileSystemCatalog, commit_user: str):
+        self.catalog = catalog
+        self.commit_user = commit_user
+        self._tables: dict[str, object] = {}
+        self._commits: dict[str, object] = {}
+
+    def commit(self, pending: Iterable[Committable], up_to: int) -> tuple[list[Snapshot], list[Committable]]:
+        """Commit pending committables with checkpoint id <= ``up_to``; returns the snapshots
+        made and the committables still pending."""
+        due, later = [], []
+        for c in pending:
+            (due if c.checkpoint_id <= up_to else later).append(c)
+        grouped: dict[str, dict[int, list]] = defaultdict(lambda: defaultdict(list))
+        for c in due:
+            grouped[c.table][c.checkpoint_id].extend(c.messages)
+        snapshots = []
+        for name, by_checkpoint in grouped.items():
+            table, commit = self._committer(name)
+            for checkpoint_id in commit.filter_committed(sorted(by_checkpoint)):
+                snapshots += commit.commit(by_checkpoint[checkpoint_id], identifier=checkpoint_id)
+            if not table.options.write_only:
+                table.new_expire_snapshots().expire()
+        return snapshots, later
+
+    def _committer(self, name: str):
+        """The table and its committer; rebuilt when the table's schema changed (the committer
+        keeps the table's live files cached between commits)."""
+        table = self._tables.get(name)
+        if table is None or table.schema_manager.list_ids()[-1] != table.schema.id:
+            table = self.catalog.get_table(name)
+            self._tables[name] = table
+            self._commits[name] = table.new_file_store_commit(self.commit_user)
+        return table, self._commits[name]
+
+    def restore(self, pending: Iterable[Committable], restored_id: int) -> list[Committable]:
+        """Commit what a restored state still holds; raise once if that changed the table."""
+        snapshots, later = self.commit(pending, restored_id)
+        if snapshots:
+            raise RestoredCommitsNeedRestart(
+                f"Committed {len(snapshots)} snapshot(s) restored from checkpoint {restored_id}; "
+                f"restarting once so that every writer continues from them (expected, not an error).")
+        return later

@@ -1,0 +1,111 @@
+"""``TableWriterLogic``: what the writer operator does, without Flink.
+
+Holds one ``FileStoreWrite`` per target table; writes change batches; on the pre-barrier signal
+``B(n)`` flushes every table and returns its committables for checkpoint ``n``. When a batch
+has a column the table lacks, or a type wider than the table's, its schema change is still on
+its way (schema evolution runs in its own operator): the writer flushes what it has under the
+old schema (those messages wait for the next barrier), reloads the table, and retries for a
+bounded time (``cdc.schema-change-retry-interval`` / ``cdc.schema-change-retry-max-num``, as in
+Paimon) until the schema fits.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from operators.change_batch import ROW_KIND, ChangeBatch
+from paimon_py.catalog import FileSystemCatalog
+from paimon_py.operation.commit_message import CommitMessage
+from paimon_py.schema.schema_change import is_widening
+from paimon_py.types import from_arrow_type, to_arrow_type
+
+KIND_CODES = pa.array(["+I", "-U", "+U", "-D"])
+"""Position = Paimon's row kind byte."""
+
+
+@dataclass
+class Committable:
+    """The files one writer produced for one table and checkpoint."""
+
+    table: str
+    checkpoint_id: int
+    messages: list[CommitMessage] = field(default_factory=list)
+
+
+class TableWriterLogic:
+    def __init__(self, catalog: FileSystemCatalog, schema_retry_interval_s: float = 0.5,
+                 schema_retry_max: int = 100):
+        self.catalog = catalog
+        self.retry_interval = schema_retry_interval_s
+        self.retry_max = schema_retry_max
+        self.writes: dict[str, object] = {}
+        self.tables: dict[str, object] = {}
+        self.held: dict[str, list[CommitMessage]] = {}
+
+    def write(self, batch: ChangeBatch) -> None:
+        rows = batch.rows()
+        data = rows.drop_columns([ROW_KIND])
+        table = self._table_for(batch.table, data.schema)
+        for column in table.schema.fields:  # columns the source no longer sends (a dropped column)
+            if column.name not in data.column_names:
+                data = data.append_column(column.name, pa.nulls(data.num_rows, to_arrow_type(column.type)))
+        kinds = pc.index_in(rows.column(ROW_KIND), value_set=KIND_CODES)
+        self.writes[batch.table].write(data, kinds)
+
+    def prepare_commit(self, checkpoint_id: int) -> list[Committable]:
+        """Flush everything (pre-barrier); one committable per table that has something."""
+        out = []
+        for name in sorted(set(self.writes) | set(self.held)):
+            messages = self.held.pop(name, [])
+            if name in self.writes:
+                messages += self.writes[name].prepare_commit(wait_compaction=False)
+            if messages:
+                out.append(Committable(name, checkpoint_id, messages))
+        return out
+
+    def close(self) -> None:
+        for write in self.writes.values():
+            write.close()
+        self.writes.clear()
+
+    def _table_for(self, name: str, schema: pa.Schema):
+        table = self.tables.get(name)
+        if table is not None and fits(schema, table.schema):
+            return table
+        previous = None
+        if table is not None:  # a newer schema: keep what was written under the old one
+            previous = self.writes.pop(name)
+            self.held.setdefault(name, []).extend(previous.prepare_commit(wait_compaction=True))
+        table = self._load(name, schema)
+        self.tables[name] = table
+        self.writes[name] = table.new_file_store_write()
+        if previous is not None:
+            self.writes[name].take_over(previous)
+            previous.close()
+        return table
+
+    def _load(self, name: str, schema: pa.Schema):
+        for _ in range(self.retry_max + 1):
+            table = self.catalog.get_table(name)
+            if fits(schema, table.schema):
+                return table
+            time.sleep(self.retry_interval)
+        raise TimeoutError(
+            f"Table {name} still lacks columns or types of the incoming data ({schema}) after "
+            f"{self.retry_max} retries; raise 'cdc.schema-change-retry-max-num' or check the "
+            f"schema-evolution operator.")
+
+
+def fits(schema: pa.Schema, table_schema) -> bool:
+    """Whether every column of ``schema`` exists in the table with a type that holds it."""
+    names = set(table_schema.field_names)
+    for column in schema:
+        if column.name not in names:
+            return False
+        if not is_widening(from_arrow_type(column.type), table_schema.field(column.name).type):
+            return False
+    return True

@@ -1,0 +1,112 @@
+"""``FileSystemCatalog``: databases and tables under a warehouse path (``<warehouse>/<db>.db/<table>``)."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import pyarrow.fs as pafs
+
+from paimon_py.io.file_io import FileIO
+from paimon_py.schema.schema import Schema
+from paimon_py.schema.schema_change import SchemaChange
+from paimon_py.schema.schema_manager import SchemaManager
+from paimon_py.table.file_store_table import FileStoreTable
+
+DB_SUFFIX = ".db"
+
+
+class CatalogError(Exception):
+    """A database or table that does not exist, or exists already."""
+
+
+class FileSystemCatalog:
+    """A Paimon filesystem catalog over any ``pyarrow.fs`` filesystem."""
+
+    def __init__(self, warehouse: str, filesystem: pafs.FileSystem | None = None):
+        """``warehouse`` is a path or URI; pass ``filesystem`` to use any other pyarrow filesystem."""
+        if filesystem is None:
+            self.file_io, self.warehouse = FileIO.for_uri(warehouse)
+        else:
+            self.file_io, self.warehouse = FileIO(filesystem), warehouse.rstrip("/")
+
+    def database_path(self, name: str) -> str:
+        return f"{self.warehouse}/{name}{DB_SUFFIX}"
+
+    def table_path(self, identifier: str) -> str:
+        database, table = _split_identifier(identifier)
+        return f"{self.database_path(database)}/{table}"
+
+    def list_databases(self) -> list[str]:
+        names = self.file_io.list_names(self.warehouse)
+        return sorted(n[: -len(DB_SUFFIX)] for n in names if n.endswith(DB_SUFFIX))
+
+    def create_database(self, name: str, ignore_if_exists: bool = False, properties: dict | None = None) -> None:
+        path = self.database_path(name)
+        if self.file_io.exists(path):
+            if ignore_if_exists:
+                return
+            raise CatalogError(f"Database '{name}' already exists.")
+        self.file_io.mkdirs(path)
+
+    def list_tables(self, database: str) -> list[str]:
+        self._require_database(database)
+        path = self.database_path(database)
+        return sorted(n for n in self.file_io.list_names(path)
+                      if SchemaManager(self.file_io, f"{path}/{n}").list_ids())
+
+    def create_table(self, identifier: str, schema: Schema, ignore_if_exists: bool = False) -> None:
+        database, _ = _split_identifier(identifier)
+        self._require_database(database)
+        manager = SchemaManager(self.file_io, self.table_path(identifier))
+        if manager.list_ids():
+            if ignore_if_exists:
+                return
+            raise CatalogError(f"Table '{identifier}' already exists.")
+        try:
+            manager.create_table(schema)
+        except FileExistsError:
+            if not ignore_if_exists:
+                raise CatalogError(f"Table '{identifier}' already exists.") from None
+
+    def get_table(self, identifier: str) -> FileStoreTable:
+        path = self.table_path(identifier)
+        schema = SchemaManager(self.file_io, path).latest()
+        if schema is None:
+            raise CatalogError(f"Table '{identifier}' does not exist (no schema under {path}/schema).")
+        return FileStoreTable(self.file_io, path, identifier, schema)
+
+    def alter_table(self, identifier: str, changes: Sequence[SchemaChange]) -> None:
+        self.get_table(identifier)
+        SchemaManager(self.file_io, self.table_path(identifier)).commit_changes(changes)
+
+    def drop_table(self, identifier: str, ignore_if_not_exists: bool = False) -> None:
+        path = self.table_path(identifier)
+        if not SchemaManager(self.file_io, path).list_ids():
+            if ignore_if_not_exists:
+                return
+            raise CatalogError(f"Table '{identifier}' does not exist.")
+        self.file_io.delete_dir(path)
+
+    def _require_database(self, name: str) -> None:
+        if not self.file_io.is_dir(self.database_path(name)):
+            raise CatalogError(f"Database '{name}' does not exist; create it with create_database.")
+
+
+class CatalogFactory:
+    """Entry point shaped like pypaimon's: ``CatalogFactory.create({"warehouse": path})``."""
+
+    @staticmethod
+    def create(options: dict[str, str], filesystem: pafs.FileSystem | None = None) -> FileSystemCatalog:
+        if "warehouse" not in options:
+            raise ValueError("Catalog option 'warehouse' is required (a path or URI).")
+        metastore = options.get("metastore", "filesystem")
+        if metastore != "filesystem":
+            raise ValueError(f"Catalog 'metastore'={metastore!r} is not supported; use 'filesystem'.")
+        return FileSystemCatalog(options["warehouse"], filesystem)
+
+
+def _split_identifier(identifier: str) -> tuple[str, str]:
+    parts = identifier.split(".")
+    if len(parts) != 2 or not all(parts):
+        raise ValueError(f"Table identifier '{identifier}' must look like 'database.table'.")
+    return parts[0], parts[1]

@@ -1,0 +1,1 @@
+"""Row-level data structures: Paimon's binary row layout and row kinds."""

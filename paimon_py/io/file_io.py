@@ -1,0 +1,119 @@
+"""``FileIO``: the file operations the table format needs, over any ``pyarrow.fs`` filesystem.
+
+Local paths, ``file://``, ``s3://``, ``gs://`` and ``hdfs://`` URIs all resolve through
+``pyarrow.fs.FileSystem.from_uri``. Snapshot and schema files must be created only if absent
+(never renamed over an existing file): on a local filesystem this is atomic (``os.link`` of a
+fully written temporary file); object stores without conditional writes get a check-then-write,
+which is safe only with a single committer per table (Paimon's rule for such stores without a
+catalog lock as well).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from typing import BinaryIO
+
+import pyarrow.fs as pafs
+
+
+class FileIO:
+    """File operations on one ``pyarrow.fs`` filesystem; paths are filesystem paths, not URIs."""
+
+    def __init__(self, filesystem: pafs.FileSystem):
+        self.filesystem = filesystem
+        self.is_local = isinstance(filesystem, pafs.LocalFileSystem)
+
+    @staticmethod
+    def for_uri(uri: str) -> tuple["FileIO", str]:
+        """The FileIO and the filesystem path for a warehouse location (path or URI)."""
+        if "://" not in uri:
+            return FileIO(pafs.LocalFileSystem()), os.path.abspath(uri)
+        filesystem, path = pafs.FileSystem.from_uri(uri)
+        return FileIO(filesystem), path
+
+    def exists(self, path: str) -> bool:
+        return self.filesystem.get_file_info(path).type != pafs.FileType.NotFound
+
+    def is_dir(self, path: str) -> bool:
+        return self.filesystem.get_file_info(path).type == pafs.FileType.Directory
+
+    def file_size(self, path: str) -> int:
+        info = self.filesystem.get_file_info(path)
+        if info.type == pafs.FileType.NotFound:
+            raise FileNotFoundError(path)
+        return info.size
+
+    def mkdirs(self, path: str) -> None:
+        self.filesystem.create_dir(path, recursive=True)
+
+    def list_names(self, directory: str) -> list[str]:
+        """Names of the entries directly under ``directory`` ([] if it does not exist)."""
+        selector = pafs.FileSelector(directory, allow_not_found=True, recursive=False)
+        return [info.base_name for info in self.filesystem.get_file_info(selector)]
+
+    def read_bytes(self, path: str) -> bytes:
+        with self.filesystem.open_input_stream(path) as stream:
+            return stream.read()
+
+    def read_text(self, path: str) -> str:
+        return self.read_bytes(path).decode("utf-8")
+
+    def open_input(self, path: str) -> BinaryIO:
+        return self.filesystem.open_input_file(path)
+
+    def open_output(self, path: str) -> BinaryIO:
+        return self.filesystem.open_output_stream(path)
+
+    def write_bytes(self, path: str, data: bytes) -> None:
+        """Write a new file or overwrite one (only for hint files and fresh unique names)."""
+        if self.is_local:
+            self._write_local_atomically(path, data, exclusive=False)
+            return
+        with self.filesystem.open_output_stream(path) as out:
+            out.write(data)
+
+    def write_text(self, path: str, text: str) -> None:
+        self.write_bytes(path, text.encode("utf-8"))
+
+    def try_create(self, path: str, data: bytes) -> bool:
+        """Create ``path`` with ``data`` if it does not exist; False if it already existed."""
+        if self.is_local:
+            return self._write_local_atomically(path, data, exclusive=True)
+        if self.exists(path):
+            return False
+        with self.filesystem.open_output_stream(path) as out:
+            out.write(data)
+        return True
+
+    def delete(self, path: str) -> None:
+        """Delete a file; a missing file is not an error."""
+        try:
+            self.filesystem.delete_file(path)
+        except FileNotFoundError:
+            pass
+
+    def delete_dir(self, path: str) -> None:
+        if self.exists(path):
+            self.filesystem.delete_dir(path)
+
+    def _write_local_atomically(self, path: str, data: bytes, exclusive: bool) -> bool:
+        directory, name = os.path.split(path)
+        os.makedirs(directory, exist_ok=True)
+        temporary = os.path.join(directory, f".{name}.{uuid.uuid4()}.tmp")
+        with open(temporary, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        try:
+            if not exclusive:
+                os.replace(temporary, path)
+                return True
+            try:
+                os.link(temporary, path)
+                return True
+            except FileExistsError:
+                return False
+        finally:
+            if os.path.exists(temporary):
+                os.unlink(temporary)

@@ -1,0 +1,44 @@
+"""``FileStorePathFactory``: where every file of a table lives and how new files are named (format §1)."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+
+
+class FileStorePathFactory:
+    """Paths of one table. One instance hands out unique names: ``<prefix><uuid>-<counter>``."""
+
+    def __init__(self, table_path: str, data_file_prefix: str = "data-",
+                 changelog_file_prefix: str = "changelog-", file_format: str = "parquet"):
+        self.table_path = table_path
+        self.manifest_dir = f"{table_path}/manifest"
+        self.data_file_prefix = data_file_prefix
+        self.changelog_file_prefix = changelog_file_prefix
+        self.file_format = file_format
+        self._uuid = str(uuid.uuid4())
+        self._counter = itertools.count()
+
+    def _next_name(self, prefix: str, suffix: str = "") -> str:
+        return f"{prefix}{self._uuid}-{next(self._counter)}{suffix}"
+
+    def new_manifest_file(self) -> str:
+        return self._next_name("manifest-")
+
+    def new_manifest_list(self) -> str:
+        return self._next_name("manifest-list-")
+
+    def new_data_file(self) -> str:
+        return self._next_name(self.data_file_prefix, f".{self.file_format}")
+
+    def new_changelog_file(self) -> str:
+        return self._next_name(self.changelog_file_prefix, f".{self.file_format}")
+
+    def manifest_path(self, name: str) -> str:
+        return f"{self.manifest_dir}/{name}"
+
+    def bucket_path(self, partition_path: str, bucket: int) -> str:
+        bucket_dir = "bucket-postpone" if bucket == -2 else f"bucket-{bucket}"
+        if partition_path:
+            return f"{self.table_path}/{partition_path}/{bucket_dir}"
+        return f"{self.table_path}/{bucket_dir}"

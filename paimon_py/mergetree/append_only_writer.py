@@ -1,0 +1,99 @@
+"""``AppendOnlyWriter``: the writer of one bucket of an append (no primary key) table.
+
+Rows are buffered and written as data files whose sequence numbers count rows. At commit, runs
+of small files (below 70% of ``target-file-size``), oldest first, are merged into larger files
+once ``compaction.min.file-num`` of them line up (at most ``compaction.max.file-num`` at a
+time), as Paimon's append compaction does; the order of rows is kept.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from paimon_py.io.data_file_meta import DataFileMeta, FILE_SOURCE_COMPACT
+from paimon_py.io.data_file_reader import DataFileReader
+from paimon_py.io.data_file_writer import DataFileWriter
+from paimon_py.io.key_value import VALUE_KIND
+from paimon_py.operation.commit_message import CommitMessage
+
+
+class AppendOnlyWriter:
+    """Buffers rows and writes them as data files; compacts small files at commit."""
+
+    def __init__(self, partition: tuple, bucket: int, total_buckets: int, file_writer: DataFileWriter,
+                 file_reader: DataFileReader | None, partition_path: str, files: list[DataFileMeta],
+                 min_file_num: int, max_file_num: int, min_file_size: int):
+        self.partition = partition
+        self.bucket = bucket
+        self.total_buckets = total_buckets
+        self.file_writer = file_writer
+        self.file_reader = file_reader
+        self.partition_path = partition_path
+        self.files = sorted(files, key=lambda f: f.min_sequence_number)
+        self.min_file_num = min_file_num
+        self.max_file_num = max_file_num
+        self.min_file_size = min_file_size
+        self.next_sequence = max((f.max_sequence_number for f in files), default=-1) + 1
+        self._buffer: list[pa.Table] = []
+        self._buffered_bytes = 0
+        self._new_files: list[DataFileMeta] = []
+
+    def write(self, rows: pa.Table) -> None:
+        self._buffer.append(rows.drop_columns([VALUE_KIND]))
+        self._buffered_bytes += rows.nbytes
+
+    def buffered_bytes(self) -> int:
+        return self._buffered_bytes
+
+    def release_memory(self) -> None:
+        self.flush()
+
+    def flush(self) -> None:
+        if not self._buffer:
+            return
+        data = pa.concat_tables(self._buffer)
+        self._buffer, self._buffered_bytes = [], 0
+        self._new_files += self.file_writer.write_append(data, self.partition_path, self.bucket,
+                                                         self.next_sequence)
+        self.next_sequence += data.num_rows
+
+    def prepare_commit(self, wait_compaction: bool) -> CommitMessage:
+        self.flush()
+        message = CommitMessage(self.partition, self.bucket, self.total_buckets, new_files=self._new_files)
+        self.files += self._new_files
+        self._new_files = []
+        if self.file_reader is not None:
+            before = self._pick_compaction()
+            if before:
+                after = self._rewrite(before)
+                message.compact_before, message.compact_after = before, after
+                names = {f.file_name for f in before}
+                self.files = sorted([f for f in self.files if f.file_name not in names] + after,
+                                    key=lambda f: f.min_sequence_number)
+        return message
+
+    def _pick_compaction(self) -> list[DataFileMeta]:
+        """The oldest run of at least ``min_file_num`` consecutive small files."""
+        window: list[DataFileMeta] = []
+        for f in self.files:
+            if f.file_size >= self.min_file_size:
+                if len(window) >= self.min_file_num:
+                    break
+                window = []
+                continue
+            window.append(f)
+            if len(window) >= self.max_file_num:
+                break
+        return window if len(window) >= self.min_file_num else []
+
+    def _rewrite(self, files: list[DataFileMeta]) -> list[DataFileMeta]:
+        writer = self.file_writer.append_writer(self.partition_path, self.bucket,
+                                                files[0].min_sequence_number, FILE_SOURCE_COMPACT)
+        names = self.file_writer.value_names
+        for f in files:
+            for batch in self.file_reader.read_batches(self.partition_path, self.bucket, f, names):
+                writer.write(batch)
+        return writer.close()
+
+    def close(self) -> None:
+        self._buffer = []

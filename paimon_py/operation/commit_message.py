@@ -1,0 +1,26 @@
+"""``CommitMessage``: what a writer hands to the committer for one (partition, bucket)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from paimon_py.io.data_file_meta import DataFileMeta
+
+
+@dataclass
+class CommitMessage:
+    """New files (and their ``input`` changelog) go into an APPEND snapshot; compaction
+    before/after files (and the changelog compaction produced) into a COMPACT snapshot."""
+
+    partition: tuple
+    bucket: int
+    total_buckets: int
+    new_files: list[DataFileMeta] = field(default_factory=list)
+    changelog_files: list[DataFileMeta] = field(default_factory=list)
+    compact_before: list[DataFileMeta] = field(default_factory=list)
+    compact_after: list[DataFileMeta] = field(default_factory=list)
+    compact_changelog_files: list[DataFileMeta] = field(default_factory=list)
+
+    def is_empty(self) -> bool:
+        return not (self.new_files or self.changelog_files or self.compact_before
+                    or self.compact_after or self.compact_changelog_files)

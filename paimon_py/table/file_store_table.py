@@ -1,0 +1,100 @@
+"""``FileStoreTable``: one Paimon table; builds the readers, writers and committers for it."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from paimon_py.io.data_file_reader import DataFileReader
+from paimon_py.io.data_file_writer import DataFileWriter
+from paimon_py.io.file_io import FileIO
+from paimon_py.io.path_factory import FileStorePathFactory
+from paimon_py.manifest.avro import avro_codec
+from paimon_py.manifest.manifest_file import ManifestFile
+from paimon_py.manifest.manifest_list import ManifestList
+from paimon_py.operation.file_store_commit import FileStoreCommit
+from paimon_py.operation.file_store_scan import FileStoreScan
+from paimon_py.operation.file_store_write import FileStoreWrite
+from paimon_py.operation.split_read import SplitRead
+from paimon_py.partition import PartitionComputer
+from paimon_py.schema.schema_manager import SchemaManager
+from paimon_py.schema.table_schema import TableSchema
+from paimon_py.snapshot.snapshot_manager import SnapshotManager
+
+if TYPE_CHECKING:
+    from paimon_py.operation.expire_snapshots import ExpireSnapshots
+    from paimon_py.table.read_builder import ReadBuilder
+    from paimon_py.table.stream_read_builder import StreamReadBuilder
+    from paimon_py.table.write_builder import BatchWriteBuilder
+
+
+class FileStoreTable:
+    """A table at ``table_path`` as of its latest schema."""
+
+    def __init__(self, file_io: FileIO, table_path: str, identifier: str, schema: TableSchema):
+        self.file_io = file_io
+        self.table_path = table_path
+        self.identifier = identifier
+        self.schema = schema
+        self.options = schema.core_options
+        self.schema_manager = SchemaManager(file_io, table_path)
+        self.snapshot_manager = SnapshotManager(file_io, table_path)
+
+    @property
+    def primary_keys(self) -> list[str]:
+        return list(self.schema.primary_keys)
+
+    @property
+    def partition_keys(self) -> list[str]:
+        return list(self.schema.partition_keys)
+
+    def new_path_factory(self) -> FileStorePathFactory:
+        return FileStorePathFactory(self.table_path, self.options.data_file_prefix,
+                                    self.options.changelog_file_prefix, self.options.file_format)
+
+    @cached_property
+    def partition_computer(self) -> PartitionComputer:
+        return PartitionComputer(list(self.schema.partition_keys), self.schema.partition_types,
+                                 self.options.partition_default_name, self.options.partition_legacy_name)
+
+    def new_scan(self, path_factory: FileStorePathFactory | None = None) -> FileStoreScan:
+        path_factory = path_factory or self.new_path_factory()
+        codec = avro_codec(self.options.manifest_compression)
+        manifest_list = ManifestList(self.file_io, path_factory, codec)
+        manifest_file = ManifestFile(self.file_io, path_factory, self.schema.partition_types, codec,
+                                     self.options.manifest_target_file_size, self.schema.id)
+        return FileStoreScan(manifest_list, manifest_file, self.schema.partition_types,
+                             self.snapshot_manager)
+
+    def new_file_store_write(self, ignore_previous_files: bool = False) -> FileStoreWrite:
+        path_factory = self.new_path_factory()
+        writer = DataFileWriter(self.file_io, path_factory, self.schema)
+        reader = DataFileReader(self.file_io, path_factory, self.schema_manager, self.schema)
+        return FileStoreWrite(self.schema, writer, reader, self.new_scan(path_factory),
+                              self.snapshot_manager, self.partition_computer, ignore_previous_files)
+
+    def new_file_store_commit(self, commit_user: str | None = None) -> FileStoreCommit:
+        path_factory = self.new_path_factory()
+        scan = self.new_scan(path_factory)
+        return FileStoreCommit(self.file_io, self.schema, path_factory, self.snapshot_manager,
+                               scan.manifest_list, scan.manifest_file, scan, commit_user)
+
+    def new_expire_snapshots(self) -> "ExpireSnapshots":
+        from paimon_py.operation.expire_snapshots import ExpireSnapshots
+        return ExpireSnapshots(self)
+
+    def new_split_read(self) -> SplitRead:
+        reader = DataFileReader(self.file_io, self.new_path_factory(), self.schema_manager, self.schema)
+        return SplitRead(self.schema, reader, self.partition_computer)
+
+    def new_batch_write_builder(self) -> "BatchWriteBuilder":
+        from paimon_py.table.write_builder import BatchWriteBuilder
+        return BatchWriteBuilder(self)
+
+    def new_stream_read_builder(self) -> "StreamReadBuilder":
+        from paimon_py.table.stream_read_builder import StreamReadBuilder
+        return StreamReadBuilder(self)
+
+    def new_read_builder(self) -> "ReadBuilder":
+        from paimon_py.table.read_builder import ReadBuilder
+        return ReadBuilder(self)

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Creates (or refreshes) the project's virtualenv in .venv and installs the package with its
+# test extras. Sourced by scripts/test.sh and scripts/run.sh; safe to run again.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+python_bin="${PYTHON:-python3.11}"
+command -v "$python_bin" >/dev/null 2>&1 || python_bin=python3
+if [ ! -x "$root/.venv/bin/python" ]; then
+  "$python_bin" -m venv "$root/.venv"
+fi
+stamp="$root/.venv/.installed-$(cat "$root/pyproject.toml" | sha1sum | cut -c1-12)"
+if [ ! -f "$stamp" ]; then
+  "$root/.venv/bin/pip" install --quiet --upgrade pip
+  "$root/.venv/bin/pip" install --quiet -e "$root[test]"
+  rm -f "$root"/.venv/.installed-*
+  touch "$stamp"
+fi
+"$root/.venv/bin/python" "$root/bridge/build.py" >/dev/null  # the checkpoint-signal bridge jar (rebuilt only when its sources change)

@@ -1,0 +1,49 @@
+"""Fixtures for the paimon_py <-> pypaimon compatibility tests.
+
+* ``warehouse``: a fresh warehouse directory (under pytest's ``tmp_path``).
+* ``pp_catalog`` / ``ppy_catalog``: a paimon_py catalog and a pypaimon catalog over that same
+  warehouse, so a table written by one is read by the other.
+* ``read_sorted``: reads a table object of either library into a pyarrow Table sorted by keys.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests import helpers
+
+
+@pytest.fixture
+def warehouse(tmp_path):
+    path = tmp_path / "warehouse"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def pp_catalog(warehouse):
+    """paimon_py's filesystem catalog over ``warehouse``."""
+    return helpers.paimon_py_catalog(warehouse)
+
+
+@pytest.fixture
+def ppy_catalog(warehouse):
+    """pypaimon's filesystem catalog over ``warehouse`` (the reference implementation)."""
+    return helpers.pypaimon_catalog(warehouse)
+
+
+@pytest.fixture
+def open_catalogs(warehouse):
+    """``open_catalogs()`` -> (paimon_py catalog, pypaimon catalog), freshly created.
+
+    Use it to re-open the catalogs after the other library changed the table, so no cached
+    table object hides what is on disk.
+    """
+    def _open():
+        return helpers.paimon_py_catalog(warehouse), helpers.pypaimon_catalog(warehouse)
+    return _open
+
+
+@pytest.fixture
+def read_sorted():
+    return helpers.read_sorted
