@@ -40,7 +40,7 @@ def build(args):
 
     from operators import bridge
     from operators.failures import FailurePlan
-    from operators.sink import add_paimon_sink
+    from operators.sink import add_paimon_sink, new_commit_user
     from operators.synthetic_reader import SyntheticReader
 
     settings = load_settings(parse_key_values(args.flink_conf, "--flink_conf"))
@@ -57,7 +57,8 @@ def build(args):
     changes = envelopes.key_by(lambda e: e[bridge.KEY], key_type=Types.STRING()) \
         .process(SyntheticReader(SyntheticChangeStream(), failures), output_type=bridge.ENVELOPE_TYPE) \
         .name("synthetic reader").set_parallelism(1)
-    add_paimon_sink(changes, args.warehouse, args.commit_user, args.writer_parallelism, failures)
+    add_paimon_sink(changes, args.warehouse, args.commit_user or new_commit_user("sync-synthetic"),
+                    args.writer_parallelism, failures)
     return env
 
 
@@ -67,7 +68,7 @@ def main(argv=None) -> None:
     parser.add_argument("--positions", type=int, default=120)
     parser.add_argument("--ticks_per_second", type=float, default=20.0)
     parser.add_argument("--writer_parallelism", type=int, default=2)
-    parser.add_argument("--commit_user", default="sync-synthetic")
+    parser.add_argument("--commit_user", default=None, help="default: a new one per run")
     parser.add_argument("--fail", action="append", default=[], help="failure point, e.g. writer:after-flush:3")
     parser.add_argument("--failure_dir", default=None, help="where fired failures are remembered")
     parser.add_argument("--flink_conf", action="append", default=[], help="Flink option key=value")

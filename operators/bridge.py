@@ -92,14 +92,21 @@ def bridge_jar(force: bool = False) -> Path:
 
 
 def configure_environment(env, python_executable: Optional[str] = None) -> Path:
-    """Adds the bridge jar to ``env`` and makes the Python workers (and the client) use
+    """Adds the bridge jar to ``env``, makes the Python workers (and the client) use
     ``python_executable`` (default: the running interpreter), so jobs work outside an
-    activated virtualenv. Call before building the topology. Returns the jar's path."""
+    activated virtualenv, and gives each Python operator its own worker (see below).
+    Call before building the topology. Returns the jar's path."""
     jar = bridge_jar()
     env.add_jars(jar.as_uri())
     executable = python_executable or sys.executable
     env.set_python_executable(executable)
-    _env_config(env).setString("python.client.executable", executable)
+    config = _env_config(env)
+    config.setString("python.client.executable", executable)
+    # One Python worker per operator instead of one per slot shared through managed memory:
+    # with the shared worker, a failover sometimes releases it twice ("Reference count must
+    # not be negative" in Beam's DefaultJobBundleFactory), a fatal error that takes the
+    # TaskManager down, and a mini-cluster job then waits for slots forever.
+    config.setString("python.fn-execution.memory.managed", "false")
     return jar
 
 

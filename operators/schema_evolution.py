@@ -6,20 +6,58 @@ CDC does (``UpdatedDataFieldsProcessFunctionBase``):
   timestamp precision) is changed; NOT NULL to nullable is relaxed;
 * a type that narrows is ignored (the table keeps the wider type and still holds the values);
 * anything else (e.g. STRING to INT, nullable to NOT NULL) fails with a message naming the
-  table, the column and the option to change, unless ``ignore_incompatible`` is set.
+  table, the column and the option to change, unless ``ignore_incompatible`` is set;
+* a table that does not exist yet is created when the event carries a ``TableSpec`` (a source
+  table that appeared while the job runs).
+
+A field's Paimon type is taken from its ``paimon.type`` metadata (JSON) when present, else
+derived from the Arrow type.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+from dataclasses import dataclass, field
+from typing import Optional
 
 import pyarrow as pa
 
 from paimon_py.catalog import FileSystemCatalog
+from paimon_py.schema.schema import Schema
 from paimon_py.schema.schema_change import SchemaChange, is_widening
-from paimon_py.types import from_arrow_type
+from paimon_py.types import DataField, DataType, from_arrow_type, parse_data_type, row_type_from_arrow_schema
 
 LOG = logging.getLogger(__name__)
+
+PAIMON_TYPE = b"paimon.type"
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """How a target table is created when it does not exist yet."""
+
+    primary_keys: tuple[str, ...] = ()
+    partition_keys: tuple[str, ...] = ()
+    options: dict[str, str] = field(default_factory=dict)
+
+
+def paimon_type_of(f: pa.Field) -> DataType:
+    meta = f.metadata or {}
+    if PAIMON_TYPE in meta:
+        return parse_data_type(json.loads(meta[PAIMON_TYPE])).copy(nullable=f.nullable)
+    return from_arrow_type(f.type, f.nullable)
+
+
+def schema_for(source_schema: pa.Schema, spec: TableSpec) -> Schema:
+    """A Paimon schema from an Arrow schema (ids as Paimon assigns them) and a ``TableSpec``.
+    Nested types keep the Arrow-derived form (it carries the nested field ids)."""
+    fields = []
+    for data_field, arrow_field in zip(row_type_from_arrow_schema(source_schema).fields, source_schema):
+        typed = paimon_type_of(arrow_field)
+        nested = pa.types.is_nested(arrow_field.type)
+        fields.append(DataField(data_field.id, data_field.name, data_field.type if nested else typed))
+    return Schema(fields, list(spec.partition_keys), list(spec.primary_keys), dict(spec.options))
 
 
 class IncompatibleSchemaChange(ValueError):
@@ -31,12 +69,19 @@ class SchemaEvolutionLogic:
         self.catalog = catalog
         self.ignore_incompatible = ignore_incompatible
 
-    def apply(self, table_name: str, source_schema: pa.Schema) -> list[SchemaChange]:
-        """Evolve ``table_name`` towards ``source_schema``; returns the changes applied."""
+    def apply(self, table_name: str, source_schema: pa.Schema,
+              spec: Optional[TableSpec] = None) -> list[SchemaChange]:
+        """Evolve ``table_name`` towards ``source_schema`` (create it from ``spec`` if it does not
+        exist); returns the changes applied."""
+        if spec is not None and not self.catalog.table_exists(table_name):
+            database = table_name.split(".")[0]
+            self.catalog.create_database(database, ignore_if_exists=True)
+            self.catalog.create_table(table_name, schema_for(source_schema, spec), ignore_if_exists=True)
+            LOG.info("Created table %s.", table_name)
         table = self.catalog.get_table(table_name)
         changes = []
         for field in source_schema:
-            new_type = from_arrow_type(field.type, field.nullable)
+            new_type = paimon_type_of(field)
             if field.name not in table.schema.field_names:
                 changes.append(SchemaChange.add_column(field.name, new_type))
                 continue

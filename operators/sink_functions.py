@@ -2,12 +2,16 @@
 
 Each runs behind the checkpoint-signal bridge (``operators/bridge.py``):
 
-* ``RouteByBucket``: splits change batches by (partition, bucket) and keys them for the writers.
+* ``RouteByBucket``: splits change batches by (partition, bucket) and keys them for the writers;
+  source positions go to the writer subtask that owns ``COMMITTER_KEY``, which forwards them.
 * ``ChangeWriter`` (keyed by table, partition and bucket): writes batches into the table's LSM writers; at ``B(n)`` it
   flushes and sends its committables for ``n`` to the committer; at end of input it sends the
   rest under ``END_INPUT_CHECKPOINT_ID``.
-* ``ChangeCommitter`` (parallelism 1): keeps committables in keyed ``ListState`` until ``C(n)``,
-  then commits (``TableCommitterLogic``); on ``R(n)`` re-commits what the restored state holds.
+* ``ChangeCommitter`` (parallelism 1): keeps committables and source positions in keyed
+  ``ListState`` until ``C(n)``, then commits (``TableCommitterLogic``); on ``R(n)`` re-commits
+  what the restored state holds. Its commit user is fixed per job submission and kept in state,
+  so a restored job commits (and finds its earlier commits) under the same user, and a job
+  started afresh (checkpoint ids from 1 again) under a new one, as Paimon does.
   Committables are sent under ``COMMITTER_KEY``, the bridge's marker key of a parallelism-1
   operator, so they share keyed state with the signals.
 * ``SchemaEvolution`` (parallelism 1, in line): applies source schema events to the tables.
@@ -17,19 +21,22 @@ from __future__ import annotations
 
 import pickle
 
+from pyflink.common import Row
 from pyflink.common.typeinfo import Types
 from pyflink.datastream import FlatMapFunction, KeyedProcessFunction, ProcessFunction
-from pyflink.datastream.state import ListStateDescriptor
+from pyflink.datastream.state import ListStateDescriptor, ValueStateDescriptor
 
 from operators.bridge import BARRIER, CHECKPOINT_ID, COMPLETE, DATA, END, KIND, PAYLOAD, RESTORE, data_envelope
 from operators.bucket_router import BucketRouter
 from operators.failures import FailurePlan
 from operators.schema_evolution import SchemaEvolutionLogic
-from operators.table_committer import TableCommitterLogic
+from operators.source_position import POSITION
+from operators.table_committer import PendingPosition, TableCommitterLogic
 from operators.table_writer import TableWriterLogic
 
 SCHEMA = "S"
-"""Envelope kind of a schema event (payload: pickled ``(table, pyarrow.Schema)``)."""
+"""Envelope kind of a schema event (payload: pickled ``(table, pyarrow.Schema)``, or
+``(table, pyarrow.Schema, TableSpec)`` to create the table if it does not exist)."""
 
 COMMITTER_KEY = "__ckpt_signal_0"
 """Marker key the bridge picks for subtask 0 of a parallelism-1 operator (see the Java source)."""
@@ -50,6 +57,9 @@ class RouteByBucket(FlatMapFunction):
         self.router = BucketRouter(_catalog(self.warehouse))
 
     def flat_map(self, value):
+        if value[KIND] == POSITION:  # to the writer that forwards positions to the committer
+            yield Row(kind=POSITION, key=COMMITTER_KEY, checkpoint_id=None, payload=value[PAYLOAD])
+            return
         for key, batch in self.router.route(value[PAYLOAD]):
             yield data_envelope(key, batch)
 
@@ -66,6 +76,8 @@ class ChangeWriter(KeyedProcessFunction):
         kind = value[KIND]
         if kind == DATA:
             self.logic.write(value[PAYLOAD])
+        elif kind == POSITION:
+            yield value
         elif kind in (BARRIER, END):
             n = value[CHECKPOINT_ID]
             self.failures.check("writer", "before-flush", n)
@@ -87,22 +99,38 @@ class ChangeCommitter(KeyedProcessFunction):
     def open(self, runtime_context):
         self.pending = runtime_context.get_list_state(
             ListStateDescriptor("pending-committables", Types.PICKLED_BYTE_ARRAY()))
-        self.logic = TableCommitterLogic(_catalog(self.warehouse), self.commit_user)
+        self.user_state = runtime_context.get_state(ValueStateDescriptor("commit-user", Types.STRING()))
+        self.logic = None
+
+    def _logic(self) -> TableCommitterLogic:
+        """Created at the first element (keyed state is readable only then)."""
+        if self.logic is None:
+            user = self.user_state.value()
+            if user is None:
+                user = self.commit_user
+                self.user_state.update(user)
+            self.logic = TableCommitterLogic(_catalog(self.warehouse), user)
+        return self.logic
 
     def process_element(self, value, ctx):
         kind = value[KIND]
+        logic = self._logic()
         if kind == DATA:
             self.pending.add(value[PAYLOAD])
+            return
+        if kind == POSITION:
+            position = value[PAYLOAD]
+            self.pending.add(PendingPosition(position.checkpoint_id, position.position))
             return
         n = value[CHECKPOINT_ID]
         pending = list(self.pending.get() or [])
         if kind in (COMPLETE, END):
-            snapshots, later = self.logic.commit(pending, n)
+            snapshots, later = logic.commit(pending, n)
             if snapshots:
                 self.failures.check("committer", "after-commit", n)
             self.pending.update(later)
         elif kind == RESTORE:
-            self.pending.update(self.logic.restore(pending, n))
+            self.pending.update(logic.restore(pending, n))
         yield from ()
 
 
@@ -122,7 +150,6 @@ class SchemaEvolution(ProcessFunction):
 
     def process_element(self, value, ctx):
         if value[KIND] == SCHEMA:
-            table, schema = pickle.loads(value[PAYLOAD])
-            self.logic.apply(table, schema)
+            self.logic.apply(*pickle.loads(value[PAYLOAD]))  # (table, schema[, TableSpec])
         else:
             yield value

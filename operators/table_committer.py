@@ -6,6 +6,10 @@ table and checkpoint, identifier = checkpoint id, under the job's stable commit 
 snapshots are expired. Commits are idempotent: identifiers already in the table's snapshots for
 this commit user are skipped (Paimon's ``filterCommitted``).
 
+Source positions (``operators/source_position.py``) wait beside the committables: the position
+of checkpoint ``n`` goes into the properties of each snapshot committed for ``n`` and, once
+everything up to ``n`` is committed, is published for the source to acknowledge.
+
 After a restore (``R(n)``), pending committables are committed the same way. If that committed
 anything, writers that restored concurrently may have read the table before it, so their
 sequence numbers could fall behind the new files: the committer then fails the job once on
@@ -16,11 +20,32 @@ committed (Paimon's ``RestoreAndFailCommittableStateManager``).
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Iterable
+from dataclasses import dataclass
+from typing import Iterable, Optional, Union
 
+from operators.source_position import PositionStore, SourcePosition
 from operators.table_writer import Committable
 from paimon_py.catalog import FileSystemCatalog
 from paimon_py.snapshot.snapshot import Snapshot
+
+
+@dataclass(frozen=True)
+class PendingPosition:
+    """A source position waiting for its checkpoint to complete."""
+
+    checkpoint_id: int
+    position: SourcePosition
+
+
+Pending = Union[Committable, PendingPosition]
+
+
+def _checkpoint_of(item: Pending) -> int:
+    return item.checkpoint_id
+
+
+def _properties(position: Optional[SourcePosition]) -> Optional[dict[str, str]]:
+    return {position.property_key: position.to_json()} if position else None
 
 
 class RestoredCommitsNeedRestart(RuntimeError):
@@ -31,25 +56,31 @@ class TableCommitterLogic:
     def __init__(self, catalog: FileSystemCatalog, commit_user: str):
         self.catalog = catalog
         self.commit_user = commit_user
+        self.positions = PositionStore(catalog.warehouse)
         self._tables: dict[str, object] = {}
         self._commits: dict[str, object] = {}
 
-    def commit(self, pending: Iterable[Committable], up_to: int) -> tuple[list[Snapshot], list[Committable]]:
-        """Commit pending committables with checkpoint id <= ``up_to``; returns the snapshots
-        made and the committables still pending."""
+    def commit(self, pending: Iterable[Pending], up_to: int) -> tuple[list[Snapshot], list[Pending]]:
+        """Commit pending committables with checkpoint id <= ``up_to``, publish the source
+        positions up to there; returns the snapshots made and what is still pending."""
         due, later = [], []
         for c in pending:
-            (due if c.checkpoint_id <= up_to else later).append(c)
+            (due if _checkpoint_of(c) <= up_to else later).append(c)
+        positions = {p.checkpoint_id: p.position for p in due if isinstance(p, PendingPosition)}
         grouped: dict[str, dict[int, list]] = defaultdict(lambda: defaultdict(list))
         for c in due:
-            grouped[c.table][c.checkpoint_id].extend(c.messages)
+            if isinstance(c, Committable):
+                grouped[c.table][c.checkpoint_id].extend(c.messages)
         snapshots = []
         for name, by_checkpoint in grouped.items():
             table, commit = self._committer(name)
             for checkpoint_id in commit.filter_committed(sorted(by_checkpoint)):
-                snapshots += commit.commit(by_checkpoint[checkpoint_id], identifier=checkpoint_id)
+                snapshots += commit.commit(by_checkpoint[checkpoint_id], identifier=checkpoint_id,
+                                           properties=_properties(positions.get(checkpoint_id)))
             if not table.options.write_only:
                 table.new_expire_snapshots().expire()
+        if positions:
+            self.positions.publish(positions[max(positions)])
         return snapshots, later
 
     def _committer(self, name: str):
@@ -62,7 +93,7 @@ class TableCommitterLogic:
             self._commits[name] = table.new_file_store_commit(self.commit_user)
         return table, self._commits[name]
 
-    def restore(self, pending: Iterable[Committable], restored_id: int) -> list[Committable]:
+    def restore(self, pending: Iterable[Pending], restored_id: int) -> list[Pending]:
         """Commit what a restored state still holds; raise once if that changed the table."""
         snapshots, later = self.commit(pending, restored_id)
         if snapshots:

@@ -68,6 +68,9 @@ class FileSystemCatalog:
             if not ignore_if_exists:
                 raise CatalogError(f"Table '{identifier}' already exists.") from None
 
+    def table_exists(self, identifier: str) -> bool:
+        return bool(SchemaManager(self.file_io, self.table_path(identifier)).list_ids())
+
     def get_table(self, identifier: str) -> FileStoreTable:
         path = self.table_path(identifier)
         schema = SchemaManager(self.file_io, path).latest()

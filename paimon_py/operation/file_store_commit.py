@@ -78,8 +78,9 @@ class FileStoreCommit:
         return None
 
     def commit(self, messages: Sequence[CommitMessage], identifier: int = BATCH_COMMIT_IDENTIFIER,
-               allow_empty: bool = False) -> list[Snapshot]:
-        """APPEND snapshot for new files, then COMPACT snapshot for compaction results."""
+               allow_empty: bool = False, properties: dict[str, str] | None = None) -> list[Snapshot]:
+        """APPEND snapshot for new files, then COMPACT snapshot for compaction results.
+        ``properties`` go into the snapshots' ``properties`` (e.g. a CDC source position)."""
         appended = [self._entry(FileKind.ADD, m, f) for m in messages for f in m.new_files]
         changelog = [self._entry(FileKind.ADD, m, f) for m in messages for f in m.changelog_files]
         compacted = ([self._entry(FileKind.DELETE, m, f) for m in messages for f in m.compact_before]
@@ -89,10 +90,12 @@ class FileStoreCommit:
         snapshots = []
         if appended or changelog or (allow_empty and not compacted):
             snapshots.append(self._commit_with_retry(
-                CommitKind.APPEND, lambda latest: appended, changelog, identifier, check=True))
+                CommitKind.APPEND, lambda latest: appended, changelog, identifier, check=True,
+                properties=properties))
         if compacted or compact_changelog:
             snapshots.append(self._commit_with_retry(
-                CommitKind.COMPACT, lambda latest: compacted, compact_changelog, identifier, check=True))
+                CommitKind.COMPACT, lambda latest: compacted, compact_changelog, identifier, check=True,
+                properties=properties))
         return snapshots
 
     def overwrite(self, partition_filter: PartitionPredicate | None,
@@ -122,7 +125,8 @@ class FileStoreCommit:
     def _commit_with_retry(self, kind: CommitKind,
                            delta_of: Callable[[Snapshot | None], list[ManifestEntry]],
                            changelog: list[ManifestEntry], identifier: int, check: bool,
-                           new_bucket_count_allowed: bool = False) -> Snapshot:
+                           new_bucket_count_allowed: bool = False,
+                           properties: dict[str, str] | None = None) -> Snapshot:
         outcome_unknown_after: int | None = None
         for attempt in range(self.max_retries + 1):
             latest = self.snapshot_manager.latest_snapshot()
@@ -135,7 +139,8 @@ class FileStoreCommit:
                 self._check_conflicts(latest, delta, new_bucket_count_allowed)
             written = _Attempt([])
             try:
-                snapshot = self._write_snapshot_files(latest, kind, delta, changelog, identifier, written)
+                snapshot = self._write_snapshot_files(latest, kind, delta, changelog, identifier, written,
+                                                      properties)
                 created = self.snapshot_manager.try_create(snapshot)
             except Exception:
                 outcome_unknown_after = latest.id if latest else 0
@@ -161,7 +166,8 @@ class FileStoreCommit:
 
     def _write_snapshot_files(self, latest: Snapshot | None, kind: CommitKind,
                               delta: list[ManifestEntry], changelog: list[ManifestEntry],
-                              identifier: int, written: _Attempt) -> Snapshot:
+                              identifier: int, written: _Attempt,
+                              properties: dict[str, str] | None = None) -> Snapshot:
         base_manifests = self._base_manifests(latest, written)
         base_name, base_size = self._write_list(base_manifests, written)
         delta_name, delta_size = self._write_list(self._write_manifests(delta, written), written)
@@ -183,7 +189,8 @@ class FileStoreCommit:
             changelog_record_count=sum(e.file.row_count for e in changelog) if changelog else None,
             watermark=latest.watermark if latest else None,
             next_row_id=latest.next_row_id if latest else None,
-            uuid=str(uuid.uuid4()), writer_version=f"paimon_py-{__version__}")
+            uuid=str(uuid.uuid4()), writer_version=f"paimon_py-{__version__}",
+            properties=dict(properties) if properties else None)
 
     def _base_manifests(self, latest: Snapshot | None, written: _Attempt) -> list[ManifestFileMeta]:
         """Manifests of the latest full state; fully merged once there are many of them."""

@@ -1,0 +1,128 @@
+"""``ChangeDecoder``: pgoutput messages -> whole transactions of row changes, column-wise.
+
+Rows of a transaction are held until its Commit, so a transaction reaches the lake whole and
+a checkpoint never falls inside one. Row kinds, as Paimon CDC writes them:
+
+* INSERT -> ``+I``;
+* UPDATE -> ``+U``; with the old row (REPLICA IDENTITY FULL) ``-U`` then ``+U``; when the
+  primary key changed (the old key arrives) ``-D`` of the old key, then ``+I``;
+* DELETE -> ``-D`` (with REPLICA IDENTITY DEFAULT only the key columns are known; a Paimon
+  primary-key table deletes by key).
+
+An unchanged TOASTed value (pgoutput sends no value, only "unchanged") is taken from the old
+row when the server sent it; otherwise the row is marked and the reader fetches the current
+value from the table by primary key before writing (never the placeholder).
+
+A Relation message whose columns differ from the ones known starts a new segment with
+``schema_changed`` set, so the schema event goes out before the first row that needs it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional, Union
+
+from operators.postgres import pgoutput
+from operators.postgres.pgoutput import UNCHANGED_TOAST
+
+
+@dataclass
+class RowChanges:
+    """Consecutive changes of one relation (one version of its columns) in a transaction."""
+
+    relation: pgoutput.Relation
+    schema_changed: bool
+    columns: list[list] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)
+    unchanged_toast: list[tuple[int, int]] = field(default_factory=list)
+    """(row, column) whose value must still be fetched from the table."""
+
+    def add(self, kind: str, values: list) -> None:
+        if not self.columns:
+            self.columns = [[] for _ in self.relation.columns]
+        row = len(self.kinds)
+        for i, value in enumerate(values):
+            if value is UNCHANGED_TOAST:
+                self.unchanged_toast.append((row, i))
+                value = None
+            self.columns[i].append(value)
+        self.kinds.append(kind)
+
+    def __len__(self) -> int:
+        return len(self.kinds)
+
+
+@dataclass
+class Transaction:
+    commit_lsn: int
+    """LSN of the commit record (Begin.final_lsn): the order of transactions."""
+    end_lsn: int
+    """Where the stream resumes after this transaction."""
+    commit_time_us: int
+    segments: list[Union[RowChanges, pgoutput.Truncate]]
+
+
+class ChangeDecoder:
+    def __init__(self):
+        self.relations: dict[int, pgoutput.Relation] = {}
+        self._changed: set[int] = set()
+        self._begin: Optional[pgoutput.Begin] = None
+        self._segments: list = []
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._begin is not None
+
+    def feed(self, payload: bytes) -> Optional[Transaction]:
+        """Decode one message; returns the transaction it completes, if any."""
+        message = pgoutput.decode(payload)
+        if isinstance(message, pgoutput.Begin):
+            self._begin, self._segments = message, []
+        elif isinstance(message, pgoutput.Commit):
+            begin, self._begin = self._begin, None
+            return Transaction(begin.final_lsn, message.end_lsn, message.commit_time_us, self._segments)
+        elif isinstance(message, pgoutput.Relation):
+            self._relation(message)
+        elif isinstance(message, pgoutput.Insert):
+            self._segment(message.relation_oid).add("+I", message.new)
+        elif isinstance(message, pgoutput.Update):
+            self._update(message)
+        elif isinstance(message, pgoutput.Delete):
+            self._segment(message.relation_oid).add("-D", message.old)
+        elif isinstance(message, pgoutput.Truncate):
+            self._segments.append(message)
+        return None
+
+    def _relation(self, relation: pgoutput.Relation) -> None:
+        known = self.relations.get(relation.oid)
+        if known is None or _shape(known) != _shape(relation):
+            self._changed.add(relation.oid)
+        self.relations[relation.oid] = relation
+
+    def _segment(self, oid: int) -> RowChanges:
+        relation = self.relations[oid]
+        last = self._segments[-1] if self._segments else None
+        if (isinstance(last, RowChanges) and last.relation is relation and oid not in self._changed):
+            return last
+        segment = RowChanges(relation, schema_changed=oid in self._changed)
+        self._changed.discard(oid)
+        self._segments.append(segment)
+        return segment
+
+    def _update(self, message: pgoutput.Update) -> None:
+        segment = self._segment(message.relation_oid)
+        new, old = message.new, message.old
+        if old is not None:
+            new = [o if n is UNCHANGED_TOAST and o is not UNCHANGED_TOAST else n for n, o in zip(new, old)]
+        if message.old_kind == "K":
+            segment.add("-D", old)
+            segment.add("+I", new)
+        elif message.old_kind == "O":
+            segment.add("-U", old)
+            segment.add("+U", new)
+        else:
+            segment.add("+U", new)
+
+
+def _shape(relation: pgoutput.Relation) -> tuple:
+    return tuple((c.name, c.type_oid, c.type_modifier) for c in relation.columns), relation.namespace, relation.name

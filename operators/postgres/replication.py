@@ -1,0 +1,310 @@
+"""The PostgreSQL side of change capture: server checks, tables, publication, slots, and the
+``pgoutput`` replication stream (psycopg2's replication connection).
+
+Every problem a user can fix is raised as ``SourceNotReady`` with what to change.
+"""
+
+from __future__ import annotations
+
+import select
+import time
+from dataclasses import dataclass, field
+from typing import Optional
+
+import psycopg2
+import psycopg2.extensions
+import psycopg2.extras
+
+from operators.postgres.source_config import PostgresSourceConfig
+
+SESSION_OPTIONS = "-c DateStyle=ISO -c TimeZone=UTC -c IntervalStyle=postgres -c extra_float_digits=3"
+"""Session settings under which text values (COPY and pgoutput) have one fixed form."""
+
+
+class SourceNotReady(RuntimeError):
+    """The server, the user's privileges or the slot are not set up for change capture."""
+
+
+def format_lsn(lsn: int) -> str:
+    return f"{lsn >> 32:X}/{lsn & 0xFFFFFFFF:X}"
+
+
+def parse_lsn(text: str) -> int:
+    high, low = text.split("/")
+    return (int(high, 16) << 32) + int(low, 16)
+
+
+def connect(config: PostgresSourceConfig, replication: bool = False):
+    kwargs = {"connection_factory": psycopg2.extras.LogicalReplicationConnection} if replication else {}
+    try:
+        conn = psycopg2.connect(config.dsn(options=SESSION_OPTIONS), **kwargs)
+    except psycopg2.OperationalError as e:
+        text = str(e).strip()
+        hint = ""
+        if "replication" in text and "pg_hba" in text:
+            hint = (" Allow replication connections for this user in pg_hba.conf "
+                    "(a 'host replication <user> <address> scram-sha-256' line) and reload.")
+        raise SourceNotReady(f"Cannot connect to PostgreSQL at {config.hostname}:{config.port} "
+                             f"database {config.database} as {config.username}: {text}.{hint}") from None
+    if not replication:
+        conn.autocommit = True
+    return conn
+
+
+# --- server checks --------------------------------------------------------------------------
+
+def check_server(conn, config: PostgresSourceConfig) -> None:
+    """wal_level, free slots and wal senders, the REPLICATION attribute, the slot's owner."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT current_setting('wal_level'), current_setting('max_replication_slots')::int,"
+                    " current_setting('max_wal_senders')::int,"
+                    " (SELECT count(*) FROM pg_replication_slots),"
+                    " (SELECT rolreplication OR rolsuper FROM pg_roles WHERE rolname = current_user),"
+                    " current_setting('server_version_num')::int")
+        wal_level, max_slots, max_senders, used_slots, can_replicate, version = cur.fetchone()
+        if version < 100000:
+            raise SourceNotReady("PostgreSQL 10 or newer is needed (pgoutput logical decoding).")
+        if wal_level != "logical":
+            raise SourceNotReady(f"wal_level is '{wal_level}': set wal_level = logical in postgresql.conf "
+                                 f"(or ALTER SYSTEM SET wal_level = logical) and restart PostgreSQL.")
+        if not can_replicate:
+            raise SourceNotReady(f"User {config.username} may not stream changes: run "
+                                 f"ALTER ROLE {config.username} WITH REPLICATION; as a superuser.")
+        slot = slot_state(conn, config.slot)
+        if slot is None and used_slots >= max_slots:
+            raise SourceNotReady(f"All {max_slots} replication slots are in use (max_replication_slots): "
+                                 f"raise max_replication_slots and restart, or drop an unused slot "
+                                 f"with SELECT pg_drop_replication_slot('<name>').")
+        if max_senders < 1:
+            raise SourceNotReady("max_wal_senders is 0: set it to at least 1 and restart PostgreSQL.")
+        if slot is not None:
+            _check_slot(slot, config)
+
+
+@dataclass
+class SlotState:
+    plugin: str
+    database: str
+    active_pid: Optional[int]
+    confirmed_flush_lsn: Optional[int]
+    restart_lsn: Optional[int]
+
+
+def slot_state(conn, slot: str) -> Optional[SlotState]:
+    with conn.cursor() as cur:
+        cur.execute("SELECT plugin, database, active_pid, confirmed_flush_lsn::text, restart_lsn::text"
+                    " FROM pg_replication_slots WHERE slot_name = %s", (slot,))
+        row = cur.fetchone()
+    if row is None:
+        return None
+    plugin, database, pid, confirmed, restart = row
+    return SlotState(plugin, database, pid, parse_lsn(confirmed) if confirmed else None,
+                     parse_lsn(restart) if restart else None)
+
+
+def _check_slot(slot: SlotState, config: PostgresSourceConfig) -> None:
+    if slot.plugin != "pgoutput":
+        raise SourceNotReady(f"Slot {config.slot} uses the plugin {slot.plugin}, not pgoutput: choose "
+                             f"another slot.name or drop it (SELECT pg_drop_replication_slot('{config.slot}')).")
+    if slot.database != config.database:
+        raise SourceNotReady(f"Slot {config.slot} belongs to database {slot.database}, not "
+                             f"{config.database}: choose another slot.name.")
+    if slot.active_pid is not None:
+        raise SourceNotReady(f"Slot {config.slot} is in use by server process {slot.active_pid} (another "
+                             f"consumer, or a job that is still running): stop it, or choose another "
+                             f"slot.name.")
+
+
+# --- tables and publication -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SourceColumn:
+    name: str
+    type_oid: int
+    type_modifier: int
+    nullable: bool
+
+
+@dataclass(frozen=True)
+class SourceTable:
+    schema: str
+    name: str
+    oid: int
+    columns: tuple[SourceColumn, ...]
+    primary_keys: tuple[str, ...]
+    replica_identity: str  # d(efault) n(othing) f(ull) i(ndex)
+
+    @property
+    def qualified(self) -> str:
+        return f'"{self.schema}"."{self.name}"'
+
+
+def list_tables(conn, config: PostgresSourceConfig) -> list[SourceTable]:
+    """Ordinary and partitioned tables matching schema-name and table-name."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT c.oid, n.nspname, c.relname, c.relreplident FROM pg_class c"
+                    " JOIN pg_namespace n ON n.oid = c.relnamespace"
+                    " WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition"
+                    " AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
+                    " AND n.nspname NOT LIKE 'pg_toast%%' ORDER BY n.nspname, c.relname")
+        rows = [r for r in cur.fetchall() if config.matches(r[1], r[2])]
+    return [describe_table(conn, oid, schema, name, ident) for oid, schema, name, ident in rows]
+
+
+def describe_table(conn, oid: int, schema: str, name: str, replica_identity: str) -> SourceTable:
+    with conn.cursor() as cur:
+        cur.execute("SELECT attname, atttypid, atttypmod, NOT attnotnull FROM pg_attribute"
+                    " WHERE attrelid = %s AND attnum > 0 AND NOT attisdropped ORDER BY attnum", (oid,))
+        columns = tuple(SourceColumn(*row) for row in cur.fetchall())
+        cur.execute("SELECT a.attname FROM pg_index i JOIN LATERAL unnest(i.indkey) WITH ORDINALITY"
+                    " AS k(attnum, ord) ON true JOIN pg_attribute a ON a.attrelid = i.indrelid"
+                    " AND a.attnum = k.attnum WHERE i.indrelid = %s AND i.indisprimary ORDER BY k.ord",
+                    (oid,))
+        keys = tuple(r[0] for r in cur.fetchall())
+    return SourceTable(schema, name, oid, columns, keys, replica_identity)
+
+
+def check_select_privilege(conn, tables: list[SourceTable], username: str) -> None:
+    with conn.cursor() as cur:
+        for table in tables:
+            cur.execute("SELECT has_table_privilege(%s, %s, 'SELECT')", (username, table.oid))
+            if not cur.fetchone()[0]:
+                raise SourceNotReady(f"User {username} may not read {table.qualified}: run GRANT SELECT ON "
+                                     f"{table.qualified} TO {username}; (the initial snapshot reads it).")
+
+
+def ensure_publication(conn, config: PostgresSourceConfig, tables: list[SourceTable],
+                       whole_schemas: bool) -> None:
+    """Creates the publication when missing: for the matched schemas (PostgreSQL 15+, so tables
+    created later are included) when ``whole_schemas``, else for the matched tables; adds matched
+    tables that a table-list publication lacks."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT puballtables FROM pg_publication WHERE pubname = %s", (config.publication,))
+        row = cur.fetchone()
+        try:
+            if row is None:
+                cur.execute(_create_publication_sql(conn, config, tables, whole_schemas))
+            elif not row[0]:
+                cur.execute("SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = %s",
+                            (config.publication,))
+                present = set(cur.fetchall())
+                missing = [t for t in tables if (t.schema, t.name) not in present]
+                if missing:
+                    cur.execute(f'ALTER PUBLICATION "{config.publication}" ADD TABLE '
+                                + ", ".join(t.qualified for t in missing))
+        except psycopg2.errors.InsufficientPrivilege as e:
+            raise SourceNotReady(
+                f"Cannot create or change publication {config.publication}: {str(e).strip()}. Create it as "
+                f"a superuser or the tables' owner, e.g. CREATE PUBLICATION {config.publication} FOR TABLE "
+                f"{', '.join(t.qualified for t in tables) or '...'}; then start the job again.") from None
+
+
+def _create_publication_sql(conn, config, tables, whole_schemas: bool) -> str:
+    name = config.publication
+    if whole_schemas and conn.server_version >= 150000:
+        with conn.cursor() as cur:
+            cur.execute("SELECT nspname FROM pg_namespace WHERE nspname NOT IN ('pg_catalog',"
+                        " 'information_schema') AND nspname NOT LIKE 'pg_toast%%' AND nspname NOT LIKE 'pg_temp%%'")
+            schemas = sorted(s for (s,) in cur.fetchall() if _schema_matches(config, s))
+        if schemas:
+            return f'CREATE PUBLICATION "{name}" FOR TABLES IN SCHEMA ' + ", ".join(f'"{s}"' for s in schemas)
+    if not tables:
+        raise SourceNotReady(f"No table in database {config.database} matches schema-name="
+                             f"{config.schema_pattern} and table-name={config.table_pattern}.")
+    return f'CREATE PUBLICATION "{name}" FOR TABLE ' + ", ".join(t.qualified for t in tables)
+
+
+def _schema_matches(config: PostgresSourceConfig, schema: str) -> bool:
+    import re
+    return re.fullmatch(config.schema_pattern, schema) is not None
+
+
+# --- slots and the stream -------------------------------------------------------------------
+
+def create_slot(config: PostgresSourceConfig) -> int:
+    """Creates the job's permanent slot (no snapshot); returns its consistent point."""
+    conn = connect(config, replication=True)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f'CREATE_REPLICATION_SLOT "{config.slot}" LOGICAL pgoutput NOEXPORT_SNAPSHOT')
+            return parse_lsn(cur.fetchone()[1])
+    finally:
+        conn.close()
+
+
+@dataclass
+class ExportedSnapshot:
+    """A temporary slot's exported snapshot: the database exactly as of ``lsn``. Valid while
+    ``connection`` stays open and idle; import it before closing (``SnapshotReader``)."""
+
+    lsn: int
+    name: str
+    connection: object
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def export_snapshot(config: PostgresSourceConfig, slot_suffix: str) -> ExportedSnapshot:
+    conn = connect(config, replication=True)
+    with conn.cursor() as cur:
+        cur.execute(f'CREATE_REPLICATION_SLOT "{config.slot}_{slot_suffix}" TEMPORARY LOGICAL pgoutput'
+                    f' EXPORT_SNAPSHOT')
+        _, lsn, name, _ = cur.fetchone()
+    return ExportedSnapshot(parse_lsn(lsn), name, conn)
+
+
+@dataclass
+class ReplicationStream:
+    """The slot's pgoutput messages from a start LSN; ``poll`` returns raw payloads."""
+
+    config: PostgresSourceConfig
+    start_lsn: int
+    conn: object = None
+    cursor: object = None
+    flushed: int = 0
+    last_feedback: float = field(default_factory=time.monotonic)
+
+    def start(self) -> "ReplicationStream":
+        self.conn = connect(self.config, replication=True)
+        self.cursor = self.conn.cursor()
+        try:
+            self.cursor.start_replication(
+                slot_name=self.config.slot, decode=False, start_lsn=self.start_lsn, status_interval=10,
+                options={"proto_version": "1", "publication_names": self.config.publication})
+        except psycopg2.Error as e:
+            raise SourceNotReady(f"Cannot stream from slot {self.config.slot}: {str(e).strip()}") from None
+        return self
+
+    @property
+    def wal_end(self) -> int:
+        """The server's WAL end as of the last message or keepalive."""
+        return self.cursor.wal_end
+
+    def poll(self, max_messages: int, max_wait_s: float) -> list[tuple[int, bytes]]:
+        """Up to ``max_messages`` (data_start LSN, payload) pairs, waiting at most ``max_wait_s``
+        for the first one."""
+        out = []
+        deadline = time.monotonic() + max_wait_s
+        while len(out) < max_messages:
+            message = self.cursor.read_message()
+            if message is not None:
+                out.append((message.data_start, message.payload))
+                continue
+            remaining = deadline - time.monotonic()
+            if out or remaining <= 0:
+                break
+            select.select([self.conn], [], [], remaining)
+        return out
+
+    def acknowledge(self, lsn: int) -> None:
+        """Tells the server everything before ``lsn`` is safe: it may release that WAL."""
+        if lsn > self.flushed:
+            self.cursor.send_feedback(write_lsn=lsn, flush_lsn=lsn, apply_lsn=lsn, force=True)
+            self.flushed = lsn
+            self.last_feedback = time.monotonic()
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
