@@ -67,5 +67,7 @@ class TableMapping:
         return self.batch_from_arrays(arrays, pa.array([kind] * table.num_rows, pa.string()))
 
     def batch_from_arrays(self, arrays: list, kinds: pa.Array) -> ChangeBatch:
-        schema = self.arrow_schema().append(pa.field(ROW_KIND, pa.string(), False))
+        # all nullable: a delete by key leaves the other columns empty
+        schema = pa.schema([f.with_nullable(True) for f in self.arrow_schema()]
+                           + [pa.field(ROW_KIND, pa.string(), False)])
         return ChangeBatch.of(self.target, pa.Table.from_arrays([*arrays, kinds], schema=schema))

@@ -1,0 +1,280 @@
+"""``PostgresChangeSource``: what the PostgreSQL reader does, without Flink.
+
+Phases: ``snapshot`` (tables read in chunks from an exported snapshot), then ``stream``
+(pgoutput changes from the job's slot). ``step()`` does one bounded piece of work and returns
+the events to send, in order: schema events ``(target, arrow schema, TableSpec)`` and
+``ChangeBatch``es. ``state`` is everything needed to continue (kept in Flink state and sent as
+the source position at every checkpoint):
+
+* ``lsn``: where the stream resumes (the end of the last transaction handed over, or the
+  server's WAL end while the tables are quiet);
+* ``tables``: per source table, ``done``/``after`` (snapshot progress: the last key handed
+  over) and ``skip_until``: that table's changes in transactions committed before this LSN are
+  already in its snapshot and are skipped.
+
+Every snapshot is taken through a temporary slot that exports it together with its exact LSN,
+after the job's permanent slot exists, so the stream covers everything after the snapshot:
+exact for every table. A snapshot interrupted by a failure continues with a new exported
+snapshot: a table with a primary key after its last key (the stream replays the table's
+changes since its first snapshot, which converges), a table without one from the start (it
+was handed over in one piece, so none of it was committed).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Callable, Iterator, Optional, Union
+
+from operators.change_batch import ChangeBatch
+from operators.postgres import replication as repl
+from operators.postgres.change_decoder import ChangeDecoder, RowChanges, Transaction
+from operators.postgres.pgoutput import Relation, Truncate
+from operators.postgres.replication import SourceColumn, SourceTable
+from operators.postgres.snapshot_reader import SnapshotReader
+from operators.postgres.source_config import PostgresSourceConfig
+from operators.postgres.table_mapping import TableMapping
+from operators.postgres.types import TypeRegistry
+from operators.schema_evolution import TableSpec
+
+LOG = logging.getLogger(__name__)
+
+SchemaEvent = tuple  # (target, pyarrow.Schema, TableSpec)
+Event = Union[SchemaEvent, ChangeBatch]
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Which lake table each source table goes to, and how it is created."""
+
+    name_of: Callable[[str, str], str]
+    """(schema, table) -> ``database.table``."""
+    spec_of: Callable[[SourceTable], TableSpec]
+    to_string: bool = False
+
+
+class PostgresChangeSource:
+    def __init__(self, config: PostgresSourceConfig, targets: Targets, state: Optional[dict] = None):
+        self.config = config
+        self.targets = targets
+        self.state = state or {}
+        self.conn = repl.connect(config)
+        self.registry = TypeRegistry(self.conn)
+        self.tables: dict[int, SourceTable] = {}
+        self.mappings: dict[int, TableMapping] = {}
+        self.snapshot: Optional[SnapshotReader] = None
+        self.stream: Optional[repl.ReplicationStream] = None
+        self.decoder = ChangeDecoder()
+        self.last_activity = time.monotonic()
+
+    # --- start ---------------------------------------------------------------------------
+
+    def start(self) -> list[Event]:
+        """Connects, (re)creates what is missing and returns the schema events of all tables."""
+        repl.check_server(self.conn, self.config)
+        tables = repl.list_tables(self.conn, self.config)
+        repl.check_select_privilege(self.conn, tables, self.config.username)
+        repl.ensure_publication(self.conn, self.config, tables, whole_schemas=True)
+        if repl.slot_state(self.conn, self.config.slot) is None:
+            repl.create_slot(self.config)
+        if not self.state:
+            self.state = self._initial_state(tables)
+        events = [self._register(t) for t in tables]
+        if self.state["phase"] == "snapshot":
+            self._open_snapshot()
+        return events
+
+    def _initial_state(self, tables: list[SourceTable]) -> dict:
+        mode = self.config.startup_mode
+        entries = {_key(t): {"done": mode == "latest-offset", "after": None, "skip_until": 0} for t in tables}
+        lsn = self._current_wal_lsn() if mode == "latest-offset" else 0
+        return {"phase": "stream" if mode == "latest-offset" else "snapshot", "lsn": lsn, "tables": entries}
+
+    def _current_wal_lsn(self) -> int:
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT pg_current_wal_lsn()::text")
+            return repl.parse_lsn(cur.fetchone()[0])
+
+    def _register(self, table: SourceTable) -> SchemaEvent:
+        self.tables[table.oid] = table
+        self.state["tables"].setdefault(_key(table), {"done": True, "after": None, "skip_until": 0})
+        mapping = TableMapping.of(self.targets.name_of(table.schema, table.name), table.columns,
+                                  self.registry, self.targets.spec_of(table), self.targets.to_string)
+        self.mappings[table.oid] = mapping
+        return mapping.target, mapping.arrow_schema(), mapping.spec
+
+    def _open_snapshot(self) -> None:
+        """A new exported snapshot for the tables not done yet (see the module docstring)."""
+        exported = repl.export_snapshot(self.config, "snap_" + uuid.uuid4().hex[:8])
+        try:
+            self.snapshot = SnapshotReader(self.config, exported)
+        finally:
+            exported.close()
+        for table in self.tables.values():
+            entry = self.state["tables"][_key(table)]
+            if not entry["done"] and (entry["after"] is None or not table.primary_keys):
+                entry["after"], entry["skip_until"] = None, exported.lsn
+
+    # --- work ----------------------------------------------------------------------------
+
+    def step(self, poll_wait_s: float = 0.2) -> list[Event]:
+        if self.state["phase"] == "snapshot":
+            return self._snapshot_step()
+        return self._stream_step(poll_wait_s)
+
+    @property
+    def snapshot_done(self) -> bool:
+        return self.state["phase"] == "stream"
+
+    def _snapshot_step(self) -> list[Event]:
+        for oid, table in self.tables.items():
+            entry = self.state["tables"][_key(table)]
+            if entry["done"]:
+                continue
+            mapping = self.mappings[oid]
+            if table.primary_keys:
+                rows, entry["after"] = self.snapshot.chunk_by_key(table, entry["after"], self.config.chunk_size)
+                batches = [rows] if rows.num_rows else []
+                entry["done"] = entry["after"] is None
+            else:  # handed over in one piece: a checkpoint never falls inside it
+                batches = [c for c in self.snapshot.chunks_by_pages(table) if c.num_rows]
+                entry["done"] = True
+            return [mapping.batch_from_strings(rows, "+I") for rows in batches]
+        self.snapshot.close()
+        self.snapshot = None
+        self.state["phase"] = "stream"
+        LOG.info("Snapshot of %d table(s) done; streaming from slot %s.", len(self.tables), self.config.slot)
+        return []
+
+    def snapshot_all(self) -> Iterator[Event]:
+        """The whole (remaining) snapshot, for the bounded ``snapshot`` mode."""
+        while self.state["phase"] == "snapshot":
+            yield from self._snapshot_step()
+
+    def _stream_step(self, wait_s: float) -> list[Event]:
+        if self.stream is None:
+            self.stream = repl.ReplicationStream(self.config, self.state["lsn"]).start()
+        messages = self.stream.poll(self.config.poll_max_rows, wait_s)
+        transactions = [t for t in (self.decoder.feed(payload) for _, payload in messages) if t]
+        events = self._events(transactions)
+        if transactions:
+            self.state["lsn"] = max(self.state["lsn"], transactions[-1].end_lsn)
+            self.last_activity = time.monotonic()
+        elif not messages and not self.decoder.in_transaction:
+            self.state["lsn"] = max(self.state["lsn"], self.stream.wal_end)
+            self._heartbeat()
+        return events
+
+    def _heartbeat(self) -> None:
+        """While the captured tables are quiet, a tiny WAL record now and then, so the server's
+        WAL end (and with it the slot) moves on even when nothing else writes."""
+        if time.monotonic() - self.last_activity >= self.config.heartbeat_ms / 1000:
+            with self.conn.cursor() as cur:
+                cur.execute("SELECT pg_logical_emit_message(false, 'paimon-cdc-heartbeat', '')")
+            self.last_activity = time.monotonic()
+
+    def acknowledge(self, lsn: int) -> None:
+        if self.stream is not None:
+            self.stream.acknowledge(lsn)
+
+    # --- transactions -> events ----------------------------------------------------------
+
+    def _events(self, transactions: list[Transaction]) -> list[Event]:
+        events: list[Event] = []
+        open_batches: dict[int, list] = {}  # oid -> [mapping, columns, kinds]
+
+        def flush(oid: int) -> None:
+            mapping, columns, kinds = open_batches.pop(oid)
+            if kinds:
+                events.append(mapping.batch(columns, kinds))
+
+        for transaction in transactions:
+            for segment in transaction.segments:
+                if isinstance(segment, Truncate):
+                    LOG.warning("TRUNCATE of relation(s) %s ignored: the lake keeps the rows (policy: "
+                                "truncate is not replicated, as in Paimon CDC).", segment.relation_oids)
+                    continue
+                oid = segment.relation.oid
+                if segment.schema_changed or oid not in self.mappings:
+                    if oid in open_batches:
+                        flush(oid)
+                    event = self._relation_changed(segment.relation)
+                    if event is None:
+                        continue
+                    events.append(event)
+                if oid not in self.mappings or self._skipped(oid, transaction):
+                    continue
+                self._resolve_toast(oid, segment)
+                batch = open_batches.setdefault(oid, [self.mappings[oid], [[] for _ in segment.columns], []])
+                self._append(batch, segment)
+        for oid in list(open_batches):
+            flush(oid)
+        return events
+
+    def _skipped(self, oid: int, transaction: Transaction) -> bool:
+        entry = self.state["tables"].get(_key(self.tables[oid]))
+        return entry is not None and transaction.commit_lsn < entry["skip_until"]
+
+    def _append(self, batch: list, segment: RowChanges) -> None:
+        mapping, columns, kinds = batch
+        keep = range(len(segment))
+        if not mapping.spec.primary_keys:  # append table: inserts only (see the README)
+            keep = [i for i, k in enumerate(segment.kinds) if k == "+I"]
+        for target, source in zip(columns, segment.columns):
+            target.extend(source[i] for i in keep)
+        kinds.extend(segment.kinds[i] for i in keep)
+
+    def _relation_changed(self, relation: Relation) -> Optional[SchemaEvent]:
+        """A new or changed source table: a new mapping and its schema event."""
+        if not self.config.matches(relation.namespace, relation.name):
+            return None
+        known = self.tables.get(relation.oid)
+        nullable = {c.name: c.nullable for c in known.columns} if known else {}
+        columns = tuple(SourceColumn(c.name, c.type_oid, c.type_modifier, nullable.get(c.name, True))
+                        for c in relation.columns)
+        if known is None:
+            keys = tuple(c.name for c in relation.columns if c.part_of_key)
+            known = SourceTable(relation.namespace, relation.name, relation.oid, columns, keys, relation.replica_identity)
+            LOG.info("New source table %s.%s picked up.", relation.namespace, relation.name)
+        table = SourceTable(known.schema, known.name, known.oid, columns, known.primary_keys, known.replica_identity)
+        return self._register(table)
+
+    def _resolve_toast(self, oid: int, segment: RowChanges) -> None:
+        """Fetch unchanged TOASTed values the server did not send from the table, by key."""
+        if not segment.unchanged_toast:
+            return
+        table = self.tables[oid]
+        if not table.primary_keys:
+            raise repl.SourceNotReady(
+                f"{table.qualified} has no primary key, so an unchanged large value cannot be looked up: "
+                f"run ALTER TABLE {table.qualified} REPLICA IDENTITY FULL; or add a primary key.")
+        names = [c.name for c in table.columns]
+        key_index = [names.index(k) for k in table.primary_keys]
+        rows = sorted({row for row, _ in segment.unchanged_toast})
+        wanted = sorted({column for _, column in segment.unchanged_toast})
+        keys = ", ".join(f'"{k}"' for k in table.primary_keys)
+        values = ", ".join("(" + ", ".join(["%s"] * len(key_index)) + ")" for _ in rows)
+        params = [segment.columns[i][row] for row in rows for i in key_index]
+        select = ", ".join([*(f'"{k}"::text' for k in table.primary_keys), *(f'"{names[c]}"::text' for c in wanted)])
+        with self.conn.cursor() as cur:
+            cur.execute(f"SELECT {select} FROM {table.qualified} WHERE ({keys}) IN ({values})", params)
+            current = {tuple(r[:len(key_index)]): r[len(key_index):] for r in cur.fetchall()}
+        pending = set(segment.unchanged_toast)
+        for row in rows:
+            found = current.get(tuple(segment.columns[i][row] for i in key_index))
+            for j, column in enumerate(wanted):
+                if (row, column) in pending and found is not None:
+                    segment.columns[column][row] = found[j]
+        segment.unchanged_toast.clear()
+
+    def close(self) -> None:
+        for resource in (self.stream, self.snapshot):
+            if resource is not None:
+                resource.close()
+        self.conn.close()
+
+
+def _key(table: SourceTable) -> str:
+    return f"{table.schema}.{table.name}"

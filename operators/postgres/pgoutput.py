@@ -1,0 +1,267 @@
+"""Decoder of the ``pgoutput`` logical replication messages (protocol version 1, text values).
+
+One dataclass per message type; :func:`decode` turns one replication payload into one of them.
+Tuple values are ``None`` (NULL), :data:`UNCHANGED_TOAST` (an unchanged TOASTed value the
+server did not send) or ``str`` (PostgreSQL's text output of the value). Timestamps are
+microseconds since the Unix epoch (pgoutput counts from 2000-01-01).
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from typing import Callable, Optional, Union
+
+PG_EPOCH_OFFSET_US = 946_684_800_000_000
+"""Microseconds from 1970-01-01 to 2000-01-01 (PostgreSQL's epoch)."""
+
+
+class _UnchangedToast:
+    """The type of :data:`UNCHANGED_TOAST` (copies and pickles stay that one object)."""
+
+    def __repr__(self) -> str:
+        return "UNCHANGED_TOAST"
+
+    def __reduce__(self) -> str:
+        return "UNCHANGED_TOAST"
+
+
+UNCHANGED_TOAST = _UnchangedToast()
+"""Tuple value 'u': a TOASTed column whose value did not change and was not sent."""
+
+Value = Union[str, None, _UnchangedToast]
+
+_unpack_i16 = struct.Struct(">h").unpack_from
+_unpack_i32 = struct.Struct(">i").unpack_from
+_U32 = struct.Struct(">I")
+_BEGIN = struct.Struct(">qqI")
+_COMMIT = struct.Struct(">bqqq")
+_COLUMN_TAIL = struct.Struct(">Ii")
+_ORIGIN_LSN = struct.Struct(">q")
+_MESSAGE_HEAD = struct.Struct(">bq")
+_TRUNCATE_HEAD = struct.Struct(">ib")
+
+_TRUNCATE_CASCADE = 1
+_TRUNCATE_RESTART_IDENTITY = 2
+
+
+@dataclass(frozen=True)
+class Begin:
+    final_lsn: int
+    """LSN of the transaction's commit record."""
+    commit_time_us: int
+    xid: int
+
+
+@dataclass(frozen=True)
+class Commit:
+    flags: int
+    commit_lsn: int
+    end_lsn: int
+    """LSN just after the commit record: where streaming resumes."""
+    commit_time_us: int
+
+
+@dataclass(frozen=True)
+class Origin:
+    commit_lsn: int
+    name: str
+
+
+@dataclass(frozen=True)
+class RelationColumn:
+    name: str
+    type_oid: int
+    type_modifier: int
+    part_of_key: bool
+
+
+@dataclass(frozen=True)
+class Relation:
+    oid: int
+    namespace: str
+    """Schema name; pgoutput sends '' for pg_catalog."""
+    name: str
+    replica_identity: str
+    """'d' default, 'n' nothing, 'f' full, 'i' index."""
+    columns: list[RelationColumn]
+
+
+@dataclass(frozen=True)
+class TypeInfo:
+    oid: int
+    namespace: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Insert:
+    relation_oid: int
+    new: list[Value]
+
+
+@dataclass(frozen=True)
+class Update:
+    relation_oid: int
+    old: Optional[list[Value]]
+    old_kind: Optional[str]
+    """'K': ``old`` holds the replica identity key only, 'O': the whole old row, None: no old."""
+    new: list[Value]
+
+
+@dataclass(frozen=True)
+class Delete:
+    relation_oid: int
+    old: list[Value]
+    old_kind: str
+    """'K' (key columns set, the others None) or 'O' (the whole old row)."""
+
+
+@dataclass(frozen=True)
+class Truncate:
+    relation_oids: list[int]
+    cascade: bool
+    restart_identity: bool
+
+
+@dataclass(frozen=True)
+class LogicalMessage:
+    transactional: bool
+    lsn: int
+    prefix: str
+    content: bytes
+
+
+Message = Union[Begin, Commit, Origin, Relation, TypeInfo, Insert, Update, Delete, Truncate,
+                LogicalMessage]
+
+
+def decode(payload: bytes) -> Message:
+    """Decode one pgoutput message; ``ValueError`` for a type protocol version 1 doesn't have."""
+    decoder = _DECODERS.get(payload[:1])
+    if decoder is None:
+        raise ValueError(f"unknown pgoutput message type {payload[:1]!r} (protocol version 1 "
+                         f"is decoded; streaming and two-phase messages are not)")
+    try:
+        return decoder(payload)
+    except (struct.error, IndexError) as e:
+        raise ValueError(f"truncated pgoutput {payload[:1]!r} message ({len(payload)} bytes): {e}") from None
+
+
+def _string(payload: bytes, pos: int) -> tuple[str, int]:
+    """The NUL-terminated string at ``pos`` and the position after its terminator."""
+    end = payload.index(b"\0", pos)
+    return payload[pos:end].decode(), end + 1
+
+
+def _tuple(payload: bytes, pos: int) -> tuple[list[Value], int]:
+    """TupleData at ``pos``: the values and the position after them."""
+    count = _unpack_i16(payload, pos)[0]
+    pos += 2
+    values: list[Value] = []
+    append = values.append
+    for _ in range(count):
+        kind = payload[pos]
+        if kind == 0x74:  # 't'
+            length = _unpack_i32(payload, pos + 1)[0]
+            pos += 5
+            append(payload[pos:pos + length].decode())
+            pos += length
+        elif kind == 0x6E:  # 'n'
+            append(None)
+            pos += 1
+        elif kind == 0x75:  # 'u'
+            append(UNCHANGED_TOAST)
+            pos += 1
+        else:
+            raise ValueError(f"unsupported tuple value kind {chr(kind)!r} (binary values are "
+                             f"not decoded: do not set the pgoutput option 'binary')")
+    return values, pos
+
+
+def _begin(payload: bytes) -> Begin:
+    final_lsn, time_us, xid = _BEGIN.unpack_from(payload, 1)
+    return Begin(final_lsn, time_us + PG_EPOCH_OFFSET_US, xid)
+
+
+def _commit(payload: bytes) -> Commit:
+    flags, commit_lsn, end_lsn, time_us = _COMMIT.unpack_from(payload, 1)
+    return Commit(flags, commit_lsn, end_lsn, time_us + PG_EPOCH_OFFSET_US)
+
+
+def _origin(payload: bytes) -> Origin:
+    lsn = _ORIGIN_LSN.unpack_from(payload, 1)[0]
+    return Origin(lsn, _string(payload, 9)[0])
+
+
+def _relation(payload: bytes) -> Relation:
+    oid = _U32.unpack_from(payload, 1)[0]
+    namespace, pos = _string(payload, 5)
+    name, pos = _string(payload, pos)
+    identity = chr(payload[pos])
+    count = _unpack_i16(payload, pos + 1)[0]
+    pos += 3
+    columns = []
+    for _ in range(count):
+        flags = payload[pos]
+        column, pos = _string(payload, pos + 1)
+        type_oid, typmod = _COLUMN_TAIL.unpack_from(payload, pos)
+        pos += 8
+        columns.append(RelationColumn(column, type_oid, typmod, bool(flags & 1)))
+    return Relation(oid, namespace, name, identity, columns)
+
+
+def _type(payload: bytes) -> TypeInfo:
+    oid = _U32.unpack_from(payload, 1)[0]
+    namespace, pos = _string(payload, 5)
+    return TypeInfo(oid, namespace, _string(payload, pos)[0])
+
+
+def _insert(payload: bytes) -> Insert:
+    oid = _U32.unpack_from(payload, 1)[0]
+    _expect(payload, 5, b"N")
+    return Insert(oid, _tuple(payload, 6)[0])
+
+
+def _update(payload: bytes) -> Update:
+    oid = _U32.unpack_from(payload, 1)[0]
+    marker = payload[5:6]
+    old, old_kind, pos = None, None, 5
+    if marker in (b"K", b"O"):
+        old, pos = _tuple(payload, 6)
+        old_kind = marker.decode()
+    _expect(payload, pos, b"N")
+    return Update(oid, old, old_kind, _tuple(payload, pos + 1)[0])
+
+
+def _delete(payload: bytes) -> Delete:
+    oid = _U32.unpack_from(payload, 1)[0]
+    marker = payload[5:6]
+    if marker not in (b"K", b"O"):
+        raise ValueError(f"malformed pgoutput Delete: expected 'K' or 'O', got {marker!r}")
+    return Delete(oid, _tuple(payload, 6)[0], marker.decode())
+
+
+def _truncate(payload: bytes) -> Truncate:
+    count, options = _TRUNCATE_HEAD.unpack_from(payload, 1)
+    oids = list(struct.unpack_from(f">{count}I", payload, 6))
+    return Truncate(oids, bool(options & _TRUNCATE_CASCADE), bool(options & _TRUNCATE_RESTART_IDENTITY))
+
+
+def _message(payload: bytes) -> LogicalMessage:
+    flags, lsn = _MESSAGE_HEAD.unpack_from(payload, 1)
+    prefix, pos = _string(payload, 10)
+    length = _unpack_i32(payload, pos)[0]
+    return LogicalMessage(bool(flags & 1), lsn, prefix, payload[pos + 4:pos + 4 + length])
+
+
+def _expect(payload: bytes, pos: int, marker: bytes) -> None:
+    if payload[pos:pos + 1] != marker:
+        raise ValueError(f"malformed pgoutput {chr(payload[0])!r} message: expected {marker!r} "
+                         f"at byte {pos}, got {payload[pos:pos + 1]!r}")
+
+
+_DECODERS: dict[bytes, Callable[[bytes], Message]] = {
+    b"B": _begin, b"C": _commit, b"O": _origin, b"R": _relation, b"Y": _type, b"I": _insert,
+    b"U": _update, b"D": _delete, b"T": _truncate, b"M": _message,
+}

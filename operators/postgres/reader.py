@@ -1,0 +1,111 @@
+"""``PostgresReader``: the PyFlink function around ``PostgresChangeSource``, behind the
+checkpoint-signal bridge (parallelism 1, one key: the slot).
+
+* a tick (``D``) does one step of work and keeps the source's state in keyed state;
+* ``B(n)`` sends the source position (envelope kind ``P``) down the sink to the committer;
+* ``C(n)`` acknowledges to the server the position the committer has published (everything
+  up to it is in the lake), so WAL is released, never before the data is safe;
+* a job started without any state resumes from the published position, and per table from a
+  later one found in the table's latest snapshot.
+
+In the bounded ``snapshot`` mode the first tick reads the whole snapshot and later ticks do
+nothing; the job ends when its (one-tick) source ends and the sink commits at end of input.
+"""
+
+from __future__ import annotations
+
+import copy
+import pickle
+
+from pyflink.common.typeinfo import Types
+from pyflink.datastream import KeyedProcessFunction
+from pyflink.datastream.state import ValueStateDescriptor
+
+from operators.bridge import BARRIER, CHECKPOINT_ID, COMPLETE, DATA, KIND, data_envelope, signal_envelope
+from operators.change_batch import ChangeBatch
+from operators.failures import FailurePlan
+from operators.postgres.change_source import PostgresChangeSource, Targets
+from operators.postgres.source_config import PostgresSourceConfig
+from operators.sink_functions import SCHEMA
+from operators.source_position import POSITION, PositionStore, SourcePosition, latest, table_position
+from operators.table_committer import PendingPosition
+
+
+class PostgresReader(KeyedProcessFunction):
+    def __init__(self, config: PostgresSourceConfig, targets: Targets, warehouse: str,
+                 failures: FailurePlan | None = None):
+        self.config = config
+        self.targets = targets
+        self.warehouse = warehouse
+        self.failures = failures or FailurePlan()
+
+    def open(self, runtime_context):
+        self.saved = runtime_context.get_state(ValueStateDescriptor("source-state", Types.PICKLED_BYTE_ARRAY()))
+        self.source = None
+        self.seq = 0
+        self.ticks = 0
+
+    def process_element(self, value, ctx):
+        kind = value[KIND]
+        if kind == DATA:
+            yield from self._tick()
+        elif kind == BARRIER and self.source is not None:
+            self.seq += 1
+            position = SourcePosition(self.config.source_id, self.seq, copy.deepcopy(self.source.state))
+            yield signal_envelope(POSITION, value[CHECKPOINT_ID], payload=PendingPosition(value[CHECKPOINT_ID], position))
+        elif kind == COMPLETE and self.source is not None:
+            published = PositionStore(self.warehouse).load(self.config.source_id)
+            if published is not None and self.source.snapshot_done:
+                self.source.acknowledge(published.state["lsn"])
+
+    def _tick(self):
+        if self.source is None:
+            yield from self._start()
+        if self.config.startup_mode == "snapshot":
+            events = list(self.source.snapshot_all())
+        else:
+            events = self.source.step()
+        yield from (_envelope(e) for e in events)
+        self.saved.update((self.seq, copy.deepcopy(self.source.state)))
+        self.failures.check("reader", "after-emit", self.ticks)
+        self.ticks += 1
+
+    def _start(self):
+        restored = self.saved.value()
+        if restored is not None:
+            self.seq, state = restored
+        else:
+            state = self._published_state()
+        self.source = PostgresChangeSource(self.config, self.targets, state)
+        yield from (_envelope(e) for e in self.source.start())
+
+    def _published_state(self):
+        """The lake's view after a restart without Flink state (None: never started)."""
+        import paimon_py
+        published = PositionStore(self.warehouse).load(self.config.source_id)
+        if published is None:
+            return None
+        catalog = paimon_py.CatalogFactory.create({"warehouse": self.warehouse})
+        state = published.state
+        self.seq = published.seq
+        for key, entry in state["tables"].items():
+            schema, name = key.split(".", 1)
+            target = self.targets.name_of(schema, name)
+            if not catalog.table_exists(target):
+                continue
+            newer = latest(published, table_position(catalog.get_table(target), self.config.source_id))
+            if newer is not published:
+                state["tables"][key] = newer.state["tables"].get(key, entry)
+                state["tables"][key]["skip_until"] = max(state["tables"][key]["skip_until"], newer.state["lsn"])
+                self.seq = max(self.seq, newer.seq)
+        return state
+
+    def close(self):
+        if self.source is not None:
+            self.source.close()
+
+
+def _envelope(event):
+    if isinstance(event, ChangeBatch):
+        return data_envelope(event.table, event)
+    return signal_envelope(SCHEMA, 0, event[0], pickle.dumps(event))

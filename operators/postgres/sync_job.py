@@ -1,0 +1,207 @@
+"""The PostgreSQL sync jobs (``jobs/postgres_sync_table.py``, ``jobs/postgres_sync_database.py``):
+command-line flags as in Paimon's CDC actions, checks and preparation in the client (so a
+misconfigured server or a bad option fails before anything is submitted), and the topology:
+
+    ticks -> key_by(slot) -> [bridge] -> PostgresReader -> add_paimon_sink
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from dataclasses import dataclass
+from typing import Optional
+
+from operators.job_config import load_settings, parse_key_values
+from operators.postgres import replication as repl
+from operators.postgres.change_source import Targets
+from operators.postgres.source_config import PostgresSourceConfig
+from operators.postgres.table_mapping import TableMapping
+from operators.postgres.types import TypeRegistry
+from operators.schema_evolution import SchemaEvolutionLogic, TableSpec
+
+DEFAULT_BUCKETS = "4"
+"""Buckets of a new primary-key table (Paimon's dynamic bucket mode is not written yet)."""
+
+TYPE_MAPPINGS = ("to-string",)
+
+
+class InvalidJobOption(ValueError):
+    """A command-line flag is missing or has a bad value."""
+
+
+def parser(database_sync: bool) -> argparse.ArgumentParser:
+    name = "postgres_sync_database" if database_sync else "postgres_sync_table"
+    p = argparse.ArgumentParser(prog=name, description=f"{name}: PostgreSQL -> Paimon, exactly once.")
+    p.add_argument("--warehouse", required=True, help="Paimon warehouse (path)")
+    p.add_argument("--database", required=True, help="Paimon database of the target table(s)")
+    p.add_argument("--postgres_conf", action="append", default=[], help="source option key=value")
+    p.add_argument("--table_conf", action="append", default=[], help="Paimon table option key=value")
+    p.add_argument("--catalog_conf", action="append", default=[], help="catalog option key=value")
+    p.add_argument("--type_mapping", default=None, help="to-string: every column as STRING")
+    p.add_argument("--flink_conf", action="append", default=[], help="Flink option key=value")
+    p.add_argument("--ignore_incompatible", action="store_true",
+                   help="skip source column changes the Paimon table cannot follow")
+    p.add_argument("--writer_parallelism", type=int, default=1)
+    p.add_argument("--ticks_per_second", type=float, default=20.0, help="reader polls per second")
+    p.add_argument("--fail", action="append", default=[], help=argparse.SUPPRESS)
+    p.add_argument("--failure_dir", default=None, help=argparse.SUPPRESS)
+    if database_sync:
+        p.add_argument("--including_tables", default=".*", help="regex of source tables to sync")
+        p.add_argument("--excluding_tables", default=None, help="regex of source tables to skip")
+        p.add_argument("--table_prefix", default="")
+        p.add_argument("--table_suffix", default="")
+    else:
+        p.add_argument("--table", required=True, help="Paimon table to write")
+        p.add_argument("--primary_keys", default=None, help="comma-separated (default: the source's)")
+        p.add_argument("--partition_keys", default=None, help="comma-separated")
+    return p
+
+
+@dataclass
+class SyncJob:
+    config: PostgresSourceConfig
+    targets: Targets
+    warehouse: str
+    args: argparse.Namespace
+
+    def prepare(self) -> list[str]:
+        """Checks the server, creates the publication, the slot and the target tables; returns
+        the target tables."""
+        conn = repl.connect(self.config)
+        try:
+            repl.check_server(conn, self.config)
+            tables = repl.list_tables(conn, self.config)
+            if not tables and not _is_database_sync(self.args):
+                raise InvalidJobOption(
+                    f"No table in {self.config.database} matches schema-name={self.config.schema_pattern} "
+                    f"table-name={self.config.table_pattern}.")
+            repl.check_select_privilege(conn, tables, self.config.username)
+            repl.ensure_publication(conn, self.config, tables, whole_schemas=_is_database_sync(self.args))
+            if repl.slot_state(conn, self.config.slot) is None:
+                repl.create_slot(self.config)
+            registry = TypeRegistry(conn)
+            catalog = _catalog(self.warehouse)
+            evolution = SchemaEvolutionLogic(catalog, self.args.ignore_incompatible)
+            targets = []
+            for table in tables:
+                spec = self.targets.spec_of(table)
+                mapping = TableMapping.of(self.targets.name_of(table.schema, table.name), table.columns,
+                                          registry, spec, self.targets.to_string)
+                evolution.apply(mapping.target, mapping.arrow_schema(), spec)
+                targets.append(mapping.target)
+            return sorted(set(targets))
+        finally:
+            conn.close()
+
+    def build(self, commit_user: Optional[str] = None):
+        """The job's StreamExecutionEnvironment (not started)."""
+        from pyflink.common import Configuration
+        from pyflink.common.typeinfo import Types
+        from pyflink.datastream import StreamExecutionEnvironment
+
+        from operators import bridge
+        from operators.failures import FailurePlan
+        from operators.postgres.reader import PostgresReader
+        from operators.sink import add_paimon_sink, new_commit_user
+
+        settings = load_settings(parse_key_values(self.args.flink_conf, "--flink_conf"))
+        config = Configuration()
+        for key, value in settings.items():
+            config.set_string(key, value)
+        env = StreamExecutionEnvironment.get_execution_environment(config)
+        env.set_max_parallelism(128)
+        bridge.configure_environment(env)
+        failures = FailurePlan(self.args.fail, self.args.failure_dir)
+        bounded = self.config.startup_mode == "snapshot"
+        ticks = bridge.tick_source(env, 1 if bounded else 2 ** 63 - 1, self.args.ticks_per_second) \
+            .set_parallelism(1)
+        slot = self.config.slot
+        keyed = ticks.map(lambda t: bridge.data_envelope(slot, t), output_type=bridge.ENVELOPE_TYPE) \
+            .set_parallelism(1).key_by(lambda e: e[bridge.KEY], key_type=Types.STRING())
+        changes = bridge.process_with_signals(
+            keyed, PostgresReader(self.config, self.targets, self.warehouse, failures),
+            output_type=bridge.ENVELOPE_TYPE, name="postgres reader", parallelism=1)
+        add_paimon_sink(changes, self.warehouse, commit_user or new_commit_user(f"postgres-{slot}"),
+                        self.args.writer_parallelism, failures, self.args.ignore_incompatible)
+        return env
+
+
+def from_args(argv: Optional[list[str]], database_sync: bool) -> SyncJob:
+    args = parser(database_sync).parse_args(argv)
+    options = parse_key_values(args.postgres_conf, "--postgres_conf")
+    if database_sync:
+        options.setdefault("table-name", args.including_tables)
+    config = PostgresSourceConfig.parse(options, table_required=not database_sync)
+    if args.type_mapping not in (None, *TYPE_MAPPINGS):
+        raise InvalidJobOption(f"--type_mapping {args.type_mapping}: supported: {', '.join(TYPE_MAPPINGS)}.")
+    table_options = parse_key_values(args.table_conf, "--table_conf")
+    catalog_options = parse_key_values(args.catalog_conf, "--catalog_conf")
+    unknown = sorted(set(catalog_options) - {"warehouse"})
+    if unknown:
+        raise InvalidJobOption(f"--catalog_conf {', '.join(unknown)}: only the filesystem catalog "
+                               f"(warehouse) is supported.")
+    to_string = args.type_mapping == "to-string"
+    if database_sync:
+        targets = _database_targets(args, table_options, to_string)
+        if args.excluding_tables:
+            config = _exclude(config, args.excluding_tables)
+    else:
+        targets = _table_targets(args, table_options, to_string)
+    return SyncJob(config, targets, args.warehouse, args)
+
+
+def _table_targets(args, table_options: dict, to_string: bool) -> Targets:
+    target = f"{args.database}.{args.table}"
+    keys = tuple(_split(args.primary_keys))
+    partitions = tuple(_split(args.partition_keys))
+
+    def spec_of(table) -> TableSpec:
+        primary = keys or table.primary_keys
+        if not primary:
+            raise InvalidJobOption(f"Source table {table.schema}.{table.name} has no primary key: pass "
+                                   f"--primary_keys (postgres_sync_table writes a primary-key table).")
+        return TableSpec(primary, partitions, _with_buckets(table_options, True))
+    return Targets(lambda schema, name: target, spec_of, to_string)
+
+
+def _database_targets(args, table_options: dict, to_string: bool) -> Targets:
+    database, prefix, suffix = args.database, args.table_prefix, args.table_suffix
+
+    def spec_of(table) -> TableSpec:
+        has_keys = bool(table.primary_keys)
+        return TableSpec(table.primary_keys, (), _with_buckets(table_options, has_keys))
+    return Targets(lambda schema, name: f"{database}.{prefix}{name}{suffix}", spec_of, to_string)
+
+
+def _with_buckets(options: dict, primary_key: bool) -> dict:
+    out = dict(options)
+    out.setdefault("bucket", DEFAULT_BUCKETS if primary_key else "-1")
+    return out
+
+
+def _exclude(config: PostgresSourceConfig, excluding: str) -> PostgresSourceConfig:
+    from dataclasses import replace
+    pattern = f"(?!(?:{excluding})$)(?:{config.table_pattern})"
+    re.compile(pattern)
+    return replace(config, table_pattern=pattern)
+
+
+def _is_database_sync(args) -> bool:
+    return hasattr(args, "including_tables")
+
+
+def _split(text: Optional[str]) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()] if text else []
+
+
+def _catalog(warehouse: str):
+    import paimon_py
+    return paimon_py.CatalogFactory.create({"warehouse": warehouse})
+
+
+def main(argv: Optional[list[str]], database_sync: bool) -> None:
+    job = from_args(argv, database_sync)
+    targets = job.prepare()
+    print(f"Syncing into {len(targets)} table(s): {', '.join(targets)}", flush=True)
+    job.build().execute(job.args.table if not database_sync else f"postgres_sync_database {job.args.database}")

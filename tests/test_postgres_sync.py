@@ -1,0 +1,249 @@
+"""postgres_sync_database / postgres_sync_table end to end: a private PostgreSQL server, the job
+on a local mini-cluster (a child process in its own session, killed by the test), the lake read
+through pypaimon and compared row by row with the source.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pypaimon
+import pytest
+
+from operators.postgres.local_server import LocalPostgres
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+pytestmark = pytest.mark.slow
+
+ORDERS = """CREATE TABLE orders (id bigint PRIMARY KEY, customer text NOT NULL, amount numeric(12,2),
+    qty int, note text, placed timestamp(6))"""
+EVENTS = "CREATE TABLE events (at timestamptz, message text)"
+
+
+@pytest.fixture(scope="module")
+def pg():
+    server = LocalPostgres().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def database(pg, request):
+    name = "db_" + request.node.name.lower().replace("[", "_").replace("]", "")[:40]
+    pg.execute(f"DROP DATABASE IF EXISTS {name}")
+    pg.execute(f"CREATE DATABASE {name}")
+    yield name
+    for (slot,) in pg.execute("SELECT slot_name FROM pg_replication_slots WHERE database = %s", (name,)):
+        pg.execute("SELECT pg_drop_replication_slot(%s)", (slot,))
+    pg.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def conf_args(pg, database, slot="lake", **extra) -> list[str]:
+    conf = {**pg.conf(database), "slot.name": slot, **extra}
+    out = []
+    for key, value in conf.items():
+        out += ["--postgres_conf", f"{key}={value}"]
+    return out
+
+
+class Job:
+    """A sync job in a child process; ``stop()`` kills its whole process group."""
+
+    def __init__(self, name: str, args: list[str], log_path: str):
+        self.log = open(log_path, "ab")
+        command = [sys.executable, os.path.join(ROOT, "jobs", f"{name}.py"), *args,
+                   "--flink_conf", "execution.checkpointing.interval=500ms",
+                   "--flink_conf", "execution.checkpointing.min-pause=100ms",
+                   "--flink_conf", "restart-strategy.fixed-delay.delay=200ms"]
+        self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT,
+                                        start_new_session=True, cwd=ROOT)
+        self.log_path = log_path
+
+    def wait(self, timeout: float) -> int:
+        try:
+            return self.process.wait(timeout=timeout)
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait()
+        self.log.close()
+
+    def output(self) -> str:
+        with open(self.log_path, errors="replace") as f:
+            return f.read()[-6000:]
+
+
+def lake_rows(warehouse: str, table: str, keys: list[str]) -> list[dict]:
+    catalog = pypaimon.CatalogFactory.create({"warehouse": warehouse})
+    try:
+        t = catalog.get_table(table)
+    except Exception:
+        return []
+    rb = t.new_read_builder()
+    rows = rb.new_read().to_arrow(rb.new_scan().plan().splits()).to_pylist()
+    return sorted(rows, key=lambda r: tuple(r[k] for k in keys))
+
+
+def source_rows(pg, database: str, table: str, keys: list[str]) -> list[dict]:
+    import psycopg2
+    import psycopg2.extras
+    conn = psycopg2.connect(pg.dsn_for(database), options="-c TimeZone=UTC")
+    try:
+        with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+            cur.execute(f"SELECT * FROM {table} ORDER BY {', '.join(keys)}")
+            return [dict(r) for r in cur.fetchall()]
+    finally:
+        conn.close()
+
+
+def normalise(rows: list[dict]) -> list[dict]:
+    out = []
+    for row in rows:
+        fixed = {}
+        for k, v in row.items():
+            if hasattr(v, "tzinfo") and v.tzinfo is not None:
+                v = v.replace(tzinfo=None) - (v.utcoffset() or v.utcoffset())
+            fixed[k] = v
+        out.append(fixed)
+    return out
+
+
+def wait_equal(pg, database, warehouse, table, target, keys, job: Job, timeout=120.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        source = normalise(source_rows(pg, database, table, keys))
+        lake = normalise(lake_rows(warehouse, target, keys))
+        if source == lake:
+            return source
+        if job.process.poll() is not None:
+            pytest.fail(f"the job ended (code {job.process.returncode}):\n{job.output()}")
+        if time.monotonic() > deadline:
+            missing = [r for r in source if r not in lake][:3]
+            extra = [r for r in lake if r not in source][:3]
+            pytest.fail(f"{target}: lake != source after {timeout} s: {len(source)} vs {len(lake)} rows; "
+                        f"missing {missing}, extra {extra}\n{job.output()}")
+        time.sleep(1.0)
+
+
+def confirmed_lsn(pg, slot: str) -> int:
+    rows = pg.execute("SELECT confirmed_flush_lsn - '0/0'::pg_lsn FROM pg_replication_slots WHERE slot_name = %s",
+                      (slot,))
+    return int(rows[0][0]) if rows and rows[0][0] is not None else 0
+
+
+def fill(pg, database, first: int, count: int) -> None:
+    pg.execute(f"""INSERT INTO orders SELECT g, 'customer ' || (g % 97), (g * 1.25)::numeric(12,2), g % 13,
+                   CASE WHEN g % 50 = 0 THEN repeat('large value ', 800) ELSE 'n' || g END,
+                   '2024-01-01'::timestamp + g * interval '1 minute'
+                   FROM generate_series({first}, {first + count - 1}) g""", database=database)
+    pg.execute(f"INSERT INTO events SELECT '2024-01-01 00:00:00+00'::timestamptz + g * interval '1 second', 'e' || g"
+               f" FROM generate_series({first}, {first + count - 1}) g", database=database)
+
+
+def workload(pg, database, first: int) -> None:
+    """Updates (a TOASTed column left unchanged, a primary-key change), deletes, inserts."""
+    run = lambda sql: pg.execute(sql, database=database)  # noqa: E731
+    run(f"UPDATE orders SET qty = qty + 100 WHERE id % 50 = 0 AND id < {first}")  # note stays TOASTed
+    run(f"UPDATE orders SET id = id + 1000000 WHERE id = {first - 3}")
+    run(f"DELETE FROM orders WHERE id % 7 = 0 AND id < {first}")
+    run(f"UPDATE orders SET amount = amount * 2, placed = placed + interval '1 day' WHERE id % 11 = 0")
+    fill(pg, database, first, 200)
+
+
+def test_sync_database_snapshot_stream_schema_change_and_restart(pg, database, tmp_path):
+    warehouse = str(tmp_path / "lake")
+    pg.execute(ORDERS, database=database)
+    pg.execute(EVENTS, database=database)
+    fill(pg, database, 1, 3000)
+    args = ["--warehouse", warehouse, "--database", "lake",
+            *conf_args(pg, database, **{"scan.snapshot.chunk.size": "700"})]
+    job = Job("postgres_sync_database", args, str(tmp_path / "job1.log"))
+    try:
+        wait_equal(pg, database, warehouse, "orders", "lake.orders", ["id"], job)
+        start_lsn = confirmed_lsn(pg, "lake")
+        workload(pg, database, 5000)
+        pg.execute("ALTER TABLE orders ADD COLUMN region varchar(20)", database=database)
+        pg.execute("ALTER TABLE orders ALTER COLUMN qty TYPE bigint", database=database)
+        pg.execute("UPDATE orders SET region = 'r' || (id % 3) WHERE id % 5 = 0", database=database)
+        pg.execute("CREATE TABLE late (k int PRIMARY KEY, v text)", database=database)
+        pg.execute("INSERT INTO late SELECT g, 'v' || g FROM generate_series(1, 50) g", database=database)
+        wait_equal(pg, database, warehouse, "orders", "lake.orders", ["id"], job)
+        wait_equal(pg, database, warehouse, "late", "lake.late", ["k"], job)
+        events = wait_equal(pg, database, warehouse, "events", "lake.events", ["at", "message"], job)
+        assert len(events) == 3200
+        deadline = time.monotonic() + 30
+        while confirmed_lsn(pg, "lake") <= start_lsn and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert confirmed_lsn(pg, "lake") > start_lsn, "the slot's confirmed LSN did not advance"
+    finally:
+        job.stop()
+    # killed; changes while it is down; the same command again, no savepoint
+    workload(pg, database, 9000)
+    job = Job("postgres_sync_database", args, str(tmp_path / "job2.log"))
+    try:
+        wait_equal(pg, database, warehouse, "orders", "lake.orders", ["id"], job)
+        events = wait_equal(pg, database, warehouse, "events", "lake.events", ["at", "message"], job)
+        assert len(events) == 3400  # no duplicates in the append table
+    finally:
+        job.stop()
+
+
+def test_snapshot_mode_is_bounded(pg, database, tmp_path):
+    warehouse = str(tmp_path / "lake")
+    pg.execute(ORDERS, database=database)
+    fill(pg, database, 1, 1500)
+    job = Job("postgres_sync_table", ["--warehouse", warehouse, "--database", "lake", "--table", "orders_copy",
+                                      *conf_args(pg, database, **{"table-name": "orders",
+                                                                  "scan.startup.mode": "snapshot"})],
+              str(tmp_path / "job.log"))
+    code = job.wait(timeout=180)
+    assert code == 0, job.output()
+    assert normalise(lake_rows(warehouse, "lake.orders_copy", ["id"])) == \
+        normalise(source_rows(pg, database, "orders", ["id"]))
+
+
+def test_failures_during_snapshot_and_streaming_restore_from_checkpoints(pg, database, tmp_path):
+    warehouse = str(tmp_path / "lake")
+    pg.execute(ORDERS, database=database)
+    pg.execute(EVENTS, database=database)
+    fill(pg, database, 1, 4000)
+    args = ["--warehouse", warehouse, "--database", "lake", "--failure_dir", str(tmp_path / "failures"),
+            "--fail", "reader:after-emit:3", "--fail", "writer:after-flush:6", "--fail", "reader:after-emit:60",
+            *conf_args(pg, database, **{"scan.snapshot.chunk.size": "300"})]
+    job = Job("postgres_sync_database", args, str(tmp_path / "job.log"))
+    try:
+        workload(pg, database, 6000)
+        wait_equal(pg, database, warehouse, "orders", "lake.orders", ["id"], job, timeout=180)
+        time.sleep(3)  # past the third failure point (tick 60)
+        workload(pg, database, 7000)
+        wait_equal(pg, database, warehouse, "orders", "lake.orders", ["id"], job, timeout=180)
+        events = wait_equal(pg, database, warehouse, "events", "lake.events", ["at", "message"], job)
+        assert len(events) == 4400
+    finally:
+        job.stop()
+    assert len(os.listdir(tmp_path / "failures")) == 3, job.output()
+
+
+def test_misconfigured_server_and_bad_options_fail_fast(tmp_path):
+    with LocalPostgres(settings={"wal_level": "replica"}) as server:
+        result = subprocess.run(
+            [sys.executable, os.path.join(ROOT, "jobs", "postgres_sync_database.py"), "--warehouse",
+             str(tmp_path / "lake"), "--database", "lake", *conf_args(server, "postgres")],
+            capture_output=True, text=True, timeout=60, cwd=ROOT)
+        assert result.returncode != 0
+        assert "wal_level = logical" in result.stderr, result.stderr[-3000:]
+        result = subprocess.run(
+            [sys.executable, os.path.join(ROOT, "jobs", "postgres_sync_table.py"), "--warehouse",
+             str(tmp_path / "lake"), "--database", "lake", "--table", "t",
+             *conf_args(server, "postgres", **{"scan.startup.mode": "earliest"})],
+            capture_output=True, text=True, timeout=60, cwd=ROOT)
+        assert "scan.startup.mode=earliest: use one of initial, latest-offset, snapshot" in result.stderr
