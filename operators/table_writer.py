@@ -18,10 +18,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from operators.change_batch import ROW_KIND, ChangeBatch
+from operators.schema_evolution import paimon_type_of
 from paimon_py.catalog import FileSystemCatalog
 from paimon_py.operation.commit_message import CommitMessage
 from paimon_py.schema.schema_change import is_widening
-from paimon_py.types import from_arrow_type, to_arrow_type
+from paimon_py.types import to_arrow_type
 
 KIND_CODES = pa.array(["+I", "-U", "+U", "-D"])
 """Position = Paimon's row kind byte."""
@@ -106,6 +107,6 @@ def fits(schema: pa.Schema, table_schema) -> bool:
     for column in schema:
         if column.name not in names:
             return False
-        if not is_widening(from_arrow_type(column.type), table_schema.field(column.name).type):
+        if not is_widening(paimon_type_of(column), table_schema.field(column.name).type):
             return False
     return True

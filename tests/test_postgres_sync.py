@@ -200,6 +200,7 @@ def test_sync_database_snapshot_stream_schema_change_and_restart(pg, database, t
 def test_snapshot_mode_is_bounded(pg, database, tmp_path):
     warehouse = str(tmp_path / "lake")
     pg.execute(ORDERS, database=database)
+    pg.execute(EVENTS, database=database)
     fill(pg, database, 1, 1500)
     job = Job("postgres_sync_table", ["--warehouse", warehouse, "--database", "lake", "--table", "orders_copy",
                                       *conf_args(pg, database, **{"table-name": "orders",
@@ -247,3 +248,50 @@ def test_misconfigured_server_and_bad_options_fail_fast(tmp_path):
              *conf_args(server, "postgres", **{"scan.startup.mode": "earliest"})],
             capture_output=True, text=True, timeout=60, cwd=ROOT)
         assert "scan.startup.mode=earliest: use one of initial, latest-offset, snapshot" in result.stderr
+
+
+def test_killed_during_snapshot_resumes_without_savepoint(pg, database, tmp_path):
+    warehouse = str(tmp_path / "lake")
+    pg.execute(ORDERS, database=database)
+    pg.execute(EVENTS, database=database)
+    fill(pg, database, 1, 12000)
+    args = ["--warehouse", warehouse, "--database", "lake", "--ticks_per_second", "4",
+            *conf_args(pg, database, **{"scan.snapshot.chunk.size": "400"})]
+    job = Job("postgres_sync_database", args, str(tmp_path / "job1.log"))
+    try:
+        deadline = time.monotonic() + 120
+        while not 0 < len(lake_rows(warehouse, "lake.orders", ["id"])) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert 0 < len(lake_rows(warehouse, "lake.orders", ["id"])) < 12000, job.output()
+    finally:
+        job.stop()
+    workload(pg, database, 20000)
+    job = Job("postgres_sync_database", args, str(tmp_path / "job2.log"))  # the same command
+    try:
+        wait_equal(pg, database, warehouse, "orders", "lake.orders", ["id"], job, timeout=180)
+        events = wait_equal(pg, database, warehouse, "events", "lake.events", ["at", "message"], job)
+        assert len(events) == 12200
+    finally:
+        job.stop()
+
+
+def test_quiet_tables_do_not_pin_wal(pg, database, tmp_path):
+    warehouse = str(tmp_path / "lake")
+    pg.execute(ORDERS, database=database)
+    pg.execute(EVENTS, database=database)
+    fill(pg, database, 1, 100)
+    pg.execute("CREATE SCHEMA other; CREATE TABLE other.noise (x int)", database=database)
+    job = Job("postgres_sync_table", ["--warehouse", warehouse, "--database", "lake", "--table", "orders",
+                                      *conf_args(pg, database, **{"table-name": "orders"})],
+              str(tmp_path / "job.log"))
+    try:
+        wait_equal(pg, database, warehouse, "orders", "lake.orders", ["id"], job)
+        # the captured table stays quiet; a table the job does not capture writes WAL
+        pg.execute("INSERT INTO other.noise SELECT generate_series(1, 200000)", database=database)
+        target = int(pg.execute("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn")[0][0])
+        deadline = time.monotonic() + 60
+        while confirmed_lsn(pg, "lake") < target and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert confirmed_lsn(pg, "lake") >= target, job.output()
+    finally:
+        job.stop()

@@ -53,10 +53,17 @@ class TableMapping:
                           for c, t in zip(self.columns, self.data_types)])
 
     def batch(self, columns: Sequence[Sequence[Optional[str]]], kinds: Sequence[str]) -> ChangeBatch:
-        """``columns[i]``: the text values of column i (None = NULL), one per row."""
+        """``columns[i]``: the text values of column i (None = NULL), one per row.
+
+        A delete by key (REPLICA IDENTITY DEFAULT) knows only the key columns: its NOT NULL
+        columns get a neutral value (0, '', false, epoch), which no read of a primary-key table
+        ever returns; use REPLICA IDENTITY FULL where complete ``-D``/``-U`` rows matter (the
+        ``input`` changelog producer, partial-update and aggregation engines)."""
         arrays = [pgtypes.text_column_to_arrow(list(values), pg_type, column.type_modifier, data_type)
                   for values, pg_type, column, data_type
                   in zip(columns, self.pg_types, self.columns, self.data_types)]
+        arrays = [_neutral_nulls(a) if not t.nullable and a.null_count else a
+                  for a, t in zip(arrays, self.data_types)]
         return self.batch_from_arrays(arrays, pa.array(kinds, pa.string()))
 
     def batch_from_strings(self, table: pa.Table, kind: str) -> ChangeBatch:
@@ -71,3 +78,22 @@ class TableMapping:
         schema = pa.schema([f.with_nullable(True) for f in self.arrow_schema()]
                            + [pa.field(ROW_KIND, pa.string(), False)])
         return ChangeBatch.of(self.target, pa.Table.from_arrays([*arrays, kinds], schema=schema))
+
+
+def _neutral_nulls(array: pa.Array) -> pa.Array:
+    t = array.type
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        value = ""
+    elif pa.types.is_binary(t) or pa.types.is_large_binary(t):
+        value = b""
+    elif pa.types.is_boolean(t):
+        value = False
+    elif pa.types.is_list(t) or pa.types.is_large_list(t):
+        value = []
+    elif pa.types.is_decimal(t):
+        import decimal
+        value = decimal.Decimal(0)
+    else:
+        zero = pa.array([0], getattr(pa, f"int{t.bit_width}")()).view(t)[0]  # 0, epoch, midnight
+        return array.fill_null(zero)
+    return array.fill_null(pa.scalar(value, t))
