@@ -245,7 +245,7 @@ def test_misconfigured_server_and_bad_options_fail_fast(tmp_path):
         result = subprocess.run(
             [sys.executable, os.path.join(ROOT, "jobs", "postgres_sync_table.py"), "--warehouse",
              str(tmp_path / "lake"), "--database", "lake", "--table", "t",
-             *conf_args(server, "postgres", **{"scan.startup.mode": "earliest"})],
+             *conf_args(server, "postgres", **{"scan.startup.mode": "earliest", "table-name": "t"})],
             capture_output=True, text=True, timeout=60, cwd=ROOT)
         assert "scan.startup.mode=earliest: use one of initial, latest-offset, snapshot" in result.stderr
 

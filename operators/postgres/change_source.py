@@ -56,11 +56,15 @@ class Targets:
 
 
 class PostgresChangeSource:
-    def __init__(self, config: PostgresSourceConfig, targets: Targets, state: Optional[dict] = None):
+    def __init__(self, config: PostgresSourceConfig, targets: Targets, state: Optional[dict],
+                 instance: str):
+        """``instance``: unique per job submission; tags its connections, and connections left
+        with that tag by a failed attempt are ended at start (see ``replication.connect``)."""
         self.config = config
         self.targets = targets
         self.state = state or {}
-        self.conn = repl.connect(config)
+        self.instance = instance
+        self.conn = repl.connect(config, application_name=instance)
         self.registry = TypeRegistry(self.conn)
         self.tables: dict[int, SourceTable] = {}
         self.mappings: dict[int, TableMapping] = {}
@@ -73,6 +77,7 @@ class PostgresChangeSource:
 
     def start(self) -> list[Event]:
         """Connects, (re)creates what is missing and returns the schema events of all tables."""
+        repl.end_own_connections(self.conn, self.config, self.instance)
         repl.check_server(self.conn, self.config)
         tables = repl.list_tables(self.conn, self.config)
         repl.check_select_privilege(self.conn, tables, self.config.username)
@@ -119,7 +124,7 @@ class PostgresChangeSource:
 
     # --- work ----------------------------------------------------------------------------
 
-    def step(self, poll_wait_s: float = 0.2) -> list[Event]:
+    def step(self, poll_wait_s: float = 0.0) -> list[Event]:
         if self.state["phase"] == "snapshot":
             return self._snapshot_step()
         return self._stream_step(poll_wait_s)
@@ -155,7 +160,7 @@ class PostgresChangeSource:
 
     def _stream_step(self, wait_s: float) -> list[Event]:
         if self.stream is None:
-            self.stream = repl.ReplicationStream(self.config, self.state["lsn"]).start()
+            self.stream = repl.ReplicationStream(self.config, self.state["lsn"], self.instance).start()
         messages = self.stream.poll(self.config.poll_max_rows, wait_s)
         transactions = [t for t in (self.decoder.feed(payload) for _, payload in messages) if t]
         events = self._events(transactions)

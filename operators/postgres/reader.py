@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+import time
 
 from pyflink.common.typeinfo import Types
 from pyflink.datastream import KeyedProcessFunction
@@ -32,9 +33,13 @@ from operators.table_committer import PendingPosition
 
 
 class PostgresReader(KeyedProcessFunction):
-    def __init__(self, config: PostgresSourceConfig, targets: Targets, warehouse: str,
-                 failures: FailurePlan | None = None):
+    def __init__(self, config: PostgresSourceConfig, targets: Targets, warehouse: str, instance: str,
+                 tick_interval_s: float, failures: FailurePlan | None = None):
+        """``instance``: unique per job submission; tags the job's server connections.
+        ``tick_interval_s``: the tick source's interval (see ``_tick``)."""
         self.config = config
+        self.tick_interval_s = tick_interval_s
+        self.instance = instance
         self.targets = targets
         self.warehouse = warehouse
         self.failures = failures or FailurePlan()
@@ -44,6 +49,7 @@ class PostgresReader(KeyedProcessFunction):
         self.source = None
         self.seq = 0
         self.ticks = 0
+        self.last_step_end = 0.0
 
     def process_element(self, value, ctx):
         kind = value[KIND]
@@ -59,6 +65,10 @@ class PostgresReader(KeyedProcessFunction):
                 self.source.acknowledge(published.state["lsn"])
 
     def _tick(self):
+        """One step of work. Ticks that queued up while the last step ran (they arrive back to
+        back) are skipped, so no backlog of ticks builds up in front of checkpoint barriers."""
+        if time.monotonic() - self.last_step_end < self.tick_interval_s / 2:
+            return
         if self.source is None:
             yield from self._start()
         if self.config.startup_mode == "snapshot":
@@ -69,6 +79,7 @@ class PostgresReader(KeyedProcessFunction):
         self.saved.update((self.seq, copy.deepcopy(self.source.state)))
         self.failures.check("reader", "after-emit", self.ticks)
         self.ticks += 1
+        self.last_step_end = time.monotonic()
 
     def _start(self):
         restored = self.saved.value()
@@ -76,7 +87,7 @@ class PostgresReader(KeyedProcessFunction):
             self.seq, state = restored
         else:
             state = self._published_state()
-        self.source = PostgresChangeSource(self.config, self.targets, state)
+        self.source = PostgresChangeSource(self.config, self.targets, state, self.instance)
         yield from (_envelope(e) for e in self.source.start())
 
     def _published_state(self):

@@ -34,10 +34,12 @@ def parse_lsn(text: str) -> int:
     return (int(high, 16) << 32) + int(low, 16)
 
 
-def connect(config: PostgresSourceConfig, replication: bool = False):
+def connect(config: PostgresSourceConfig, replication: bool = False, application_name: str = "paimon-cdc"):
+    """``application_name`` tags the job's connections, so a restarted job recognises (and ends)
+    the replication connection its failed attempt may have left behind."""
     kwargs = {"connection_factory": psycopg2.extras.LogicalReplicationConnection} if replication else {}
     try:
-        conn = psycopg2.connect(config.dsn(options=SESSION_OPTIONS), **kwargs)
+        conn = psycopg2.connect(config.dsn(options=SESSION_OPTIONS, application_name=application_name), **kwargs)
     except psycopg2.OperationalError as e:
         text = str(e).strip()
         hint = ""
@@ -100,6 +102,22 @@ def slot_state(conn, slot: str) -> Optional[SlotState]:
     plugin, database, pid, confirmed, restart = row
     return SlotState(plugin, database, pid, parse_lsn(confirmed) if confirmed else None,
                      parse_lsn(restart) if restart else None)
+
+
+def end_own_connections(conn, config: PostgresSourceConfig, application_name: str,
+                        timeout_s: float = 15.0) -> None:
+    """Ends the other connections tagged ``application_name`` (a failed attempt of this job may
+    have left its replication stream and its snapshot transaction open) and waits until the
+    slot is free."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE application_name = %s AND pid <> pg_backend_pid()", (application_name,))
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        state = slot_state(conn, config.slot)
+        if state is None or state.active_pid is None:
+            return
+        time.sleep(0.1)
 
 
 def _check_slot(slot: SlotState, config: PostgresSourceConfig) -> None:
@@ -260,13 +278,14 @@ class ReplicationStream:
 
     config: PostgresSourceConfig
     start_lsn: int
+    application_name: str = "paimon-cdc"
     conn: object = None
     cursor: object = None
     flushed: int = 0
     last_feedback: float = field(default_factory=time.monotonic)
 
     def start(self) -> "ReplicationStream":
-        self.conn = connect(self.config, replication=True)
+        self.conn = connect(self.config, replication=True, application_name=self.application_name)
         self.cursor = self.conn.cursor()
         try:
             self.cursor.start_replication(

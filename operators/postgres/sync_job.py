@@ -119,10 +119,12 @@ class SyncJob:
         slot = self.config.slot
         keyed = ticks.map(lambda t: bridge.data_envelope(slot, t), output_type=bridge.ENVELOPE_TYPE) \
             .set_parallelism(1).key_by(lambda e: e[bridge.KEY], key_type=Types.STRING())
+        commit_user = commit_user or new_commit_user(f"postgres-{slot}")
         changes = bridge.process_with_signals(
-            keyed, PostgresReader(self.config, self.targets, self.warehouse, failures),
+            keyed, PostgresReader(self.config, self.targets, self.warehouse, f"paimon-cdc {commit_user[-12:]}",
+                                  1.0 / self.args.ticks_per_second, failures),
             output_type=bridge.ENVELOPE_TYPE, name="postgres reader", parallelism=1)
-        add_paimon_sink(changes, self.warehouse, commit_user or new_commit_user(f"postgres-{slot}"),
+        add_paimon_sink(changes, self.warehouse, commit_user,
                         self.args.writer_parallelism, failures, self.args.ignore_incompatible)
         return env
 
