@@ -198,10 +198,12 @@ class Job:
         self.log_path = log_path
         self.source_id = f"postgres/127.0.0.1:{server.port}/{DB}/{slot}"
         self.store = PositionStore(warehouse)
+        # Flink's own log (checkpoints, task failures) beside ours, not in the shared pyflink/log
+        env = {**os.environ, "FLINK_LOG_DIR": os.path.splitext(log_path)[0] + "-flink"}
         with open(log_path, "wb") as log:
             self.started = time.perf_counter()
             self.process = subprocess.Popen(self.command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                            start_new_session=True)
+                                            env=env, start_new_session=True)
 
     def log_tail(self, chars: int = 4000) -> str:
         with open(self.log_path, errors="replace") as f:

@@ -224,7 +224,9 @@ def test_failures_during_snapshot_and_streaming_restore_from_checkpoints(pg, dat
     try:
         workload(pg, database, 6000)
         wait_equal(pg, database, warehouse, "orders", "lake.orders", ["id"], job, timeout=180)
-        time.sleep(3)  # past the third failure point (tick 60)
+        deadline = time.monotonic() + 90  # the third failure point fires while streaming
+        while len(os.listdir(tmp_path / "failures")) < 3 and time.monotonic() < deadline:
+            time.sleep(0.5)
         workload(pg, database, 7000)
         wait_equal(pg, database, warehouse, "orders", "lake.orders", ["id"], job, timeout=180)
         events = wait_equal(pg, database, warehouse, "events", "lake.events", ["at", "message"], job)
