@@ -203,12 +203,18 @@ def test_snapshot_mode_is_bounded(pg, database, tmp_path):
     pg.execute(EVENTS, database=database)
     fill(pg, database, 1, 1500)
     job = Job("postgres_sync_table", ["--warehouse", warehouse, "--database", "lake", "--table", "orders_copy",
+                                      "--computed_column", "day=date_format(placed, 'yyyy-MM-dd')",
+                                      "--metadata_column", "table_name,op_ts",
                                       *conf_args(pg, database, **{"table-name": "orders",
                                                                   "scan.startup.mode": "snapshot"})],
               str(tmp_path / "job.log"))
     code = job.wait(timeout=180)
     assert code == 0, job.output()
-    assert normalise(lake_rows(warehouse, "lake.orders_copy", ["id"])) == \
+    lake = lake_rows(warehouse, "lake.orders_copy", ["id"])
+    assert all(r["day"] == r["placed"].strftime("%Y-%m-%d") and r["table_name"] == "orders"
+               and r["op_ts"].timestamp() == 0 for r in lake)
+    extras = ("day", "table_name", "op_ts")
+    assert normalise([{k: v for k, v in r.items() if k not in extras} for r in lake]) == \
         normalise(source_rows(pg, database, "orders", ["id"]))
 
 

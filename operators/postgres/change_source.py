@@ -53,6 +53,15 @@ class Targets:
     """(schema, table) -> ``database.table``."""
     spec_of: Callable[[SourceTable], TableSpec]
     to_string: bool = False
+    computed: tuple[str, ...] = ()
+    """``--computed_column`` specs."""
+    metadata: tuple[str, ...] = ()
+    """``--metadata_column`` names."""
+
+    def mapping(self, table: SourceTable, registry: TypeRegistry, database: str) -> TableMapping:
+        return TableMapping.of(self.name_of(table.schema, table.name), table.columns, registry,
+                               self.spec_of(table), self.to_string, (database, table.schema, table.name),
+                               self.computed, self.metadata)
 
 
 class PostgresChangeSource:
@@ -105,8 +114,7 @@ class PostgresChangeSource:
     def _register(self, table: SourceTable) -> SchemaEvent:
         self.tables[table.oid] = table
         self.state["tables"].setdefault(_key(table), {"done": True, "after": None, "skip_until": 0})
-        mapping = TableMapping.of(self.targets.name_of(table.schema, table.name), table.columns,
-                                  self.registry, self.targets.spec_of(table), self.targets.to_string)
+        mapping = self.targets.mapping(table, self.registry, self.config.database)
         self.mappings[table.oid] = mapping
         return mapping.target, mapping.arrow_schema(), mapping.spec
 
@@ -188,12 +196,12 @@ class PostgresChangeSource:
 
     def _events(self, transactions: list[Transaction]) -> list[Event]:
         events: list[Event] = []
-        open_batches: dict[int, list] = {}  # oid -> [mapping, columns, kinds]
+        open_batches: dict[int, list] = {}  # oid -> [mapping, columns, kinds, commit times]
 
         def flush(oid: int) -> None:
-            mapping, columns, kinds = open_batches.pop(oid)
+            mapping, columns, kinds, op_ts = open_batches.pop(oid)
             if kinds:
-                events.append(mapping.batch(columns, kinds))
+                events.append(mapping.batch(columns, kinds, op_ts))
 
         for transaction in transactions:
             for segment in transaction.segments:
@@ -212,8 +220,8 @@ class PostgresChangeSource:
                 if oid not in self.mappings or self._skipped(oid, transaction):
                     continue
                 self._resolve_toast(oid, segment)
-                batch = open_batches.setdefault(oid, [self.mappings[oid], [[] for _ in segment.columns], []])
-                self._append(batch, segment)
+                batch = open_batches.setdefault(oid, [self.mappings[oid], [[] for _ in segment.columns], [], []])
+                self._append(batch, segment, transaction.commit_time_us // 1000)
         for oid in list(open_batches):
             flush(oid)
         return events
@@ -222,14 +230,15 @@ class PostgresChangeSource:
         entry = self.state["tables"].get(_key(self.tables[oid]))
         return entry is not None and transaction.commit_lsn < entry["skip_until"]
 
-    def _append(self, batch: list, segment: RowChanges) -> None:
-        mapping, columns, kinds = batch
+    def _append(self, batch: list, segment: RowChanges, op_ts_ms: int) -> None:
+        mapping, columns, kinds, op_ts = batch
         keep = range(len(segment))
         if not mapping.spec.primary_keys:  # append table: inserts only (see the README)
             keep = [i for i, k in enumerate(segment.kinds) if k == "+I"]
         for target, source in zip(columns, segment.columns):
             target.extend(source[i] for i in keep)
         kinds.extend(segment.kinds[i] for i in keep)
+        op_ts.extend([op_ts_ms] * (len(kinds) - len(op_ts)))
 
     def _relation_changed(self, relation: Relation) -> Optional[SchemaEvent]:
         """A new or changed source table: a new mapping and its schema event."""

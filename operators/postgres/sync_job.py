@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import argparse
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional
 
+from operators.computed_columns import metadata_column
 from operators.job_config import load_settings, parse_key_values
 from operators.postgres import replication as repl
 from operators.postgres.change_source import Targets
 from operators.postgres.source_config import PostgresSourceConfig
-from operators.postgres.table_mapping import TableMapping
 from operators.postgres.types import TypeRegistry
 from operators.schema_evolution import SchemaEvolutionLogic, TableSpec
 
@@ -42,6 +42,8 @@ def parser(database_sync: bool) -> argparse.ArgumentParser:
     p.add_argument("--flink_conf", action="append", default=[], help="Flink option key=value")
     p.add_argument("--ignore_incompatible", action="store_true",
                    help="skip source column changes the Paimon table cannot follow")
+    p.add_argument("--metadata_column", action="append", default=[],
+                   help="table_name, database_name, schema_name, op_ts (comma-separated or repeated)")
     p.add_argument("--writer_parallelism", type=int, default=1)
     p.add_argument("--ticks_per_second", type=float, default=20.0, help="reader polls per second")
     p.add_argument("--fail", action="append", default=[], help=argparse.SUPPRESS)
@@ -55,6 +57,8 @@ def parser(database_sync: bool) -> argparse.ArgumentParser:
         p.add_argument("--table", required=True, help="Paimon table to write")
         p.add_argument("--primary_keys", default=None, help="comma-separated (default: the source's)")
         p.add_argument("--partition_keys", default=None, help="comma-separated")
+        p.add_argument("--computed_column", action="append", default=[],
+                       help="name=function(column[, args]), see operators/computed_columns.py")
     return p
 
 
@@ -85,10 +89,8 @@ class SyncJob:
             evolution = SchemaEvolutionLogic(catalog, self.args.ignore_incompatible)
             targets = []
             for table in tables:
-                spec = self.targets.spec_of(table)
-                mapping = TableMapping.of(self.targets.name_of(table.schema, table.name), table.columns,
-                                          registry, spec, self.targets.to_string)
-                evolution.apply(mapping.target, mapping.arrow_schema(), spec)
+                mapping = self.targets.mapping(table, registry, self.config.database)
+                evolution.apply(mapping.target, mapping.arrow_schema(), mapping.spec)
                 targets.append(mapping.target)
             return sorted(set(targets))
         finally:
@@ -150,7 +152,11 @@ def from_args(argv: Optional[list[str]], database_sync: bool) -> SyncJob:
             config = _exclude(config, args.excluding_tables)
     else:
         targets = _table_targets(args, table_options, to_string)
-    return SyncJob(config, targets, args.warehouse, args)
+    metadata = tuple(m for value in args.metadata_column for m in _split(value))
+    for name in metadata:
+        metadata_column(name)  # fails fast on an unknown name
+    computed = tuple(getattr(args, "computed_column", []))
+    return SyncJob(config, replace(targets, computed=computed, metadata=metadata), args.warehouse, args)
 
 
 def _table_targets(args, table_options: dict, to_string: bool) -> Targets:
@@ -183,7 +189,6 @@ def _with_buckets(options: dict, primary_key: bool) -> dict:
 
 
 def _exclude(config: PostgresSourceConfig, excluding: str) -> PostgresSourceConfig:
-    from dataclasses import replace
     pattern = f"(?!(?:{excluding})$)(?:{config.table_pattern})"
     re.compile(pattern)
     return replace(config, table_pattern=pattern)

@@ -12,9 +12,11 @@ import json
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
+import numpy as np
 import pyarrow as pa
 
 from operators.change_batch import ROW_KIND, ChangeBatch
+from operators.computed_columns import ExtraColumn, RowOrigin, computed_column, metadata_column
 from operators.postgres import types as pgtypes
 from operators.postgres.replication import SourceColumn
 from operators.schema_evolution import PAIMON_TYPE, TableSpec
@@ -29,10 +31,15 @@ class TableMapping:
     pg_types: list
     data_types: list[DataType]
     spec: TableSpec
+    origin: tuple[str, str, str] = ("", "", "")
+    """(database, schema, table) of the source, for metadata columns."""
+    extras: tuple[ExtraColumn, ...] = ()
 
     @staticmethod
-    def of(target: str, columns: Sequence[SourceColumn], registry, spec: TableSpec,
-           to_string: bool) -> "TableMapping":
+    def of(target: str, columns: Sequence[SourceColumn], registry, spec: TableSpec, to_string: bool,
+           origin: tuple[str, str, str] = ("", "", ""), computed: Sequence[str] = (),
+           metadata: Sequence[str] = ()) -> "TableMapping":
+        """``computed``/``metadata``: ``--computed_column`` / ``--metadata_column`` specs."""
         pg_types, data_types = [], []
         keys = set(spec.primary_keys)
         for column in columns:
@@ -41,18 +48,24 @@ class TableMapping:
             data_types.append(pgtypes.paimon_type(pg_type, column.type_modifier, nullable,
                                                   to_string=to_string, column=column.name))
             pg_types.append(pg_type)
-        return TableMapping(target, tuple(columns), pg_types, data_types, spec)
+        source_types = {c.name: t for c, t in zip(columns, data_types)}
+        extras = tuple([computed_column(c, source_types) for c in computed]
+                       + [metadata_column(m) for m in metadata])
+        return TableMapping(target, tuple(columns), pg_types, data_types, spec, origin, extras)
 
     @property
     def names(self) -> list[str]:
         return [c.name for c in self.columns]
 
     def arrow_schema(self) -> pa.Schema:
-        return pa.schema([pa.field(c.name, to_arrow_type(t), t.nullable,
+        named = [(c.name, t) for c, t in zip(self.columns, self.data_types)]
+        named += [(e.name, e.data_type) for e in self.extras]
+        return pa.schema([pa.field(name, to_arrow_type(t), t.nullable,
                                    metadata={PAIMON_TYPE: json.dumps(t.to_json())})
-                          for c, t in zip(self.columns, self.data_types)])
+                          for name, t in named])
 
-    def batch(self, columns: Sequence[Sequence[Optional[str]]], kinds: Sequence[str]) -> ChangeBatch:
+    def batch(self, columns: Sequence[Sequence[Optional[str]]], kinds: Sequence[str],
+              op_ts_ms: Sequence[int] = ()) -> ChangeBatch:
         """``columns[i]``: the text values of column i (None = NULL), one per row.
 
         A delete by key (REPLICA IDENTITY DEFAULT) knows only the key columns: its NOT NULL
@@ -64,16 +77,22 @@ class TableMapping:
                   in zip(columns, self.pg_types, self.columns, self.data_types)]
         arrays = [_neutral_nulls(a) if not t.nullable and a.null_count else a
                   for a, t in zip(arrays, self.data_types)]
-        return self.batch_from_arrays(arrays, pa.array(kinds, pa.string()))
+        return self.batch_from_arrays(arrays, pa.array(kinds, pa.string()), pa.array(op_ts_ms, pa.int64()))
 
     def batch_from_strings(self, table: pa.Table, kind: str) -> ChangeBatch:
         """A snapshot chunk read as strings (one column per source column, in order)."""
         arrays = [pgtypes.text_column_to_arrow(table.column(i), pg_type, column.type_modifier, data_type)
                   for i, (pg_type, column, data_type)
                   in enumerate(zip(self.pg_types, self.columns, self.data_types))]
-        return self.batch_from_arrays(arrays, pa.array([kind] * table.num_rows, pa.string()))
+        return self.batch_from_arrays(arrays, pa.array([kind] * table.num_rows, pa.string()),
+                                      pa.array(np.zeros(table.num_rows, np.int64)))
 
-    def batch_from_arrays(self, arrays: list, kinds: pa.Array) -> ChangeBatch:
+    def batch_from_arrays(self, arrays: list, kinds: pa.Array, op_ts_ms: pa.Array) -> ChangeBatch:
+        """``op_ts_ms``: commit time of each row's transaction (for the ``op_ts`` column)."""
+        if self.extras:
+            rows = pa.Table.from_arrays(arrays, names=self.names)
+            origin = RowOrigin(*self.origin, op_ts_ms=op_ts_ms)
+            arrays = arrays + [e.compute(rows, origin) for e in self.extras]
         # all nullable: a delete by key leaves the other columns empty
         schema = pa.schema([f.with_nullable(True) for f in self.arrow_schema()]
                            + [pa.field(ROW_KIND, pa.string(), False)])
