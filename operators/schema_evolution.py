@@ -51,13 +51,24 @@ def paimon_type_of(f: pa.Field) -> DataType:
 
 def schema_for(source_schema: pa.Schema, spec: TableSpec) -> Schema:
     """A Paimon schema from an Arrow schema (ids as Paimon assigns them) and a ``TableSpec``.
-    Nested types keep the Arrow-derived form (it carries the nested field ids)."""
+    Types with ROW fields keep the Arrow-derived form (it carries the nested field ids)."""
     fields = []
     for data_field, arrow_field in zip(row_type_from_arrow_schema(source_schema).fields, source_schema):
         typed = paimon_type_of(arrow_field)
-        nested = pa.types.is_nested(arrow_field.type)
-        fields.append(DataField(data_field.id, data_field.name, data_field.type if nested else typed))
+        keep_ids = _contains_struct(arrow_field.type)
+        fields.append(DataField(data_field.id, data_field.name, data_field.type if keep_ids else typed))
     return Schema(fields, list(spec.partition_keys), list(spec.primary_keys), dict(spec.options))
+
+
+def _contains_struct(t: pa.DataType) -> bool:
+    """Whether a type has ROW fields (whose ids only the Arrow-derived form carries)."""
+    if pa.types.is_struct(t):
+        return True
+    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
+        return _contains_struct(t.value_type)
+    if pa.types.is_map(t):
+        return _contains_struct(t.key_type) or _contains_struct(t.item_type)
+    return False
 
 
 class IncompatibleSchemaChange(ValueError):

@@ -442,14 +442,14 @@ def _timestamp_unit(precision: int) -> str:
 
 def to_arrow_type(t: DataType) -> pa.DataType:
     """The Arrow type for values of ``t``. TIMESTAMP/LTZ units follow the precision (<= 3 ms,
-    <= 6 us, else ns; LTZ with tz UTC); TIME is time32 ms up to precision 3, else time64 us."""
+    <= 6 us, else ns; LTZ with tz UTC); TIME is always time32 ms, as Paimon stores it (finer precision is cut to ms)."""
     simple = _ARROW_SIMPLE.get(type(t))
     if simple is not None:
         return simple
     if isinstance(t, DecimalType):
         return pa.decimal128(t.precision, t.scale)
     if isinstance(t, TimeType):
-        return pa.time32("ms") if t.precision <= 3 else pa.time64("us")
+        return pa.time32("ms")  # Paimon stores TIME as int32 millis of the day, any precision
     if isinstance(t, TimestampType):
         return pa.timestamp(_timestamp_unit(t.precision))
     if isinstance(t, LocalZonedTimestampType):

@@ -40,18 +40,18 @@ import os
 import subprocess
 import sys
 import time
-from decimal import Decimal
 
 import psycopg2
+import psycopg2.extensions
 import pyarrow as pa
 import pypaimon
 import pytest
 
 from operators.postgres.local_server import LocalPostgres
 from operators.postgres.replication import SESSION_OPTIONS
-from paimon_py.types import DecimalType, LocalZonedTimestampType, TimestampType, to_arrow_type
+from paimon_py.types import TimestampType, to_arrow_type
 from tests.test_postgres_sync import Job, conf_args
-from tests.test_postgres_types import COLUMNS, SERVER_DEFAULTS, UTC, Col
+from tests.test_postgres_types import COLUMNS, SERVER_DEFAULTS, Col
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 pytestmark = pytest.mark.slow
@@ -123,6 +123,23 @@ def source_values(pg, database: str, columns: list[str], table: str = "all_types
         with conn.cursor() as cur:
             cur.execute(f"SELECT id, {', '.join(columns)} FROM {table}")
             return {row[0]: dict(zip(columns, row[1:])) for row in cur.fetchall()}
+    finally:
+        conn.close()
+
+
+def source_text(pg, database: str, names: list[str], table: str = "all_types") -> list[dict]:
+    """The rows as PostgreSQL's output functions write them (what COPY and pgoutput send; not
+    ``::text``, which differs for bool and char(n)), under the job's session settings."""
+    conn = psycopg2.connect(pg.dsn_for(database), options=SESSION_OPTIONS)
+    try:
+        with conn.cursor() as cur:
+            query = f"SELECT {', '.join(names)} FROM {table}"
+            cur.execute(query + " LIMIT 0")
+            oids = tuple({d.type_code for d in cur.description})
+            psycopg2.extensions.register_type(
+                psycopg2.extensions.new_type(oids, "AS_TEXT", lambda value, _cur: value), cur)
+            cur.execute(query)
+            return [dict(zip(names, row)) for row in cur.fetchall()]
     finally:
         conn.close()
 
@@ -244,7 +261,7 @@ def test_every_type_snapshot_and_stream(pg, database, tmp_path):
         update(pg, database, 1, 1)
         update(pg, database, 3, 0)
         update(pg, database, 5, NULL_TEMPLATE)
-        pg.execute("UPDATE all_types SET id = 8 WHERE id = 4", database=database)
+        pg.execute("UPDATE all_types SET id = 8, c_serial = 8, c_bigserial = 8 WHERE id = 4", database=database)
         pg.execute("DELETE FROM all_types WHERE id IN (2, 6)", database=database)
         pg.execute("INSERT INTO all_types (id, c_serial, c_bigserial) VALUES (9, 9, 9)", database=database)
         templates = {1: 1, 3: 0, 5: NULL_TEMPLATE, 8: 0, 9: NULL_TEMPLATE}
@@ -274,6 +291,8 @@ def test_every_type_snapshot_and_stream(pg, database, tmp_path):
     assert types["c_tstz"] == "TIMESTAMP(6) WITH LOCAL TIME ZONE"
     assert types["c_tstz3"] == "TIMESTAMP(3) WITH LOCAL TIME ZONE"
     assert types["c_int4_arr"] == {"type": "ARRAY", "element": "INT"}
+    assert types["c_varchar_arr"] == {"type": "ARRAY", "element": "VARCHAR(3)"}  # element lengths kept
+    assert types["c_char_arr"] == {"type": "ARRAY", "element": "CHAR(2)"}
     assert types["c_serial"] == "INT NOT NULL"
     for c in LAKE_COLUMNS:
         assert types[c.name] == c.paimon.to_json(), c.name
@@ -308,14 +327,17 @@ def test_to_string_snapshot_mode(pg, database, tmp_path):
     code = job.wait(timeout=TIMEOUT)
     assert code == 0, job.output()
 
-    text = source_values(pg, database, [f"{n}::text" for n in names])
-    expected = sorted(([{n: row[f"{n}::text"] for n in names} for row in text.values()]), key=lambda r: int(r["id"]))
+    expected = sorted(source_text(pg, database, names), key=lambda r: int(r["id"]))
     lake = read_lake(warehouse, "lake.all_types_text")
     assert lake.column_names == names
     assert set(lake.schema.types) == {pa.string()}
     rows = sorted(lake.to_pylist(), key=lambda r: int(r["id"]))
-    assert rows == expected
+    assert [r["id"] for r in rows] == [r["id"] for r in expected]
+    wrong = [f"id {want['id']} {n}: {got[n]!r} != {want[n]!r}" for got, want in zip(rows, expected)
+             for n in names if got[n] != want[n]]
+    assert not wrong, wrong
     assert rows[0]["c_int4_arr"] == "{1,NULL,-3}" and rows[0]["c_point"] == "(1.5,-2)"
+    assert rows[0]["c_bool"] == "t" and rows[0]["c_char"] == "ab   " and rows[0]["c_matrix"] == "{{1,2},{3,4}}"
     assert rows[0]["c_tstz"] == "2020-06-01 06:30:00.5+00"  # the job's session: ISO, UTC
 
     schema = latest_schema(warehouse, "lake", "all_types_text")

@@ -237,7 +237,7 @@ def test_pypaimon_reads_our_json(t: DataType) -> None:
         (DateType(), pa.date32()),
         (TimeType(0), pa.time32("ms")),
         (TimeType(3), pa.time32("ms")),
-        (TimeType(6), pa.time64("us")),
+        (TimeType(6), pa.time32("ms")),
         (TimestampType(0), pa.timestamp("ms")),
         (TimestampType(3), pa.timestamp("ms")),
         (TimestampType(4), pa.timestamp("us")),

@@ -70,8 +70,9 @@ class SyncJob:
     args: argparse.Namespace
 
     def prepare(self) -> list[str]:
-        """Checks the server, creates the publication, the slot and the target tables; returns
-        the target tables."""
+        """Checks the server and every table's columns, then creates the publication, the slot
+        and the target tables (in that order: a refused column type leaves nothing behind);
+        returns the target tables."""
         conn = repl.connect(self.config)
         try:
             repl.check_server(conn, self.config)
@@ -81,18 +82,15 @@ class SyncJob:
                     f"No table in {self.config.database} matches schema-name={self.config.schema_pattern} "
                     f"table-name={self.config.table_pattern}.")
             repl.check_select_privilege(conn, tables, self.config.username)
+            registry = TypeRegistry(conn)
+            mappings = [self.targets.mapping(table, registry, self.config.database) for table in tables]
             repl.ensure_publication(conn, self.config, tables, whole_schemas=_is_database_sync(self.args))
             if repl.slot_state(conn, self.config.slot) is None:
                 repl.create_slot(self.config)
-            registry = TypeRegistry(conn)
-            catalog = _catalog(self.warehouse)
-            evolution = SchemaEvolutionLogic(catalog, self.args.ignore_incompatible)
-            targets = []
-            for table in tables:
-                mapping = self.targets.mapping(table, registry, self.config.database)
+            evolution = SchemaEvolutionLogic(_catalog(self.warehouse), self.args.ignore_incompatible)
+            for mapping in mappings:
                 evolution.apply(mapping.target, mapping.arrow_schema(), mapping.spec)
-                targets.append(mapping.target)
-            return sorted(set(targets))
+            return sorted({m.target for m in mappings})
         finally:
             conn.close()
 
