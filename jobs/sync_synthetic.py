@@ -19,7 +19,6 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import paimon_py  # noqa: E402
-from operators.job_config import load_settings, parse_key_values  # noqa: E402
 from operators.synthetic_source import (EVENTS_SCHEMA, LOG_TABLE, PK_TABLE,  # noqa: E402
                                         SyntheticChangeStream, orders_schema)
 
@@ -34,22 +33,15 @@ def create_tables(warehouse: str) -> None:
 
 
 def build(args):
-    from pyflink.common import Configuration
     from pyflink.common.typeinfo import Types
-    from pyflink.datastream import StreamExecutionEnvironment
 
     from operators import bridge
     from operators.failures import FailurePlan
+    from operators.job_config import create_environment
     from operators.sink import add_paimon_sink, new_commit_user
     from operators.synthetic_reader import SyntheticReader
 
-    settings = load_settings(parse_key_values(args.flink_conf, "--flink_conf"))
-    config = Configuration()
-    for key, value in settings.items():
-        config.set_string(key, value)
-    env = StreamExecutionEnvironment.get_execution_environment(config)
-    env.set_max_parallelism(128)
-    bridge.configure_environment(env)
+    env = create_environment(args.flink_conf)
     failures = FailurePlan(args.fail, args.failure_dir)
     ticks = bridge.tick_source(env, args.positions, args.ticks_per_second).set_parallelism(1)
     envelopes = ticks.map(lambda t: bridge.data_envelope("split-0", t), output_type=bridge.ENVELOPE_TYPE) \

@@ -82,3 +82,21 @@ def _millis(text: str) -> int:
     if not match or match.group(2) not in _UNITS:
         raise ValueError(f"Cannot read the duration {text!r}; write it like '10 s' or '500 ms'.")
     return int(match.group(1)) * _UNITS[match.group(2)]
+
+
+def create_environment(flink_conf: list[str] | None):
+    """The job's StreamExecutionEnvironment: defaults + ``--flink_conf`` overrides (checked),
+    max parallelism 128 (the bridge's marker keys depend on it), the bridge configured."""
+    from pyflink.common import Configuration
+    from pyflink.datastream import StreamExecutionEnvironment
+
+    from operators import bridge
+
+    config = Configuration()
+    for key, value in load_settings(parse_key_values(flink_conf, "--flink_conf")).items():
+        config.set_string(key, value)
+    env = StreamExecutionEnvironment.get_execution_environment(config)
+    env.set_max_parallelism(128)
+    bridge.configure_environment(env)
+    return env
+

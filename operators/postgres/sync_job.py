@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Optional
 
 from operators.computed_columns import metadata_column
-from operators.job_config import load_settings, parse_key_values
+from operators.job_config import create_environment, parse_key_values
 from operators.postgres import replication as repl
 from operators.postgres.change_source import Targets
 from operators.postgres.source_config import PostgresSourceConfig
@@ -96,22 +96,14 @@ class SyncJob:
 
     def build(self, commit_user: Optional[str] = None):
         """The job's StreamExecutionEnvironment (not started)."""
-        from pyflink.common import Configuration
         from pyflink.common.typeinfo import Types
-        from pyflink.datastream import StreamExecutionEnvironment
 
         from operators import bridge
         from operators.failures import FailurePlan
         from operators.postgres.reader import PostgresReader
         from operators.sink import add_paimon_sink, new_commit_user
 
-        settings = load_settings(parse_key_values(self.args.flink_conf, "--flink_conf"))
-        config = Configuration()
-        for key, value in settings.items():
-            config.set_string(key, value)
-        env = StreamExecutionEnvironment.get_execution_environment(config)
-        env.set_max_parallelism(128)
-        bridge.configure_environment(env)
+        env = create_environment(self.args.flink_conf)
         failures = FailurePlan(self.args.fail, self.args.failure_dir)
         bounded = self.config.startup_mode == "snapshot"
         ticks = bridge.tick_source(env, 1 if bounded else 2 ** 63 - 1, self.args.ticks_per_second) \
