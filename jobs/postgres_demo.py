@@ -15,6 +15,8 @@ import argparse
 import os
 import random
 import shutil
+import signal
+import subprocess
 import sys
 import threading
 import time
@@ -22,7 +24,6 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from operators.postgres.local_server import LocalPostgres  # noqa: E402
-from operators.postgres.sync_job import from_args  # noqa: E402
 
 DATABASE = "shop"
 TABLES = {"customers": ["id"], "orders": ["id"], "order_events": ["order_id", "at", "event"]}
@@ -112,20 +113,16 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     shutil.rmtree(os.path.join(args.warehouse, f"{DATABASE}.db"), ignore_errors=True)
     shutil.rmtree(os.path.join(args.warehouse, ".cdc-positions"), ignore_errors=True)
+    os.makedirs(args.warehouse, exist_ok=True)
     server = LocalPostgres().start()
-    client = None
+    job = None
     try:
         server.execute(f"CREATE DATABASE {DATABASE}")
         server.execute(SCHEMA, database=DATABASE)
         print(f"PostgreSQL {server.execute('SHOW server_version')[0][0]} on 127.0.0.1:{server.port}, "
               f"database {DATABASE}: {', '.join(TABLES)}", flush=True)
-        conf = {**server.conf(DATABASE), "slot.name": "demo"}
-        job = from_args(["--warehouse", args.warehouse, "--database", DATABASE,
-                         "--flink_conf", "execution.checkpointing.interval=2s",
-                         *[x for k, v in conf.items() for x in ("--postgres_conf", f"{k}={v}")]],
-                        database_sync=True)
-        print(f"syncing into {', '.join(job.prepare())}", flush=True)
-        client = job.build().execute_async("postgres_sync_database shop (demo)")
+        job = start_job(server, args.warehouse)
+        wait_for_tables(args.warehouse, job)
         workload = Workload(server)
         workload.start()
         time.sleep(args.seconds)
@@ -137,9 +134,45 @@ def main(argv=None) -> int:
         report(server, args.warehouse, workload)
         return 0 if caught_up(server, args.warehouse) else 1
     finally:
-        if client is not None:
-            client.cancel().result()
+        if job is not None:
+            stop_job(job)
         server.stop()
+
+
+def start_job(server: LocalPostgres, warehouse: str) -> subprocess.Popen:
+    """postgres_sync_database in a child process (its own session); its output goes to a log."""
+    conf = {**server.conf(DATABASE), "slot.name": "demo"}
+    command = [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "postgres_sync_database.py"),
+               "--warehouse", warehouse, "--database", DATABASE,
+               "--flink_conf", "execution.checkpointing.interval=2s",
+               *[x for k, v in conf.items() for x in ("--postgres_conf", f"{k}={v}")]]
+    log_path = os.path.join(warehouse, "demo-job.log")
+    print(f"starting postgres_sync_database on a local Flink mini-cluster (log: {log_path})", flush=True)
+    with open(log_path, "wb") as log:
+        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def wait_for_tables(warehouse: str, job: subprocess.Popen, timeout_s: float = 180) -> None:
+    """Until the initial snapshot is in the lake (then the workload starts: streaming)."""
+    deadline = time.monotonic() + timeout_s
+    while lake_count(warehouse, "orders") <= 0:
+        if job.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"the job did not start; see {os.path.join(warehouse, 'demo-job.log')}")
+        time.sleep(0.5)
+
+
+def stop_job(job: subprocess.Popen) -> None:
+    """Ends the job and its mini-cluster by process group (its last checkpoint is in the lake)."""
+    for sig, wait_s in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(job.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            job.wait(timeout=wait_s)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 if __name__ == "__main__":
