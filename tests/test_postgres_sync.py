@@ -303,3 +303,35 @@ def test_quiet_tables_do_not_pin_wal(pg, database, tmp_path):
         assert confirmed_lsn(pg, "lake") >= target, job.output()
     finally:
         job.stop()
+
+
+def _run_sync_table(server, database, tmp_path, **conf) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, os.path.join(ROOT, "jobs", "postgres_sync_table.py"), "--warehouse",
+         str(tmp_path / "lake"), "--database", "lake", "--table", "t",
+         *conf_args(server, database, **{"table-name": "orders", **conf})],
+        capture_output=True, text=True, timeout=60, cwd=ROOT)
+
+
+def test_missing_privilege_and_busy_slot_fail_fast(pg, database, tmp_path):
+    import psycopg2
+    import psycopg2.extras
+    pg.execute(ORDERS, database=database)
+    pg.execute("CREATE ROLE reader LOGIN PASSWORD 'pw' NOREPLICATION")
+    try:
+        result = _run_sync_table(pg, database, tmp_path, username="reader", password="pw")
+        assert result.returncode != 0
+        assert "ALTER ROLE reader WITH REPLICATION" in result.stderr, result.stderr[-3000:]
+    finally:
+        pg.execute("DROP ROLE reader")
+    pg.execute("SELECT pg_create_logical_replication_slot('busy', 'pgoutput')", database=database)
+    conn = psycopg2.connect(pg.dsn_for(database), connection_factory=psycopg2.extras.LogicalReplicationConnection)
+    try:
+        cur = conn.cursor()
+        cur.start_replication(slot_name="busy", decode=False,
+                              options={"proto_version": "1", "publication_names": "none"})
+        result = _run_sync_table(pg, database, tmp_path, **{"slot.name": "busy"})
+        assert result.returncode != 0
+        assert "Slot busy is in use by server process" in result.stderr, result.stderr[-3000:]
+    finally:
+        conn.close()
