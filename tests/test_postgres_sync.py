@@ -210,6 +210,8 @@ def test_snapshot_mode_is_bounded(pg, database, tmp_path):
               str(tmp_path / "job.log"))
     code = job.wait(timeout=180)
     assert code == 0, job.output()
+    assert pg.execute("SELECT slot_name FROM pg_replication_slots WHERE database = %s", (database,)) == [], \
+        "the bounded mode reads no changes: it must leave no slot behind"
     lake = lake_rows(warehouse, "lake.orders_copy", ["id"])
     assert all(r["day"] == r["placed"].strftime("%Y-%m-%d") and r["table_name"] == "orders"
                and r["op_ts"].timestamp() == 0 for r in lake)

@@ -91,8 +91,8 @@ class PostgresChangeSource:
         tables = repl.list_tables(self.conn, self.config)
         repl.check_select_privilege(self.conn, tables, self.config.username)
         repl.ensure_publication(self.conn, self.config, tables, whole_schemas=True)
-        if repl.slot_state(self.conn, self.config.slot) is None:
-            repl.create_slot(self.config)
+        if self.config.startup_mode != "snapshot" and repl.slot_state(self.conn, self.config.slot) is None:
+            repl.create_slot(self.config)  # the bounded mode reads no changes: no slot to pin WAL
         if not self.state:
             self.state = self._initial_state(tables)
         events = [self._register(t) for t in tables]

@@ -8,8 +8,9 @@ checkpoint-signal bridge (parallelism 1, one key: the slot).
 * a job started without any state resumes from the published position, and per table from a
   later one found in the table's latest snapshot.
 
-In the bounded ``snapshot`` mode the first tick reads the whole snapshot and later ticks do
-nothing; the job ends when its (one-tick) source ends and the sink commits at end of input.
+In the bounded ``snapshot`` mode the job's source has as many ticks as the tables have chunks
+(estimated from the table statistics, see ``sync_job``): a chunk per tick, the last tick reads
+whatever is left; the job ends when the ticks end and the sink commits at end of input.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from pyflink.common.typeinfo import Types
 from pyflink.datastream import KeyedProcessFunction
 from pyflink.datastream.state import ValueStateDescriptor
 
-from operators.bridge import BARRIER, CHECKPOINT_ID, COMPLETE, DATA, KIND, data_envelope, signal_envelope
+from operators.bridge import (BARRIER, CHECKPOINT_ID, COMPLETE, DATA, KIND, PAYLOAD, data_envelope,
+                              signal_envelope)
 from operators.change_batch import ChangeBatch
 from operators.failures import FailurePlan
 from operators.postgres.change_source import PostgresChangeSource, Targets
@@ -34,10 +36,12 @@ from operators.table_committer import PendingPosition
 
 class PostgresReader(KeyedProcessFunction):
     def __init__(self, config: PostgresSourceConfig, targets: Targets, warehouse: str, instance: str,
-                 tick_interval_s: float, failures: FailurePlan | None = None):
+                 tick_interval_s: float, last_tick: int = 2 ** 63 - 1, failures: FailurePlan | None = None):
         """``instance``: unique per job submission; tags the job's server connections.
-        ``tick_interval_s``: the tick source's interval (see ``_tick``)."""
+        ``tick_interval_s``: the tick source's interval (see ``_tick``); ``last_tick``: the last
+        tick of a bounded (``snapshot`` mode) source."""
         self.config = config
+        self.last_tick = last_tick
         self.tick_interval_s = tick_interval_s
         self.instance = instance
         self.targets = targets
@@ -54,7 +58,7 @@ class PostgresReader(KeyedProcessFunction):
     def process_element(self, value, ctx):
         kind = value[KIND]
         if kind == DATA:
-            yield from self._tick()
+            yield from self._tick(value[PAYLOAD])
         elif kind == BARRIER and self.source is not None:
             self.seq += 1
             position = SourcePosition(self.config.source_id, self.seq, copy.deepcopy(self.source.state))
@@ -64,17 +68,21 @@ class PostgresReader(KeyedProcessFunction):
             if published is not None and self.source.snapshot_done:
                 self.source.acknowledge(published.state["lsn"])
 
-    def _tick(self):
+    def _tick(self, tick: int):
         """One step of work. Ticks that queued up while the last step ran (they arrive back to
-        back) are skipped, so no backlog of ticks builds up in front of checkpoint barriers."""
-        if time.monotonic() - self.last_step_end < self.tick_interval_s / 2:
+        back) are skipped, so no backlog of ticks builds up in front of checkpoint barriers
+        (except in the bounded mode, whose ticks are counted)."""
+        bounded = self.config.startup_mode == "snapshot"
+        if not bounded and time.monotonic() - self.last_step_end < self.tick_interval_s / 2:
             return
         if self.source is None:
             yield from self._start()
-        if self.config.startup_mode == "snapshot":
-            events = list(self.source.snapshot_all())
-        else:
+        if not bounded:
             events = self.source.step()
+        elif self.source.snapshot_done:
+            events = []
+        else:
+            events = self.source.snapshot_all() if tick >= self.last_tick else self.source.step()
         yield from (_envelope(e) for e in events)
         self.saved.update((self.seq, copy.deepcopy(self.source.state)))
         self.failures.check("reader", "after-emit", self.ticks)

@@ -68,6 +68,8 @@ class SyncJob:
     targets: Targets
     warehouse: str
     args: argparse.Namespace
+    snapshot_ticks: int = 1
+    """Ticks of the bounded ``snapshot`` mode: one per chunk (estimated), see ``prepare``."""
 
     def prepare(self) -> list[str]:
         """Checks the server and every table's columns, then creates the publication, the slot
@@ -85,7 +87,9 @@ class SyncJob:
             registry = TypeRegistry(conn)
             mappings = [self.targets.mapping(table, registry, self.config.database) for table in tables]
             repl.ensure_publication(conn, self.config, tables, whole_schemas=_is_database_sync(self.args))
-            if repl.slot_state(conn, self.config.slot) is None:
+            if self.config.startup_mode == "snapshot":
+                self.snapshot_ticks = _snapshot_ticks(conn, tables, self.config.chunk_size)
+            elif repl.slot_state(conn, self.config.slot) is None:
                 repl.create_slot(self.config)
             evolution = SchemaEvolutionLogic(_catalog(self.warehouse), self.args.ignore_incompatible)
             for mapping in mappings:
@@ -106,7 +110,7 @@ class SyncJob:
         env = create_environment(self.args.flink_conf)
         failures = FailurePlan(self.args.fail, self.args.failure_dir)
         bounded = self.config.startup_mode == "snapshot"
-        ticks = bridge.tick_source(env, 1 if bounded else 2 ** 63 - 1, self.args.ticks_per_second) \
+        ticks = bridge.tick_source(env, self.snapshot_ticks if bounded else 2 ** 63 - 1, self.args.ticks_per_second) \
             .set_parallelism(1)
         slot = self.config.slot
         keyed = ticks.map(lambda t: bridge.data_envelope(slot, t), output_type=bridge.ENVELOPE_TYPE) \
@@ -114,7 +118,7 @@ class SyncJob:
         commit_user = commit_user or new_commit_user(f"postgres-{slot}")
         changes = bridge.process_with_signals(
             keyed, PostgresReader(self.config, self.targets, self.warehouse, f"paimon-cdc {commit_user[-12:]}",
-                                  1.0 / self.args.ticks_per_second, failures),
+                                  1.0 / self.args.ticks_per_second, self.snapshot_ticks - 1, failures),
             output_type=bridge.ENVELOPE_TYPE, name="postgres reader", parallelism=1)
         add_paimon_sink(changes, self.warehouse, commit_user,
                         self.args.writer_parallelism, failures, self.args.ignore_incompatible)
@@ -182,6 +186,21 @@ def _exclude(config: PostgresSourceConfig, excluding: str) -> PostgresSourceConf
     pattern = f"(?!(?:{excluding})$)(?:{config.table_pattern})"
     re.compile(pattern)
     return replace(config, table_pattern=pattern)
+
+
+def _snapshot_ticks(conn, tables, chunk_size: int) -> int:
+    """Chunks of a snapshot from the table statistics (pages / 100 bytes a row when the table
+    was never analysed), one per table without a primary key, plus one."""
+    ticks = 1
+    with conn.cursor() as cur:
+        for table in tables:
+            if not table.primary_keys:
+                ticks += 1
+                continue
+            cur.execute("SELECT CASE WHEN reltuples > 0 THEN reltuples::bigint"
+                        " ELSE pg_relation_size(oid) / 100 END FROM pg_class WHERE oid = %s", (table.oid,))
+            ticks += -(-cur.fetchone()[0] // chunk_size) + 1
+    return ticks
 
 
 def _is_database_sync(args) -> bool:
