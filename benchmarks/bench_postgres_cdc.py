@@ -310,8 +310,9 @@ def snapshot_job(server: LocalPostgres, warehouse: str, table: str, slot: str, w
         seconds, peak = job.wait(timeout=3600)
     finally:
         job.kill()
-    # the bounded job leaves its (never consumed) slot behind: it would pin WAL from here on
-    server.execute("SELECT pg_drop_replication_slot(%s)", (slot,), database=DB)
+    leftover = server.execute("SELECT slot_name FROM pg_replication_slots WHERE slot_name = %s", (slot,), database=DB)
+    if leftover:
+        raise AssertionError(f"the bounded snapshot job left slot {slot} behind (it would pin WAL)")
     return {"wall_s": seconds, "flink_s": job.flink_running_s(), "rss": peak}
 
 
