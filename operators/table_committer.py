@@ -40,10 +40,6 @@ class PendingPosition:
 Pending = Union[Committable, PendingPosition]
 
 
-def _checkpoint_of(item: Pending) -> int:
-    return item.checkpoint_id
-
-
 def _properties(position: Optional[SourcePosition]) -> Optional[dict[str, str]]:
     return {position.property_key: position.to_json()} if position else None
 
@@ -65,7 +61,7 @@ class TableCommitterLogic:
         positions up to there; returns the snapshots made and what is still pending."""
         due, later = [], []
         for c in pending:
-            (due if _checkpoint_of(c) <= up_to else later).append(c)
+            (due if c.checkpoint_id <= up_to else later).append(c)
         positions = {p.checkpoint_id: p.position for p in due if isinstance(p, PendingPosition)}
         grouped: dict[str, dict[int, list]] = defaultdict(lambda: defaultdict(list))
         for c in due:

@@ -134,6 +134,13 @@ def wait_equal(pg, database, warehouse, table, target, keys, job: Job, timeout=1
         time.sleep(1.0)
 
 
+def wait_synced(pg, database, warehouse, job: Job, events_rows: int, timeout=120.0) -> None:
+    """orders and events equal in source and lake; events (an append table) without duplicates."""
+    wait_equal(pg, database, warehouse, "orders", "lake.orders", ["id"], job, timeout)
+    events = wait_equal(pg, database, warehouse, "events", "lake.events", ["at", "message"], job, timeout)
+    assert len(events) == events_rows
+
+
 def confirmed_lsn(pg, slot: str) -> int:
     rows = pg.execute("SELECT confirmed_flush_lsn - '0/0'::pg_lsn FROM pg_replication_slots WHERE slot_name = %s",
                       (slot,))
@@ -176,10 +183,8 @@ def test_sync_database_snapshot_stream_schema_change_and_restart(pg, database, t
         pg.execute("UPDATE orders SET region = 'r' || (id % 3) WHERE id % 5 = 0", database=database)
         pg.execute("CREATE TABLE late (k int PRIMARY KEY, v text)", database=database)
         pg.execute("INSERT INTO late SELECT g, 'v' || g FROM generate_series(1, 50) g", database=database)
-        wait_equal(pg, database, warehouse, "orders", "lake.orders", ["id"], job)
+        wait_synced(pg, database, warehouse, job, events_rows=3200)
         wait_equal(pg, database, warehouse, "late", "lake.late", ["k"], job)
-        events = wait_equal(pg, database, warehouse, "events", "lake.events", ["at", "message"], job)
-        assert len(events) == 3200
         deadline = time.monotonic() + 30
         while confirmed_lsn(pg, "lake") <= start_lsn and time.monotonic() < deadline:
             time.sleep(0.5)
@@ -190,9 +195,7 @@ def test_sync_database_snapshot_stream_schema_change_and_restart(pg, database, t
     workload(pg, database, 9000)
     job = Job("postgres_sync_database", args, str(tmp_path / "job2.log"))
     try:
-        wait_equal(pg, database, warehouse, "orders", "lake.orders", ["id"], job)
-        events = wait_equal(pg, database, warehouse, "events", "lake.events", ["at", "message"], job)
-        assert len(events) == 3400  # no duplicates in the append table
+        wait_synced(pg, database, warehouse, job, events_rows=3400)
     finally:
         job.stop()
 
@@ -236,9 +239,7 @@ def test_failures_during_snapshot_and_streaming_restore_from_checkpoints(pg, dat
         while len(os.listdir(tmp_path / "failures")) < 3 and time.monotonic() < deadline:
             time.sleep(0.5)
         workload(pg, database, 7000)
-        wait_equal(pg, database, warehouse, "orders", "lake.orders", ["id"], job, timeout=180)
-        events = wait_equal(pg, database, warehouse, "events", "lake.events", ["at", "message"], job)
-        assert len(events) == 4400
+        wait_synced(pg, database, warehouse, job, events_rows=4400, timeout=180)
     finally:
         job.stop()
     assert len(os.listdir(tmp_path / "failures")) == 3, job.output()
@@ -278,9 +279,7 @@ def test_killed_during_snapshot_resumes_without_savepoint(pg, database, tmp_path
     workload(pg, database, 20000)
     job = Job("postgres_sync_database", args, str(tmp_path / "job2.log"))  # the same command
     try:
-        wait_equal(pg, database, warehouse, "orders", "lake.orders", ["id"], job, timeout=180)
-        events = wait_equal(pg, database, warehouse, "events", "lake.events", ["at", "message"], job)
-        assert len(events) == 12200
+        wait_synced(pg, database, warehouse, job, events_rows=12200, timeout=180)
     finally:
         job.stop()
 

@@ -87,12 +87,8 @@ class PostgresChangeSource:
     def start(self) -> list[Event]:
         """Connects, (re)creates what is missing and returns the schema events of all tables."""
         repl.end_own_connections(self.conn, self.config, self.instance)
-        repl.check_server(self.conn, self.config)
-        tables = repl.list_tables(self.conn, self.config)
-        repl.check_select_privilege(self.conn, tables, self.config.username)
-        repl.ensure_publication(self.conn, self.config, tables, whole_schemas=True)
-        if self.config.startup_mode != "snapshot" and repl.slot_state(self.conn, self.config.slot) is None:
-            repl.create_slot(self.config)  # the bounded mode reads no changes: no slot to pin WAL
+        tables = repl.inspect_source(self.conn, self.config)
+        repl.ensure_capture(self.conn, self.config, tables)
         if not self.state:
             self.state = self._initial_state(tables)
         events = [self._register(t) for t in tables]
@@ -232,12 +228,15 @@ class PostgresChangeSource:
 
     def _append(self, batch: list, segment: RowChanges, op_ts_ms: int) -> None:
         mapping, columns, kinds, op_ts = batch
-        keep = range(len(segment))
-        if not mapping.spec.primary_keys:  # append table: inserts only (see the README)
+        if mapping.spec.primary_keys:
+            for target, source in zip(columns, segment.columns):
+                target.extend(source)
+            kinds.extend(segment.kinds)
+        else:  # append table: inserts only (see the README)
             keep = [i for i, k in enumerate(segment.kinds) if k == "+I"]
-        for target, source in zip(columns, segment.columns):
-            target.extend(source[i] for i in keep)
-        kinds.extend(segment.kinds[i] for i in keep)
+            for target, source in zip(columns, segment.columns):
+                target.extend(source[i] for i in keep)
+            kinds.extend(segment.kinds[i] for i in keep)
         op_ts.extend([op_ts_ms] * (len(kinds) - len(op_ts)))
 
     def _relation_changed(self, relation: Relation) -> Optional[SchemaEvent]:
@@ -249,11 +248,12 @@ class PostgresChangeSource:
         columns = tuple(SourceColumn(c.name, c.type_oid, c.type_modifier, nullable.get(c.name, True))
                         for c in relation.columns)
         if known is None:
-            keys = tuple(c.name for c in relation.columns if c.part_of_key)
-            known = SourceTable(relation.namespace, relation.name, relation.oid, columns, keys, relation.replica_identity)
             LOG.info("New source table %s.%s picked up.", relation.namespace, relation.name)
-        table = SourceTable(known.schema, known.name, known.oid, columns, known.primary_keys, known.replica_identity)
-        return self._register(table)
+            keys = tuple(c.name for c in relation.columns if c.part_of_key)
+        else:
+            keys = known.primary_keys
+        return self._register(SourceTable(relation.namespace, relation.name, relation.oid, columns, keys,
+                                          relation.replica_identity))
 
     def _resolve_toast(self, oid: int, segment: RowChanges) -> None:
         """Fetch unchanged TOASTed values the server did not send from the table, by key."""

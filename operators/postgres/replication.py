@@ -191,17 +191,32 @@ def check_select_privilege(conn, tables: list[SourceTable], username: str) -> No
                                      f"{table.qualified} TO {username}; (the initial snapshot reads it).")
 
 
-def ensure_publication(conn, config: PostgresSourceConfig, tables: list[SourceTable],
-                       whole_schemas: bool) -> None:
+def inspect_source(conn, config: PostgresSourceConfig) -> list[SourceTable]:
+    """Server checks, then the matched tables (checked readable)."""
+    check_server(conn, config)
+    tables = list_tables(conn, config)
+    check_select_privilege(conn, tables, config.username)
+    return tables
+
+
+def ensure_capture(conn, config: PostgresSourceConfig, tables: list[SourceTable]) -> None:
+    """The publication, and the slot unless in the bounded ``snapshot`` mode (it reads no
+    changes, and an unread slot would pin WAL)."""
+    ensure_publication(conn, config, tables)
+    if config.startup_mode != "snapshot" and slot_state(conn, config.slot) is None:
+        create_slot(config)
+
+
+def ensure_publication(conn, config: PostgresSourceConfig, tables: list[SourceTable]) -> None:
     """Creates the publication when missing: for the matched schemas (PostgreSQL 15+, so tables
-    created later are included) when ``whole_schemas``, else for the matched tables; adds matched
-    tables that a table-list publication lacks."""
+    created later are included) when ``config.publish_schemas``, else for the matched tables;
+    adds matched tables that a table-list publication lacks."""
     with conn.cursor() as cur:
         cur.execute("SELECT puballtables FROM pg_publication WHERE pubname = %s", (config.publication,))
         row = cur.fetchone()
         try:
             if row is None:
-                cur.execute(_create_publication_sql(conn, config, tables, whole_schemas))
+                cur.execute(_create_publication_sql(conn, config, tables))
             elif not row[0]:
                 cur.execute("SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = %s",
                             (config.publication,))
@@ -217,24 +232,19 @@ def ensure_publication(conn, config: PostgresSourceConfig, tables: list[SourceTa
                 f"{', '.join(t.qualified for t in tables) or '...'}; then start the job again.") from None
 
 
-def _create_publication_sql(conn, config, tables, whole_schemas: bool) -> str:
+def _create_publication_sql(conn, config: PostgresSourceConfig, tables: list[SourceTable]) -> str:
     name = config.publication
-    if whole_schemas and conn.server_version >= 150000:
+    if config.publish_schemas and conn.server_version >= 150000:
         with conn.cursor() as cur:
             cur.execute("SELECT nspname FROM pg_namespace WHERE nspname NOT IN ('pg_catalog',"
                         " 'information_schema') AND nspname NOT LIKE 'pg_toast%%' AND nspname NOT LIKE 'pg_temp%%'")
-            schemas = sorted(s for (s,) in cur.fetchall() if _schema_matches(config, s))
+            schemas = sorted(s for (s,) in cur.fetchall() if config.matches_schema(s))
         if schemas:
             return f'CREATE PUBLICATION "{name}" FOR TABLES IN SCHEMA ' + ", ".join(f'"{s}"' for s in schemas)
     if not tables:
         raise SourceNotReady(f"No table in database {config.database} matches schema-name="
                              f"{config.schema_pattern} and table-name={config.table_pattern}.")
     return f'CREATE PUBLICATION "{name}" FOR TABLE ' + ", ".join(t.qualified for t in tables)
-
-
-def _schema_matches(config: PostgresSourceConfig, schema: str) -> bool:
-    import re
-    return re.fullmatch(config.schema_pattern, schema) is not None
 
 
 # --- slots and the stream -------------------------------------------------------------------

@@ -49,6 +49,9 @@ class PostgresSourceConfig:
     chunk_size: int
     heartbeat_ms: int
     poll_max_rows: int
+    publish_schemas: bool = False
+    """Create the publication for the matched schemas (tables created later are included;
+    postgres_sync_database) rather than for the matched tables."""
 
     @property
     def source_id(self) -> str:
@@ -61,9 +64,11 @@ class PostgresSourceConfig:
                  "application_name": "paimon-cdc", **extra}
         return " ".join(f"{k}={_quote(v)}" for k, v in parts.items())
 
+    def matches_schema(self, schema: str) -> bool:
+        return re.fullmatch(self.schema_pattern, schema) is not None
+
     def matches(self, schema: str, table: str) -> bool:
-        return (re.fullmatch(self.schema_pattern, schema) is not None
-                and re.fullmatch(self.table_pattern, table) is not None)
+        return self.matches_schema(schema) and re.fullmatch(self.table_pattern, table) is not None
 
     @staticmethod
     def parse(options: Mapping[str, str], table_required: bool) -> "PostgresSourceConfig":

@@ -77,20 +77,16 @@ class SyncJob:
         returns the target tables."""
         conn = repl.connect(self.config)
         try:
-            repl.check_server(conn, self.config)
-            tables = repl.list_tables(conn, self.config)
-            if not tables and not _is_database_sync(self.args):
+            tables = repl.inspect_source(conn, self.config)
+            if not tables and not self.config.publish_schemas:
                 raise InvalidJobOption(
                     f"No table in {self.config.database} matches schema-name={self.config.schema_pattern} "
                     f"table-name={self.config.table_pattern}.")
-            repl.check_select_privilege(conn, tables, self.config.username)
             registry = TypeRegistry(conn)
             mappings = [self.targets.mapping(table, registry, self.config.database) for table in tables]
-            repl.ensure_publication(conn, self.config, tables, whole_schemas=_is_database_sync(self.args))
+            repl.ensure_capture(conn, self.config, tables)
             if self.config.startup_mode == "snapshot":
                 self.snapshot_ticks = _snapshot_ticks(conn, tables, self.config.chunk_size)
-            elif repl.slot_state(conn, self.config.slot) is None:
-                repl.create_slot(self.config)
             evolution = SchemaEvolutionLogic(_catalog(self.warehouse), self.args.ignore_incompatible)
             for mapping in mappings:
                 evolution.apply(mapping.target, mapping.arrow_schema(), mapping.spec)
@@ -142,6 +138,7 @@ def from_args(argv: Optional[list[str]], database_sync: bool) -> SyncJob:
     to_string = args.type_mapping == "to-string"
     if database_sync:
         targets = _database_targets(args, table_options, to_string)
+        config = replace(config, publish_schemas=True)
         if args.excluding_tables:
             config = _exclude(config, args.excluding_tables)
     else:
@@ -201,10 +198,6 @@ def _snapshot_ticks(conn, tables, chunk_size: int) -> int:
                         " ELSE pg_relation_size(oid) / 100 END FROM pg_class WHERE oid = %s", (table.oid,))
             ticks += -(-cur.fetchone()[0] // chunk_size) + 1
     return ticks
-
-
-def _is_database_sync(args) -> bool:
-    return hasattr(args, "including_tables")
 
 
 def _split(text: Optional[str]) -> list[str]:

@@ -72,7 +72,7 @@ class TableMapping:
         columns get a neutral value (0, '', false, epoch), which no read of a primary-key table
         ever returns; use REPLICA IDENTITY FULL where complete ``-D``/``-U`` rows matter (the
         ``input`` changelog producer, partial-update and aggregation engines)."""
-        arrays = [pgtypes.text_column_to_arrow(list(values), pg_type, column.type_modifier, data_type)
+        arrays = [pgtypes.text_column_to_arrow(values, pg_type, column.type_modifier, data_type)
                   for values, pg_type, column, data_type
                   in zip(columns, self.pg_types, self.columns, self.data_types)]
         arrays = [_neutral_nulls(a) if not t.nullable and a.null_count else a
