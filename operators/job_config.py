@@ -1,6 +1,14 @@
-"""Flink settings of the jobs: defaults from ``flink-conf/config.yaml``, overrides from the
-command line (``--flink_conf key=value``), and a check that refuses settings under which
-exactly-once cannot hold.
+"""Flink settings of the jobs, and a check that refuses settings under which exactly-once
+cannot hold.
+
+Precedence, as Flink users expect:
+
+* on a local mini-cluster (``python jobs/<job>.py``): ``flink-conf/config.yaml``, then
+  ``--flink_conf key=value``;
+* submitted to a cluster (``flink run -py``): the cluster's own configuration governs (its
+  checkpoint interval, restart strategy, ...); the job adds only what exactly-once needs
+  (checkpointing, with the interval of ``flink-conf/``, when the cluster has none), then
+  ``--flink_conf``. Settings that break exactly-once are refused in both cases.
 
 The sink commits when a checkpoint completes and relies on "every record before barrier n is
 flushed at B(n)", which only aligned, exactly-once checkpoints guarantee.
@@ -35,11 +43,28 @@ def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
 
 
 def load_settings(overrides: Mapping[str, str] = (), defaults_file: str = DEFAULTS_FILE) -> dict[str, str]:
-    with open(defaults_file) as f:
-        settings = flatten(yaml.safe_load(f) or {})
+    """The settings of a local mini-cluster run: ``flink-conf/`` + ``overrides``, checked."""
+    settings = _defaults(defaults_file)
     settings.update(dict(overrides))
     check_exactly_once(settings)
     return settings
+
+
+def cluster_additions(cluster: Mapping[str, str], overrides: Mapping[str, str] = (),
+                      defaults_file: str = DEFAULTS_FILE) -> dict[str, str]:
+    """What a job submitted to a cluster sets on top of the cluster's configuration: ``overrides``,
+    and checkpointing when neither has it. The result, applied to ``cluster``, is checked."""
+    additions = dict(overrides)
+    interval = "execution.checkpointing.interval"
+    if not str(cluster.get(interval, "")).strip() and interval not in additions:
+        additions[interval] = _defaults(defaults_file)[interval]
+    check_exactly_once({**cluster, **additions})
+    return additions
+
+
+def _defaults(defaults_file: str) -> dict[str, str]:
+    with open(defaults_file) as f:
+        return flatten(yaml.safe_load(f) or {})
 
 
 def parse_key_values(pairs: list[str] | None, option: str) -> dict[str, str]:
@@ -84,19 +109,35 @@ def _millis(text: str) -> int:
     return int(match.group(1)) * _UNITS[match.group(2)]
 
 
+def submitted_to_cluster() -> bool:
+    """True when the job runs under ``flink run`` (PyFlink then hands the client's gateway port
+    to the Python driver), false for a local mini-cluster run."""
+    return "PYFLINK_GATEWAY_PORT" in os.environ
+
+
 def create_environment(flink_conf: list[str] | None):
-    """The job's StreamExecutionEnvironment: defaults + ``--flink_conf`` overrides (checked),
-    max parallelism 128 (the bridge's marker keys depend on it), the bridge configured."""
+    """The job's StreamExecutionEnvironment with its settings (see the module docstring), max
+    parallelism 128 (the bridge's marker keys depend on it), the bridge configured."""
     from pyflink.common import Configuration
     from pyflink.datastream import StreamExecutionEnvironment
 
     from operators import bridge
 
+    overrides = parse_key_values(flink_conf, "--flink_conf")
+    if submitted_to_cluster():
+        cluster = StreamExecutionEnvironment.get_execution_environment()
+        settings = cluster_additions(_configuration_of(cluster), overrides)
+    else:
+        settings = load_settings(overrides)
     config = Configuration()
-    for key, value in load_settings(parse_key_values(flink_conf, "--flink_conf")).items():
+    for key, value in settings.items():
         config.set_string(key, value)
     env = StreamExecutionEnvironment.get_execution_environment(config)
     env.set_max_parallelism(128)
     bridge.configure_environment(env)
     return env
 
+
+def _configuration_of(env) -> dict[str, str]:
+    """The configuration a (cluster) environment starts with: the client's Flink configuration."""
+    return {str(k): str(v) for k, v in env._j_stream_execution_environment.getConfiguration().toMap().items()}

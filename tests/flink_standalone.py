@@ -37,10 +37,19 @@ def wait_for(predicate, timeout: float, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def _merge(tree: dict, extra: dict) -> None:
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(tree.get(key), dict):
+            _merge(tree[key], value)
+        else:
+            tree[key] = value
+
+
 class Cluster:
     """A private standalone cluster; ``stop()`` ends it and any process it left behind."""
 
-    def __init__(self, root, slots: int = 6):
+    def __init__(self, root, slots: int = 6, settings: dict | None = None):
+        """``settings``: nested entries merged into the cluster's config.yaml."""
         import pyflink
         self.home = os.path.dirname(pyflink.__file__)
         self.root = root
@@ -61,6 +70,7 @@ class Cluster:
         self.rest_port = free_port()
         config["rest"] = {"address": "127.0.0.1", "bind-address": "127.0.0.1", "port": self.rest_port}
         config["python"] = {"executable": sys.executable, "client": {"executable": sys.executable}}
+        _merge(config, settings or {})
         with open(config_path, "w") as f:
             yaml.safe_dump(config, f)
         self.env = {**os.environ, "FLINK_CONF_DIR": self.conf, "FLINK_LOG_DIR": self.logs,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from operators.job_config import UnsafeCheckpointing, load_settings, parse_key_values
+from operators.job_config import UnsafeCheckpointing, cluster_additions, load_settings, parse_key_values
 
 
 def test_defaults_are_exactly_once():
@@ -26,3 +26,28 @@ def test_key_values():
     assert parse_key_values(["a=1", "b = x=y"], "--flink_conf") == {"a": "1", "b": "x=y"}
     with pytest.raises(ValueError, match="--flink_conf expects key=value"):
         parse_key_values(["oops"], "--flink_conf")
+
+
+def test_on_a_cluster_its_settings_govern():
+    """Submitted to a cluster, the job adds nothing the cluster already decides: its restart
+    strategy and checkpoint interval stay; ``--flink_conf`` still overrides."""
+    cluster = {"execution.checkpointing.interval": "3 s", "restart-strategy.type": "fixed-delay",
+               "restart-strategy.fixed-delay.attempts": "2147483647"}
+    assert cluster_additions(cluster) == {}
+    assert cluster_additions(cluster, {"execution.checkpointing.interval": "1 s"}) == {
+        "execution.checkpointing.interval": "1 s"}
+
+
+def test_on_a_cluster_without_checkpointing_the_job_enables_it():
+    assert cluster_additions({"restart-strategy.type": "none"}) == {
+        "execution.checkpointing.interval": load_settings()["execution.checkpointing.interval"]}
+
+
+@pytest.mark.parametrize("cluster, message", [
+    ({"execution.checkpointing.interval": "3 s", "execution.checkpointing.mode": "AT_LEAST_ONCE"}, "EXACTLY_ONCE"),
+    ({"execution.checkpointing.interval": "3 s", "execution.checkpointing.unaligned.enabled": "true"},
+     "unaligned.enabled=false"),
+])
+def test_cluster_settings_that_break_exactly_once_are_refused(cluster, message):
+    with pytest.raises(UnsafeCheckpointing, match=message):
+        cluster_additions(cluster)

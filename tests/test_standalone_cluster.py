@@ -61,3 +61,32 @@ def test_taskmanager_killed_mid_run(cluster, tmp_path):
         orders = {r["id"]: r for r in read(PK_TABLE)}
         assert orders == {k: {c: v.get(c) for c in orders[k]} for k, v in model.orders.items()}
         assert Counter((r["seq"], r["payload"]) for r in read(LOG_TABLE)) == model.events
+
+
+def test_the_clusters_settings_govern_a_submitted_job(tmp_path):
+    """The cluster's checkpoint interval and restart strategy are the ones in force for a job
+    submitted with ``flink run -py`` (flink-conf/ applies to local runs only): with restart
+    strategy ``none`` on the cluster, one injected failure ends the job."""
+    settings = {"execution": {"checkpointing": {"interval": "1700 ms"}}, "restart-strategy": {"type": "none"}}
+    cluster = Cluster(str(tmp_path / "flink"), slots=3, settings=settings)
+    try:
+        cluster.start()
+        out = cluster.script("flink", "run", "-d", "-py", os.path.join(ROOT, "jobs", "sync_synthetic.py"),
+                             "--warehouse", str(tmp_path / "lake"), "--positions", "400",
+                             "--ticks_per_second", "15", "--fail", "writer:after-flush:2", timeout=180)
+        job_id = out.strip().split()[-1]
+        config = wait_for(lambda: _checkpoint_config(cluster, job_id), 60, "the job's checkpoint config")
+        assert config["interval"] == 1700, config
+        wait_for(lambda: cluster.rest(f"/jobs/{job_id}")["state"] in ("FINISHED", "FAILED"), 180, "the job to end")
+        assert cluster.rest(f"/jobs/{job_id}")["state"] == "FAILED"
+        history = cluster.rest(f"/jobs/{job_id}/exceptions").get("exceptionHistory", {}).get("entries", [])
+        assert "injected failure" in history[0]["stacktrace"]
+    finally:
+        cluster.stop()
+
+
+def _checkpoint_config(cluster: Cluster, job_id: str):
+    try:
+        return cluster.rest(f"/jobs/{job_id}/checkpoints/config")
+    except OSError:  # 404 until the job's checkpoint coordinator exists
+        return None

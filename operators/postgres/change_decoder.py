@@ -10,8 +10,10 @@ a checkpoint never falls inside one. Row kinds, as Paimon CDC writes them:
   primary-key table deletes by key).
 
 An unchanged TOASTed value (pgoutput sends no value, only "unchanged") is taken from the old
-row when the server sent it; otherwise the row is marked and the reader fetches the current
-value from the table by primary key before writing (never the placeholder).
+row when the server sent the whole of it (REPLICA IDENTITY FULL); otherwise, including a
+primary-key change under a key-only identity (the old tuple holds the key columns and NULL for
+the rest), the row is marked and the reader fetches the current value from the table by primary
+key before writing (never the placeholder, never NULL).
 
 A Relation message whose columns differ from the ones known starts a new segment with
 ``schema_changed`` set, so the schema event goes out before the first row that needs it.
@@ -47,6 +49,12 @@ class RowChanges:
                 value = None
             self.columns[i].append(value)
         self.kinds.append(kind)
+
+    def drop(self, rows: set[int]) -> None:
+        """Removes the given rows (positions in this segment)."""
+        keep = [i for i in range(len(self.kinds)) if i not in rows]
+        self.columns = [[column[i] for i in keep] for column in self.columns]
+        self.kinds = [self.kinds[i] for i in keep]
 
     def __len__(self) -> int:
         return len(self.kinds)
@@ -112,14 +120,13 @@ class ChangeDecoder:
     def _update(self, message: pgoutput.Update) -> None:
         segment = self._segment(message.relation_oid)
         new, old = message.new, message.old
-        if old is not None:
-            new = [o if n is UNCHANGED_TOAST and o is not UNCHANGED_TOAST else n for n, o in zip(new, old)]
-        if message.old_kind == "K":
-            segment.add("-D", old)
-            segment.add("+I", new)
-        elif message.old_kind == "O":
+        if message.old_kind == "O":  # the whole old row: it carries every unchanged value
+            new = [o if n is UNCHANGED_TOAST else n for n, o in zip(new, old)]
             segment.add("-U", old)
             segment.add("+U", new)
+        elif message.old_kind == "K":  # the old key only: unchanged values stay marked
+            segment.add("-D", old)
+            segment.add("+I", new)
         else:
             segment.add("+U", new)
 

@@ -256,7 +256,12 @@ class PostgresChangeSource:
                                           relation.replica_identity))
 
     def _resolve_toast(self, oid: int, segment: RowChanges) -> None:
-        """Fetch unchanged TOASTed values the server did not send from the table, by key."""
+        """Fetch unchanged TOASTed values the server did not send from the table, by key.
+
+        A row no longer in the table was deleted or re-keyed by a later transaction, whose change
+        follows in the stream and removes it from the lake: such a change is dropped (the lake
+        keeps the row's previous version until then) rather than written with a wrong value.
+        """
         if not segment.unchanged_toast:
             return
         table = self.tables[oid]
@@ -268,20 +273,34 @@ class PostgresChangeSource:
         key_index = [names.index(k) for k in table.primary_keys]
         rows = sorted({row for row, _ in segment.unchanged_toast})
         wanted = sorted({column for _, column in segment.unchanged_toast})
-        keys = ", ".join(f'"{k}"' for k in table.primary_keys)
-        values = ", ".join("(" + ", ".join(["%s"] * len(key_index)) + ")" for _ in rows)
-        params = [segment.columns[i][row] for row in rows for i in key_index]
-        select = ", ".join([*(f'"{k}"::text' for k in table.primary_keys), *(f'"{names[c]}"::text' for c in wanted)])
-        with self.conn.cursor() as cur:
-            cur.execute(f"SELECT {select} FROM {table.qualified} WHERE ({keys}) IN ({values})", params)
-            current = {tuple(r[:len(key_index)]): r[len(key_index):] for r in cur.fetchall()}
+        current = self._current_values(table, [[segment.columns[i][row] for i in key_index] for row in rows],
+                                       [names[c] for c in wanted])
         pending = set(segment.unchanged_toast)
+        gone = set()
         for row in rows:
             found = current.get(tuple(segment.columns[i][row] for i in key_index))
+            if found is None:
+                gone.add(row)
+                continue
             for j, column in enumerate(wanted):
-                if (row, column) in pending and found is not None:
+                if (row, column) in pending:
                     segment.columns[column][row] = found[j]
         segment.unchanged_toast.clear()
+        if gone:
+            LOG.info("%s: %d change(s) with unchanged large values skipped: their rows are no longer in the "
+                     "table, and the later change that removed them follows.", table.qualified, len(gone))
+            segment.drop(gone)
+
+    def _current_values(self, table: SourceTable, keys: list[list], columns: list[str]) -> dict[tuple, tuple]:
+        """Primary key (as text) -> the current values (as text) of ``columns``, for the rows still there."""
+        key_list = ", ".join(f'"{k}"' for k in table.primary_keys)
+        values = ", ".join("(" + ", ".join(["%s"] * len(table.primary_keys)) + ")" for _ in keys)
+        select = ", ".join([*(f'"{k}"::text' for k in table.primary_keys), *(f'"{c}"::text' for c in columns)])
+        with self.conn.cursor() as cur:
+            cur.execute(f"SELECT {select} FROM {table.qualified} WHERE ({key_list}) IN ({values})",
+                        [v for key in keys for v in key])
+            width = len(table.primary_keys)
+            return {tuple(r[:width]): r[width:] for r in cur.fetchall()}
 
     def close(self) -> None:
         for resource in (self.stream, self.snapshot):
