@@ -53,6 +53,7 @@ import pyarrow.compute as pc  # noqa: E402
 import pyarrow.csv as pacsv  # noqa: E402
 
 from benchmarks.common import machine, publish  # noqa: E402
+from operators.catalog import open_catalog  # noqa: E402
 from operators.postgres.local_server import LocalPostgres, find_bin_dir  # noqa: E402
 from operators.postgres.replication import format_lsn, parse_lsn  # noqa: E402
 from operators.source_position import PositionStore, property_key  # noqa: E402
@@ -199,7 +200,7 @@ class Job:
                         *[x for k, v in conf.items() for x in ("--postgres_conf", f"{k}={v}")], *extra]
         self.log_path = log_path
         self.source_id = f"postgres/127.0.0.1:{server.port}/{DB}/{slot}"
-        self.store = PositionStore(warehouse)
+        self.store = PositionStore.of(open_catalog({"warehouse": warehouse}))
         # Flink's own log (checkpoints, task failures) beside ours, not in the shared pyflink/log
         self.flink_log_dir = os.path.splitext(log_path)[0] + "-flink"
         env = {**os.environ, "FLINK_LOG_DIR": self.flink_log_dir}

@@ -24,6 +24,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from operators.postgres.local_server import LocalPostgres  # noqa: E402
+from operators.source_position import POSITIONS_DIRECTORY  # noqa: E402
 
 DATABASE = "shop"
 TABLES = {"customers": ["id"], "orders": ["id"], "order_events": ["order_id", "at", "event"]}
@@ -112,7 +113,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seconds", type=float, default=20.0, help="how long the workload runs")
     args = parser.parse_args(argv)
     shutil.rmtree(os.path.join(args.warehouse, f"{DATABASE}.db"), ignore_errors=True)
-    shutil.rmtree(os.path.join(args.warehouse, ".cdc-positions"), ignore_errors=True)
+    shutil.rmtree(os.path.join(args.warehouse, POSITIONS_DIRECTORY), ignore_errors=True)
     os.makedirs(args.warehouse, exist_ok=True)
     server = LocalPostgres().start()
     job = None

@@ -49,7 +49,7 @@ def build(args):
     changes = envelopes.key_by(lambda e: e[bridge.KEY], key_type=Types.STRING()) \
         .process(SyntheticReader(SyntheticChangeStream(), failures), output_type=bridge.ENVELOPE_TYPE) \
         .name("synthetic reader").set_parallelism(1)
-    add_paimon_sink(changes, args.warehouse, args.commit_user or new_commit_user("sync-synthetic"),
+    add_paimon_sink(changes, {"warehouse": args.warehouse}, args.commit_user or new_commit_user("sync-synthetic"),
                     args.writer_parallelism, failures)
     return env
 

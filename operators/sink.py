@@ -14,22 +14,23 @@ from operators.failures import FailurePlan
 from operators.sink_functions import ChangeCommitter, ChangeWriter, RouteByBucket, SchemaEvolution
 
 
-def add_paimon_sink(changes, warehouse: str, commit_user: str, writer_parallelism: int = 1,
+def add_paimon_sink(changes, catalog_options: dict[str, str], commit_user: str, writer_parallelism: int = 1,
                     failures: FailurePlan | None = None, ignore_incompatible: bool = False) -> None:
-    """``commit_user``: use a new one for every job submission (``new_commit_user``); a restored
+    """``catalog_options``: the warehouse and its FileIO options (``operators/catalog.py``), for every
+    operator. ``commit_user``: use a new one for every job submission (``new_commit_user``); a restored
     job keeps the one in its state."""
-    evolved = changes.process(SchemaEvolution(warehouse, ignore_incompatible), output_type=ENVELOPE_TYPE) \
+    evolved = changes.process(SchemaEvolution(catalog_options, ignore_incompatible), output_type=ENVELOPE_TYPE) \
         .name("schema evolution").set_parallelism(1)
     # Parallelism 1 like the evolution before it: a rebalance here would reorder a key's changes.
-    routed = evolved.flat_map(RouteByBucket(warehouse), output_type=ENVELOPE_TYPE) \
+    routed = evolved.flat_map(RouteByBucket(catalog_options), output_type=ENVELOPE_TYPE) \
         .name("bucket router").set_parallelism(1)
     keyed = routed.key_by(lambda e: e[KEY], key_type=Types.STRING())
     committables = process_with_signals(
-        keyed, ChangeWriter(warehouse, failures), output_type=ENVELOPE_TYPE, name="paimon writer",
+        keyed, ChangeWriter(catalog_options, failures), output_type=ENVELOPE_TYPE, name="paimon writer",
         parallelism=writer_parallelism)
     process_with_signals(
         committables.key_by(lambda e: e[KEY], key_type=Types.STRING()),
-        ChangeCommitter(warehouse, commit_user, failures), output_type=Types.STRING(),
+        ChangeCommitter(catalog_options, commit_user, failures), output_type=Types.STRING(),
         name="paimon committer", parallelism=1, bundle_size=1)
 
 

@@ -1,6 +1,7 @@
 """The PyFlink functions of the sink: change batches -> writer -> committer, plus schema evolution.
 
-Each runs behind the checkpoint-signal bridge (``operators/bridge.py``):
+Each runs behind the checkpoint-signal bridge (``operators/bridge.py``) and opens its catalog from
+the job's catalog options (``operators/catalog.py``):
 
 * ``RouteByBucket``: splits change batches by (partition, bucket) and keys them for the writers;
   source positions go to the writer subtask that owns ``COMMITTER_KEY``, which forwards them.
@@ -28,6 +29,7 @@ from pyflink.datastream.state import ListStateDescriptor, ValueStateDescriptor
 
 from operators.bridge import BARRIER, CHECKPOINT_ID, COMPLETE, DATA, END, KIND, PAYLOAD, RESTORE, data_envelope
 from operators.bucket_router import BucketRouter
+from operators.catalog import open_catalog
 from operators.failures import FailurePlan
 from operators.schema_evolution import SchemaEvolutionLogic
 from operators.source_position import POSITION
@@ -42,19 +44,14 @@ COMMITTER_KEY = "__ckpt_signal_0"
 """Marker key the bridge picks for subtask 0 of a parallelism-1 operator (see the Java source)."""
 
 
-def _catalog(warehouse: str):
-    import paimon_py
-    return paimon_py.CatalogFactory.create({"warehouse": warehouse})
-
-
 class RouteByBucket(FlatMapFunction):
     """Splits change batches by (partition, bucket) and keys them for the writers."""
 
-    def __init__(self, warehouse: str):
-        self.warehouse = warehouse
+    def __init__(self, catalog_options: dict[str, str]):
+        self.catalog_options = catalog_options
 
     def open(self, runtime_context):
-        self.router = BucketRouter(_catalog(self.warehouse))
+        self.router = BucketRouter(open_catalog(self.catalog_options))
 
     def flat_map(self, value):
         if value[KIND] == POSITION:  # to the writer that forwards positions to the committer
@@ -65,12 +62,12 @@ class RouteByBucket(FlatMapFunction):
 
 
 class ChangeWriter(KeyedProcessFunction):
-    def __init__(self, warehouse: str, failures: FailurePlan | None = None):
-        self.warehouse = warehouse
+    def __init__(self, catalog_options: dict[str, str], failures: FailurePlan | None = None):
+        self.catalog_options = catalog_options
         self.failures = failures or FailurePlan()
 
     def open(self, runtime_context):
-        self.logic = TableWriterLogic(_catalog(self.warehouse))
+        self.logic = TableWriterLogic(open_catalog(self.catalog_options))
 
     def process_element(self, value, ctx):
         kind = value[KIND]
@@ -91,8 +88,8 @@ class ChangeWriter(KeyedProcessFunction):
 
 
 class ChangeCommitter(KeyedProcessFunction):
-    def __init__(self, warehouse: str, commit_user: str, failures: FailurePlan | None = None):
-        self.warehouse = warehouse
+    def __init__(self, catalog_options: dict[str, str], commit_user: str, failures: FailurePlan | None = None):
+        self.catalog_options = catalog_options
         self.commit_user = commit_user
         self.failures = failures or FailurePlan()
 
@@ -109,7 +106,7 @@ class ChangeCommitter(KeyedProcessFunction):
             if user is None:
                 user = self.commit_user
                 self.user_state.update(user)
-            self.logic = TableCommitterLogic(_catalog(self.warehouse), user)
+            self.logic = TableCommitterLogic(open_catalog(self.catalog_options), user)
         return self.logic
 
     def process_element(self, value, ctx):
@@ -141,12 +138,12 @@ class SchemaEvolution(ProcessFunction):
     still wait with a bounded retry if not). Being in line also means the events cannot be held
     back behind backpressured data, as a separate side-output branch could be."""
 
-    def __init__(self, warehouse: str, ignore_incompatible: bool = False):
-        self.warehouse = warehouse
+    def __init__(self, catalog_options: dict[str, str], ignore_incompatible: bool = False):
+        self.catalog_options = catalog_options
         self.ignore_incompatible = ignore_incompatible
 
     def open(self, runtime_context):
-        self.logic = SchemaEvolutionLogic(_catalog(self.warehouse), self.ignore_incompatible)
+        self.logic = SchemaEvolutionLogic(open_catalog(self.catalog_options), self.ignore_incompatible)
 
     def process_element(self, value, ctx):
         if value[KIND] == SCHEMA:

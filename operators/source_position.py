@@ -7,13 +7,15 @@ warehouse (``PositionStore``). The reader acknowledges to the database only what
 (so the database keeps everything the lake does not hold yet) and a job started again without
 any Flink state resumes from it: from the published position, and per table from a later one
 in that table's latest snapshot (a crash between two tables' commits of one checkpoint).
+
+Reader and committer find the store the same way, through the catalog they open from the job's
+catalog options (``PositionStore.of``): the same FileIO (local disk or an object store such as
+S3, with the catalog's credentials) and the same directory under the warehouse.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -55,31 +57,37 @@ def latest(*positions: Optional[SourcePosition]) -> Optional[SourcePosition]:
     return max(present, key=lambda p: p.seq) if present else None
 
 
+POSITIONS_DIRECTORY = ".cdc-positions"
+"""Under the warehouse; a directory no Paimon catalog lists (not ``*.db``)."""
+
+
 class PositionStore:
     """The published (fully committed) position of each source: one JSON file per source in
-    ``<warehouse>/.cdc-positions/`` (a directory no Paimon catalog lists: not ``*.db``)."""
+    ``<warehouse>/.cdc-positions/``, read and written through the catalog's ``FileIO``."""
 
-    def __init__(self, warehouse: str):
-        self.directory = os.path.join(warehouse, ".cdc-positions")
+    def __init__(self, file_io, directory: str):
+        """``file_io``: a paimon_py ``FileIO``; ``directory``: a path on its filesystem."""
+        self.file_io = file_io
+        self.directory = directory
 
-    def _path(self, source: str) -> str:
-        return os.path.join(self.directory, source.replace("/", "_").replace(":", "_") + ".json")
+    @staticmethod
+    def of(catalog) -> "PositionStore":
+        """The store of a paimon_py catalog's warehouse: the one place its location is derived."""
+        return PositionStore(catalog.file_io, f"{catalog.warehouse}/{POSITIONS_DIRECTORY}")
+
+    def path(self, source: str) -> str:
+        return f"{self.directory}/{source.replace('/', '_').replace(':', '_')}.json"
 
     def load(self, source: str) -> Optional[SourcePosition]:
         try:
-            with open(self._path(source)) as f:
-                return SourcePosition.from_json(f.read())
+            return SourcePosition.from_json(self.file_io.read_text(self.path(source)))
         except FileNotFoundError:
             return None
 
     def publish(self, position: SourcePosition) -> None:
-        """Replaces the source's file atomically (write aside, then rename)."""
-        os.makedirs(self.directory, exist_ok=True)
-        path = self._path(position.source)
-        temp = f"{path}.{uuid.uuid4().hex}.tmp"
-        with open(temp, "w") as f:
-            f.write(position.to_json())
-        os.replace(temp, path)
+        """Replaces the source's file atomically: on a local filesystem written aside, synced
+        and renamed over it; on an object store in one upload, visible only once complete."""
+        self.file_io.write_text(self.path(position.source), position.to_json())
 
 
 def table_position(table, source: str) -> Optional[SourcePosition]:

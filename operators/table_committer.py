@@ -52,7 +52,7 @@ class TableCommitterLogic:
     def __init__(self, catalog: FileSystemCatalog, commit_user: str):
         self.catalog = catalog
         self.commit_user = commit_user
-        self.positions = PositionStore(catalog.warehouse)
+        self.positions = PositionStore.of(catalog)
         self._tables: dict[str, object] = {}
         self._commits: dict[str, object] = {}
 

@@ -22,10 +22,12 @@ class CatalogError(Exception):
 class FileSystemCatalog:
     """A Paimon filesystem catalog over any ``pyarrow.fs`` filesystem."""
 
-    def __init__(self, warehouse: str, filesystem: pafs.FileSystem | None = None):
-        """``warehouse`` is a path or URI; pass ``filesystem`` to use any other pyarrow filesystem."""
+    def __init__(self, warehouse: str, filesystem: pafs.FileSystem | None = None,
+                 options: dict[str, str] | None = None):
+        """``warehouse`` is a path or URI; pass ``filesystem`` to use any other pyarrow filesystem;
+        ``options``: the catalog options (the ``s3.*`` ones configure an ``s3://`` warehouse)."""
         if filesystem is None:
-            self.file_io, self.warehouse = FileIO.for_uri(warehouse)
+            self.file_io, self.warehouse = FileIO.for_uri(warehouse, options)
         else:
             self.file_io, self.warehouse = FileIO(filesystem), warehouse.rstrip("/")
 
@@ -96,7 +98,8 @@ class FileSystemCatalog:
 
 
 class CatalogFactory:
-    """Entry point shaped like pypaimon's: ``CatalogFactory.create({"warehouse": path})``."""
+    """Entry point shaped like pypaimon's: ``CatalogFactory.create({"warehouse": path})``, plus
+    Paimon's ``s3.*`` options for an ``s3://`` warehouse (``paimon_py.io.file_io.S3_OPTIONS``)."""
 
     @staticmethod
     def create(options: dict[str, str], filesystem: pafs.FileSystem | None = None) -> FileSystemCatalog:
@@ -105,7 +108,7 @@ class CatalogFactory:
         metastore = options.get("metastore", "filesystem")
         if metastore != "filesystem":
             raise ValueError(f"Catalog 'metastore'={metastore!r} is not supported; use 'filesystem'.")
-        return FileSystemCatalog(options["warehouse"], filesystem)
+        return FileSystemCatalog(options["warehouse"], filesystem, options)
 
 
 def _split_identifier(identifier: str) -> tuple[str, str]:

@@ -53,14 +53,14 @@ def conf_args(pg, database, slot="lake", **extra) -> list[str]:
 class Job:
     """A sync job in a child process; ``stop()`` kills its whole process group."""
 
-    def __init__(self, name: str, args: list[str], log_path: str):
+    def __init__(self, name: str, args: list[str], log_path: str, env: dict | None = None):
         self.log = open(log_path, "ab")
         command = [sys.executable, os.path.join(ROOT, "jobs", f"{name}.py"), *args,
                    "--flink_conf", "execution.checkpointing.interval=500ms",
                    "--flink_conf", "execution.checkpointing.min-pause=100ms",
                    "--flink_conf", "restart-strategy.fixed-delay.delay=200ms"]
         self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT,
-                                        start_new_session=True, cwd=ROOT)
+                                        start_new_session=True, cwd=ROOT, env=env)
         self.log_path = log_path
 
     def wait(self, timeout: float) -> int:
@@ -117,11 +117,12 @@ def normalise(rows: list[dict]) -> list[dict]:
     return out
 
 
-def wait_equal(pg, database, warehouse, table, target, keys, job: Job, timeout=120.0):
+def wait_equal(pg, database, warehouse, table, target, keys, job: Job, timeout=120.0, read_lake=lake_rows):
+    """``read_lake(warehouse, target, keys)``: the lake's rows sorted by keys."""
     deadline = time.monotonic() + timeout
     while True:
         source = normalise(source_rows(pg, database, table, keys))
-        lake = normalise(lake_rows(warehouse, target, keys))
+        lake = normalise(read_lake(warehouse, target, keys))
         if source == lake:
             return source
         if job.process.poll() is not None:

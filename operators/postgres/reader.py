@@ -25,6 +25,7 @@ from pyflink.datastream.state import ValueStateDescriptor
 
 from operators.bridge import (BARRIER, CHECKPOINT_ID, COMPLETE, DATA, KIND, PAYLOAD, data_envelope,
                               signal_envelope)
+from operators.catalog import open_catalog
 from operators.change_batch import ChangeBatch
 from operators.failures import FailurePlan
 from operators.postgres.change_source import PostgresChangeSource, Targets
@@ -35,9 +36,12 @@ from operators.table_committer import PendingPosition
 
 
 class PostgresReader(KeyedProcessFunction):
-    def __init__(self, config: PostgresSourceConfig, targets: Targets, warehouse: str, instance: str,
-                 tick_interval_s: float, last_tick: int = 2 ** 63 - 1, failures: FailurePlan | None = None):
-        """``instance``: unique per job submission; tags the job's server connections.
+    def __init__(self, config: PostgresSourceConfig, targets: Targets, catalog_options: dict[str, str],
+                 instance: str, tick_interval_s: float, last_tick: int = 2 ** 63 - 1,
+                 failures: FailurePlan | None = None):
+        """``catalog_options``: the lake's (``operators/catalog.py``), the same the committer opens,
+        so both find the same ``PositionStore``.
+        ``instance``: unique per job submission; tags the job's server connections.
         ``tick_interval_s``: the tick source's interval (see ``_tick``); ``last_tick``: the last
         tick of a bounded (``snapshot`` mode) source."""
         self.config = config
@@ -45,7 +49,7 @@ class PostgresReader(KeyedProcessFunction):
         self.tick_interval_s = tick_interval_s
         self.instance = instance
         self.targets = targets
-        self.warehouse = warehouse
+        self.catalog_options = catalog_options
         self.failures = failures or FailurePlan()
 
     def open(self, runtime_context):
@@ -54,6 +58,8 @@ class PostgresReader(KeyedProcessFunction):
         self.seq = 0
         self.ticks = 0
         self.last_step_end = 0.0
+        self.catalog = open_catalog(self.catalog_options)
+        self.positions = PositionStore.of(self.catalog)
 
     def process_element(self, value, ctx):
         kind = value[KIND]
@@ -64,7 +70,7 @@ class PostgresReader(KeyedProcessFunction):
             position = SourcePosition(self.config.source_id, self.seq, copy.deepcopy(self.source.state))
             yield signal_envelope(POSITION, value[CHECKPOINT_ID], payload=PendingPosition(value[CHECKPOINT_ID], position))
         elif kind == COMPLETE and self.source is not None:
-            published = PositionStore(self.warehouse).load(self.config.source_id)
+            published = self.positions.load(self.config.source_id)
             if published is not None and self.source.snapshot_done:
                 self.source.acknowledge(published.state["lsn"])
 
@@ -100,19 +106,17 @@ class PostgresReader(KeyedProcessFunction):
 
     def _published_state(self):
         """The lake's view after a restart without Flink state (None: never started)."""
-        import paimon_py
-        published = PositionStore(self.warehouse).load(self.config.source_id)
+        published = self.positions.load(self.config.source_id)
         if published is None:
             return None
-        catalog = paimon_py.CatalogFactory.create({"warehouse": self.warehouse})
         state = published.state
         self.seq = published.seq
         for key, entry in state["tables"].items():
             schema, name = key.split(".", 1)
             target = self.targets.name_of(schema, name)
-            if not catalog.table_exists(target):
+            if not self.catalog.table_exists(target):
                 continue
-            newer = latest(published, table_position(catalog.get_table(target), self.config.source_id))
+            newer = latest(published, table_position(self.catalog.get_table(target), self.config.source_id))
             if newer is not published:
                 state["tables"][key] = newer.state["tables"].get(key, entry)
                 state["tables"][key]["skip_until"] = max(state["tables"][key]["skip_until"], newer.state["lsn"])

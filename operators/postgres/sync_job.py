@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Optional
 
+from operators.catalog import catalog_options, open_catalog
 from operators.computed_columns import metadata_column
 from operators.job_config import create_environment, parse_key_values
 from operators.postgres import replication as repl
@@ -33,11 +34,12 @@ class InvalidJobOption(ValueError):
 def parser(database_sync: bool) -> argparse.ArgumentParser:
     name = "postgres_sync_database" if database_sync else "postgres_sync_table"
     p = argparse.ArgumentParser(prog=name, description=f"{name}: PostgreSQL -> Paimon, exactly once.")
-    p.add_argument("--warehouse", required=True, help="Paimon warehouse (path)")
+    p.add_argument("--warehouse", required=True, help="Paimon warehouse (path or URI: s3://bucket/path, ...)")
     p.add_argument("--database", required=True, help="Paimon database of the target table(s)")
     p.add_argument("--postgres_conf", action="append", default=[], help="source option key=value")
     p.add_argument("--table_conf", action="append", default=[], help="Paimon table option key=value")
-    p.add_argument("--catalog_conf", action="append", default=[], help="catalog option key=value")
+    p.add_argument("--catalog_conf", action="append", default=[],
+                   help="catalog option key=value: s3.endpoint, s3.access-key, s3.secret-key, ...")
     p.add_argument("--type_mapping", default=None, help="to-string: every column as STRING")
     p.add_argument("--flink_conf", action="append", default=[], help="Flink option key=value")
     p.add_argument("--ignore_incompatible", action="store_true",
@@ -66,7 +68,8 @@ def parser(database_sync: bool) -> argparse.ArgumentParser:
 class SyncJob:
     config: PostgresSourceConfig
     targets: Targets
-    warehouse: str
+    catalog_options: dict[str, str]
+    """``--warehouse`` and ``--catalog_conf``: every operator opens the lake from them."""
     args: argparse.Namespace
     snapshot_ticks: int = 1
     """Ticks of the bounded ``snapshot`` mode: one per chunk (estimated), see ``prepare``."""
@@ -87,7 +90,7 @@ class SyncJob:
             repl.ensure_capture(conn, self.config, tables)
             if self.config.startup_mode == "snapshot":
                 self.snapshot_ticks = _snapshot_ticks(conn, tables, self.config.chunk_size)
-            evolution = SchemaEvolutionLogic(_catalog(self.warehouse), self.args.ignore_incompatible)
+            evolution = SchemaEvolutionLogic(open_catalog(self.catalog_options), self.args.ignore_incompatible)
             for mapping in mappings:
                 evolution.apply(mapping.target, mapping.arrow_schema(), mapping.spec)
             return sorted({m.target for m in mappings})
@@ -113,10 +116,10 @@ class SyncJob:
             .set_parallelism(1).key_by(lambda e: e[bridge.KEY], key_type=Types.STRING())
         commit_user = commit_user or new_commit_user(f"postgres-{slot}")
         changes = bridge.process_with_signals(
-            keyed, PostgresReader(self.config, self.targets, self.warehouse, f"paimon-cdc {commit_user[-12:]}",
+            keyed, PostgresReader(self.config, self.targets, self.catalog_options, f"paimon-cdc {commit_user[-12:]}",
                                   1.0 / self.args.ticks_per_second, self.snapshot_ticks - 1, failures),
             output_type=bridge.ENVELOPE_TYPE, name="postgres reader", parallelism=1)
-        add_paimon_sink(changes, self.warehouse, commit_user,
+        add_paimon_sink(changes, self.catalog_options, commit_user,
                         self.args.writer_parallelism, failures, self.args.ignore_incompatible)
         return env
 
@@ -130,11 +133,7 @@ def from_args(argv: Optional[list[str]], database_sync: bool) -> SyncJob:
     if args.type_mapping not in (None, *TYPE_MAPPINGS):
         raise InvalidJobOption(f"--type_mapping {args.type_mapping}: supported: {', '.join(TYPE_MAPPINGS)}.")
     table_options = parse_key_values(args.table_conf, "--table_conf")
-    catalog_options = parse_key_values(args.catalog_conf, "--catalog_conf")
-    unknown = sorted(set(catalog_options) - {"warehouse"})
-    if unknown:
-        raise InvalidJobOption(f"--catalog_conf {', '.join(unknown)}: only the filesystem catalog "
-                               f"(warehouse) is supported.")
+    catalog = catalog_options(args.warehouse, parse_key_values(args.catalog_conf, "--catalog_conf"))
     to_string = args.type_mapping == "to-string"
     if database_sync:
         targets = _database_targets(args, table_options, to_string)
@@ -147,7 +146,7 @@ def from_args(argv: Optional[list[str]], database_sync: bool) -> SyncJob:
     for name in metadata:
         metadata_column(name)  # fails fast on an unknown name
     computed = tuple(getattr(args, "computed_column", []))
-    return SyncJob(config, replace(targets, computed=computed, metadata=metadata), args.warehouse, args)
+    return SyncJob(config, replace(targets, computed=computed, metadata=metadata), catalog, args)
 
 
 def _table_targets(args, table_options: dict, to_string: bool) -> Targets:
@@ -202,11 +201,6 @@ def _snapshot_ticks(conn, tables, chunk_size: int) -> int:
 
 def _split(text: Optional[str]) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()] if text else []
-
-
-def _catalog(warehouse: str):
-    import paimon_py
-    return paimon_py.CatalogFactory.create({"warehouse": warehouse})
 
 
 def main(argv: Optional[list[str]], database_sync: bool) -> None:

@@ -6,15 +6,23 @@ Local paths, ``file://``, ``s3://``, ``gs://`` and ``hdfs://`` URIs all resolve 
 fully written temporary file); object stores without conditional writes get a check-then-write,
 which is safe only with a single committer per table (Paimon's rule for such stores without a
 catalog lock as well).
+
+``s3://`` locations take Paimon's S3 options (``S3_OPTIONS``: endpoint, credentials, region,
+path-style access), as the catalog options pass them; without any, pyarrow's defaults apply (the
+AWS credential chain: environment, profile, instance metadata).
 """
 
 from __future__ import annotations
 
 import os
 import uuid
-from typing import BinaryIO
+from typing import BinaryIO, Mapping
 
 import pyarrow.fs as pafs
+
+S3_OPTIONS = ("s3.endpoint", "s3.access-key", "s3.secret-key", "s3.session-token", "s3.region",
+              "s3.path.style.access")
+"""Paimon's S3 filesystem options (``s3.endpoint`` may carry a scheme: ``http://host:port``)."""
 
 
 class FileIO:
@@ -25,10 +33,19 @@ class FileIO:
         self.is_local = isinstance(filesystem, pafs.LocalFileSystem)
 
     @staticmethod
-    def for_uri(uri: str) -> tuple["FileIO", str]:
-        """The FileIO and the filesystem path for a warehouse location (path or URI)."""
+    def for_uri(uri: str, options: Mapping[str, str] | None = None) -> tuple["FileIO", str]:
+        """The FileIO and the filesystem path for a warehouse location (path or URI);
+        ``options``: catalog options, of which the ``s3.*`` ones (``S3_OPTIONS``) configure
+        ``s3://`` locations."""
+        s3 = {k: v for k, v in (options or {}).items() if k.startswith("s3.")}
+        unknown = sorted(set(s3) - set(S3_OPTIONS))
+        if unknown:
+            raise ValueError(f"Unknown S3 option(s) {', '.join(unknown)}; known: {', '.join(S3_OPTIONS)}.")
         if "://" not in uri:
             return FileIO(pafs.LocalFileSystem()), os.path.abspath(uri)
+        scheme, rest = uri.split("://", 1)
+        if scheme == "s3" and s3:
+            return FileIO(_s3_filesystem(s3)), rest.rstrip("/")
         filesystem, path = pafs.FileSystem.from_uri(uri)
         return FileIO(filesystem), path
 
@@ -117,3 +134,13 @@ class FileIO:
         finally:
             if os.path.exists(temporary):
                 os.unlink(temporary)
+
+
+def _s3_filesystem(options: Mapping[str, str]) -> pafs.S3FileSystem:
+    path_style = options.get("s3.path.style.access", "true").strip().lower()
+    if path_style not in ("true", "false"):
+        raise ValueError(f"s3.path.style.access must be true or false, got {path_style!r}.")
+    return pafs.S3FileSystem(
+        endpoint_override=options.get("s3.endpoint"), access_key=options.get("s3.access-key"),
+        secret_key=options.get("s3.secret-key"), session_token=options.get("s3.session-token"),
+        region=options.get("s3.region"), force_virtual_addressing=path_style == "false")

@@ -1,0 +1,159 @@
+"""postgres_sync_database into an ``s3://`` warehouse, end to end: a private S3-compatible server
+(moto in server mode, a child process), a private PostgreSQL server, the job as a child process
+with the S3 endpoint and credentials in ``--catalog_conf``. The lake is read back through
+paimon_py with the same options and compared row by row with the source; the published source
+position must be an object in the bucket (nothing on local disk), the replication slot must
+confirm past the last change, a restarted job must resume from the position on S3, and neither
+the database password nor the S3 secret key may appear in any log.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+
+import pyarrow.fs as pafs
+import pytest
+
+from operators.catalog import open_catalog
+from operators.postgres.local_server import LocalPostgres, free_port
+from operators.source_position import POSITIONS_DIRECTORY, PositionStore
+from tests.test_postgres_sync import (EVENTS, ORDERS, ROOT, Job, conf_args, confirmed_lsn, fill, wait_equal,
+                                      workload)
+
+pytestmark = pytest.mark.slow
+
+BUCKET = "lake-bucket"
+WAREHOUSE = f"s3://{BUCKET}/warehouse"
+SECRET_KEY = f"s3-secret-{uuid.uuid4().hex}"
+DB_PASSWORD = f"pg-secret-{uuid.uuid4().hex}"
+
+
+@pytest.fixture
+def s3_endpoint(tmp_path):
+    """``http://127.0.0.1:<port>`` of a moto S3 server (log: ``tmp_path/moto.log``), stopped by its
+    PID afterwards."""
+    port = free_port()
+    log = open(tmp_path / "moto.log", "wb")
+    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                              stdout=log, stderr=subprocess.STDOUT)
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=2).close()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"moto server did not start (see {log.name})")
+                time.sleep(0.2)
+        yield endpoint
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def pg():
+    server = LocalPostgres().start()
+    yield server
+    server.stop()
+
+
+def s3_options(endpoint: str) -> dict[str, str]:
+    return {"warehouse": WAREHOUSE, "s3.endpoint": endpoint, "s3.access-key": "lake-user",
+            "s3.secret-key": SECRET_KEY, "s3.region": "us-east-1"}
+
+
+def lake_rows_s3(options: dict, target: str, keys: list[str]) -> list[dict]:
+    """The table read through paimon_py with the job's catalog options."""
+    catalog = open_catalog(options)
+    if not catalog.table_exists(target):
+        return []
+    read = catalog.get_table(target).new_read_builder()
+    rows = read.new_read().to_arrow(read.new_scan().plan().splits()).to_pylist()
+    return sorted(rows, key=lambda r: tuple(r[k] for k in keys))
+
+
+def local_files_named(name: str, *roots: str) -> list[str]:
+    return [os.path.join(d, name) for root in roots for d, dirs, files in os.walk(root)
+            if name in files or name in dirs]
+
+
+def test_sync_database_into_s3_warehouse(pg, s3_endpoint, tmp_path):
+    options = s3_options(s3_endpoint)
+    bucket_fs = pafs.S3FileSystem(endpoint_override=s3_endpoint, access_key="lake-user", secret_key=SECRET_KEY,
+                                  region="us-east-1", allow_bucket_creation=True)
+    bucket_fs.create_dir(BUCKET)
+    database = "s3sync"
+    pg.execute(f"CREATE DATABASE {database}")
+    pg.execute(f"CREATE ROLE cdc LOGIN SUPERUSER PASSWORD '{DB_PASSWORD}'")
+    pg.execute(ORDERS, database=database)
+    pg.execute(EVENTS, database=database)
+    fill(pg, database, 1, 2000)
+    catalog_conf = [x for k, v in options.items() if k != "warehouse" for x in ("--catalog_conf", f"{k}={v}")]
+    args = ["--warehouse", WAREHOUSE, "--database", "lake", *catalog_conf,
+            *conf_args(pg, database, username="cdc", password=DB_PASSWORD,
+                       **{"scan.snapshot.chunk.size": "700"})]
+    env = {**os.environ, "FLINK_LOG_DIR": str(tmp_path / "flink-log")}
+
+    def synced(job: Job) -> None:
+        wait_equal(pg, database, options, "orders", "lake.orders", ["id"], job, read_lake=lake_rows_s3)
+        wait_equal(pg, database, options, "events", "lake.events", ["at", "message"], job, read_lake=lake_rows_s3)
+
+    started = time.monotonic()
+    job = Job("postgres_sync_database", args, str(tmp_path / "job1.log"), env)
+    try:
+        wait_equal(pg, database, options, "orders", "lake.orders", ["id"], job, read_lake=lake_rows_s3)
+        snapshot_done = time.monotonic()
+        workload(pg, database, 5000)  # updates (TOASTed value unchanged, a key change), deletes, inserts
+        last_change = int(pg.execute("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn")[0][0])
+        synced(job)
+        streamed = time.monotonic()
+        deadline = time.monotonic() + 60
+        while confirmed_lsn(pg, "lake") < last_change and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert confirmed_lsn(pg, "lake") >= last_change, "the slot did not confirm past the last change"
+        confirmed = time.monotonic()
+    finally:
+        job.stop()
+
+    positions = bucket_fs.get_file_info(pafs.FileSelector(f"{BUCKET}/warehouse/{POSITIONS_DIRECTORY}"))
+    assert [p.type for p in positions] == [pafs.FileType.File], positions
+    name = positions[0].base_name
+    store = PositionStore.of(open_catalog(options))
+    source = f"postgres/127.0.0.1:{pg.port}/{database}/lake"
+    assert store.path(source).endswith("/" + name)
+    published = store.load(source)
+    assert published is not None and published.state["lsn"] >= last_change
+    assert local_files_named(name, ROOT, str(tmp_path)) == []
+    assert local_files_named(POSITIONS_DIRECTORY, ROOT, str(tmp_path)) == []
+
+    # changes while the job is down; the same command again resumes from the position on S3
+    workload(pg, database, 9000)
+    job = Job("postgres_sync_database", args, str(tmp_path / "job2.log"), env)
+    try:
+        synced(job)
+    finally:
+        job.stop()
+    resumed = time.monotonic()
+    assert len(lake_rows_s3(options, "lake.events", ["at"])) == 2400  # no event twice, none lost
+
+    logs = [os.path.join(d, f) for d, _, files in os.walk(tmp_path) for f in files if f.endswith((".log", ".out"))]
+    assert any("flink-log" in path for path in logs), logs
+    for path in logs:
+        with open(path, errors="replace") as f:
+            text = f.read()
+        assert SECRET_KEY not in text and DB_PASSWORD not in text, f"a secret is in {path}"
+    print(f"snapshot {snapshot_done - started:.1f} s, stream {streamed - snapshot_done:.1f} s, "
+          f"confirmed {confirmed - streamed:.1f} s, resumed {resumed - confirmed:.1f} s")
