@@ -6,7 +6,7 @@ from typing import Sequence
 
 import pyarrow.fs as pafs
 
-from paimon_py.io.file_io import FileIO
+from paimon_py.fs.file_io import FileIO
 from paimon_py.schema.schema import Schema
 from paimon_py.schema.schema_change import SchemaChange
 from paimon_py.schema.schema_manager import SchemaManager

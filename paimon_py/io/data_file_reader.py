@@ -13,8 +13,8 @@ import pyarrow as pa
 import pyarrow.orc as orc
 import pyarrow.parquet as pq
 
+from paimon_py.fs.file_io import FileIO
 from paimon_py.io.data_file_meta import DataFileMeta
-from paimon_py.io.file_io import FileIO
 from paimon_py.io.key_value import SEQUENCE_NUMBER, VALUE_KIND
 from paimon_py.io.path_factory import FileStorePathFactory
 from paimon_py.schema.schema_manager import SchemaManager

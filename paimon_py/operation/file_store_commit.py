@@ -18,10 +18,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from paimon_py import __version__
 from paimon_py.data.binary_row import BinaryRow
+from paimon_py.fs.file_io import FileIO
 from paimon_py.io.data_file_meta import DataFileMeta
-from paimon_py.io.file_io import FileIO
 from paimon_py.io.path_factory import FileStorePathFactory
 from paimon_py.manifest.manifest_entry import (FileDeletionConflict, FileKind, ManifestEntry,
                                                live_files)
@@ -32,6 +31,7 @@ from paimon_py.operation.file_store_scan import FileStoreScan, PartitionPredicat
 from paimon_py.schema.table_schema import TableSchema
 from paimon_py.snapshot.snapshot import BATCH_COMMIT_IDENTIFIER, CommitKind, Snapshot
 from paimon_py.snapshot.snapshot_manager import SnapshotManager
+from paimon_py.version import __version__
 
 
 class CommitConflictError(RuntimeError):

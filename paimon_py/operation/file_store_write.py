@@ -24,12 +24,12 @@ from paimon_py.io.data_file_meta import DataFileMeta
 from paimon_py.io.data_file_reader import DataFileReader
 from paimon_py.io.data_file_writer import DataFileWriter
 from paimon_py.io.key_value import VALUE_KIND
-from paimon_py.mergetree.merge_function import create_merge_function
 from paimon_py.mergetree.append_only_writer import AppendOnlyWriter
 from paimon_py.mergetree.compact.compact_manager import MergeTreeCompactManager
 from paimon_py.mergetree.compact.universal_compaction import UniversalCompaction
 from paimon_py.mergetree.key_value_io import BucketFiles
 from paimon_py.mergetree.levels import Levels
+from paimon_py.mergetree.merge_function import create_merge_function
 from paimon_py.mergetree.merge_tree_writer import MergeTreeWriter
 from paimon_py.mergetree.spill import SpillFiles, new_spill_directory
 from paimon_py.mergetree.write_buffer import WriteBuffer
@@ -132,12 +132,18 @@ class FileStoreWrite:
 
     def prepare_commit(self, wait_compaction: bool = True) -> list[CommitMessage]:
         """Flush every writer (in parallel) and collect what each has for the next snapshot."""
-        writers = list(self.writers.values())
+        writers = list(self.writers.items())
+
+        def prepare(item: tuple[tuple, MergeTreeWriter | AppendOnlyWriter]) -> CommitMessage:
+            (partition, bucket), writer = item
+            return CommitMessage.of(partition, bucket, self.total_buckets,
+                                    writer.prepare_commit(wait_compaction))
+
         if len(writers) <= 1:
-            messages = [w.prepare_commit(wait_compaction) for w in writers]
+            messages = [prepare(item) for item in writers]
         else:
             with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-                messages = list(pool.map(lambda w: w.prepare_commit(wait_compaction), writers))
+                messages = list(pool.map(prepare, writers))
         return [m for m in messages if not m.is_empty()]
 
     def take_over(self, previous: "FileStoreWrite") -> None:
@@ -191,8 +197,7 @@ class FileStoreWrite:
     def _new_append_writer(self, partition: tuple, bucket: int, files: list[DataFileMeta]) -> AppendOnlyWriter:
         options = self.options
         compacts = not (options.write_only or self.ignore_previous_files)
-        return AppendOnlyWriter(partition, bucket, self.total_buckets, self.file_writer,
-                                self.file_reader if compacts else None,
+        return AppendOnlyWriter(bucket, self.file_writer, self.file_reader if compacts else None,
                                 self.partition_computer.path(partition), files,
                                 options.compaction_min_file_num, options.compaction_max_file_num,
                                 int(options.target_file_size(False) * COMPACTION_FILE_SIZE_RATIO))
@@ -219,8 +224,8 @@ class FileStoreWrite:
                                               min_file_size, options.num_sorted_runs_stop_trigger,
                                               options.changelog_producer, self._force_level0())
         spill = SpillFiles(self._spill_directory()) if options.write_buffer_spillable else None
-        return MergeTreeWriter(partition, bucket, self.total_buckets, bucket_files, manager,
-                               levels.max_sequence_number() + 1, options.changelog_producer,
+        return MergeTreeWriter(bucket_files, manager, levels.max_sequence_number() + 1,
+                               options.changelog_producer,
                                self._full_compaction_delta_commits(), spill, self._force_level0())
 
     def _force_level0(self) -> bool:

@@ -7,7 +7,7 @@ import re
 import time
 from typing import Sequence
 
-from paimon_py.io.file_io import FileIO
+from paimon_py.fs.file_io import FileIO
 from paimon_py.options import CoreOptions
 from paimon_py.schema.schema import Schema
 from paimon_py.schema.schema_change import SchemaChange, is_widening

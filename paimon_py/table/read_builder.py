@@ -10,7 +10,7 @@ import pandas as pd
 import pyarrow as pa
 
 from paimon_py.manifest.manifest_entry import ManifestEntry
-from paimon_py.table.split import Split
+from paimon_py.operation.split import Split
 from paimon_py.types import to_arrow_field
 
 

@@ -19,7 +19,7 @@ import json
 import re
 from dataclasses import replace
 
-from paimon_py.io.file_io import FileIO
+from paimon_py.fs.file_io import FileIO
 from paimon_py.snapshot.snapshot import Snapshot
 
 TAG_PREFIX = "tag-"
