@@ -6,6 +6,8 @@ from typing import Sequence
 
 import pyarrow.fs as pafs
 
+from paimon_py.exceptions import (DatabaseAlreadyExists, DatabaseNotFound, InvalidIdentifier, OptionError,
+                                  TableAlreadyExists, TableNotFound)
 from paimon_py.fs.file_io import FileIO
 from paimon_py.schema.schema import Schema
 from paimon_py.schema.schema_change import SchemaChange
@@ -13,10 +15,6 @@ from paimon_py.schema.schema_manager import SchemaManager
 from paimon_py.table.file_store_table import FileStoreTable
 
 DB_SUFFIX = ".db"
-
-
-class CatalogError(Exception):
-    """A database or table that does not exist, or exists already."""
 
 
 class FileSystemCatalog:
@@ -45,7 +43,7 @@ class FileSystemCatalog:
         if self.file_io.exists(path):
             if ignore_if_exists:
                 return
-            raise CatalogError(f"Database '{name}' already exists.")
+            raise DatabaseAlreadyExists(f"Database '{name}' already exists.")
         self.file_io.mkdirs(path)
 
     def list_tables(self, database: str) -> list[str]:
@@ -61,12 +59,12 @@ class FileSystemCatalog:
         if manager.list_ids():
             if ignore_if_exists:
                 return
-            raise CatalogError(f"Table '{identifier}' already exists.")
+            raise TableAlreadyExists(f"Table '{identifier}' already exists.")
         try:
             manager.create_table(schema)
         except FileExistsError:
             if not ignore_if_exists:
-                raise CatalogError(f"Table '{identifier}' already exists.") from None
+                raise TableAlreadyExists(f"Table '{identifier}' already exists.") from None
 
     def table_exists(self, identifier: str) -> bool:
         return bool(SchemaManager(self.file_io, self.table_path(identifier)).list_ids())
@@ -75,7 +73,7 @@ class FileSystemCatalog:
         path = self.table_path(identifier)
         schema = SchemaManager(self.file_io, path).latest()
         if schema is None:
-            raise CatalogError(f"Table '{identifier}' does not exist (no schema under {path}/schema).")
+            raise TableNotFound(f"Table '{identifier}' does not exist (no schema under {path}/schema).")
         return FileStoreTable(self.file_io, path, identifier, schema)
 
     def alter_table(self, identifier: str, changes: Sequence[SchemaChange]) -> None:
@@ -87,12 +85,12 @@ class FileSystemCatalog:
         if not SchemaManager(self.file_io, path).list_ids():
             if ignore_if_not_exists:
                 return
-            raise CatalogError(f"Table '{identifier}' does not exist.")
+            raise TableNotFound(f"Table '{identifier}' does not exist.")
         self.file_io.delete_dir(path)
 
     def _require_database(self, name: str) -> None:
         if not self.file_io.is_dir(self.database_path(name)):
-            raise CatalogError(f"Database '{name}' does not exist; create it with create_database.")
+            raise DatabaseNotFound(f"Database '{name}' does not exist; create it with create_database.")
 
 
 class CatalogFactory:
@@ -101,15 +99,15 @@ class CatalogFactory:
     @staticmethod
     def create(options: dict[str, str], filesystem: pafs.FileSystem | None = None) -> FileSystemCatalog:
         if "warehouse" not in options:
-            raise ValueError("Catalog option 'warehouse' is required (a path or URI).")
+            raise OptionError("Catalog option 'warehouse' is required (a path or URI).")
         metastore = options.get("metastore", "filesystem")
         if metastore != "filesystem":
-            raise ValueError(f"Catalog 'metastore'={metastore!r} is not supported; use 'filesystem'.")
+            raise OptionError(f"Catalog 'metastore'={metastore!r} is not supported; use 'filesystem'.")
         return FileSystemCatalog(options["warehouse"], filesystem)
 
 
 def _split_identifier(identifier: str) -> tuple[str, str]:
     parts = identifier.split(".")
     if len(parts) != 2 or not all(parts):
-        raise ValueError(f"Table identifier '{identifier}' must look like 'database.table'.")
+        raise InvalidIdentifier(f"Table identifier '{identifier}' must look like 'database.table'.")
     return parts[0], parts[1]

@@ -12,14 +12,12 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
+from paimon_py.exceptions import OptionError
+
 MEMORY_UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "m": 1 << 20, "mb": 1 << 20,
                 "g": 1 << 30, "gb": 1 << 30, "t": 1 << 40, "tb": 1 << 40}
 DURATION_UNITS_MS = {"": 1, "ms": 1, "s": 1000, "sec": 1000, "min": 60_000, "m": 60_000,
                      "h": 3_600_000, "d": 86_400_000}
-
-
-class OptionError(ValueError):
-    """An option value that Paimon would reject."""
 
 
 def parse_int(text: str) -> int:

@@ -102,6 +102,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from paimon_py.exceptions import InvalidDataError, OptionError, UnsupportedFeatureError
 from paimon_py.io.key_value import VALUE_KIND
 from paimon_py.schema.table_schema import TableSchema
 from paimon_py.types import (BigIntType, BooleanType, DataType, DecimalType, DoubleType,
@@ -152,7 +153,7 @@ def _bool_option(options: dict[str, str], key: str, default: bool = False,
         if k in options:
             text = str(options[k]).strip().lower()
             if text not in ("true", "false"):
-                raise ValueError(f"Invalid value {options[k]!r} for table option '{k}': "
+                raise OptionError(f"Invalid value {options[k]!r} for table option '{k}': "
                                  f"expected true or false.")
             return text == "true"
     return default
@@ -312,7 +313,7 @@ class FirstRowMergeFunction(MergeFunction):
     def __init__(self, schema):
         super().__init__(schema)
         if schema.core_options.sequence_field:
-            raise ValueError("Do not support use sequence field on FIRST_ROW merge engine: remove "
+            raise OptionError("Do not support use sequence field on FIRST_ROW merge engine: remove "
                              "option 'sequence.field' or use another 'merge-engine'.")
 
     def _merge(self, table, groups):
@@ -322,7 +323,7 @@ class FirstRowMergeFunction(MergeFunction):
             kinds = _kinds(table)
             retract = (kinds == UPDATE_BEFORE) | (kinds == DELETE)
             if (retract & groups.per_row(groups.size >= 2)).any():
-                raise ValueError(_FIRST_ROW_DELETE_MESSAGE)
+                raise InvalidDataError(_FIRST_ROW_DELETE_MESSAGE)
         return table.filter(pa.array(groups.starts))
 
 
@@ -362,16 +363,16 @@ class PartialUpdateMergeFunction(MergeFunction):
         opts = self.options
         for key in opts:
             if key.startswith("fields.") and key.endswith(".sequence-group"):
-                raise NotImplementedError(
+                raise UnsupportedFeatureError(
                     f"Option '{key}' (partial-update sequence groups) is not supported by "
                     f"paimon_py yet; remove it.")
         if "partial-update.remove-record-on-sequence-group" in opts:
-            raise NotImplementedError(
+            raise UnsupportedFeatureError(
                 "Option 'partial-update.remove-record-on-sequence-group' needs sequence groups, "
                 "which paimon_py does not support yet; remove it.")
         self.remove_on_delete = _bool_option(opts, "partial-update.remove-record-on-delete")
         if self.remove_on_delete and self.ignore_delete:
-            raise ValueError("ignore-delete and partial-update.remove-record-on-delete have "
+            raise OptionError("ignore-delete and partial-update.remove-record-on-delete have "
                              "conflicting behavior so should not be enabled at the same time.")
         primary_keys = set(schema.primary_keys)
         for name in schema.field_names:
@@ -382,7 +383,7 @@ class PartialUpdateMergeFunction(MergeFunction):
             if function is not None:
                 _check_aggregate_name(function.strip(), name)
                 if function.strip() != "last_non_null_value":
-                    raise ValueError(
+                    raise OptionError(
                         f"Must use sequence group for aggregation functions but not found for "
                         f"field {name}: partial-update without 'fields.<f>.sequence-group' only "
                         f"allows 'last_non_null_value' (option 'fields.{name}.aggregate-function' "
@@ -395,10 +396,10 @@ class PartialUpdateMergeFunction(MergeFunction):
         state = _RowState(table, groups, self.remove_on_delete)
         multi_rows = groups.per_row(state.multi)
         if not self.remove_on_delete and (state.retract & multi_rows).any():
-            raise ValueError(_PU_DELETE_MESSAGE)
+            raise InvalidDataError(_PU_DELETE_MESSAGE)
         for name in self.not_null:
             if table.column(name).null_count:
-                raise ValueError(f"Field {name} can not be null (it is NOT NULL in the schema).")
+                raise InvalidDataError(f"Field {name} can not be null (it is NOT NULL in the schema).")
         # Rows whose non-null fields overlay the row: inserts, the reset -D, and a leading -U
         # (Java initialises the row from the first record even when it is a retraction).
         contributes = state.seg(state.insert | state.reset
@@ -427,11 +428,11 @@ def _check_aggregate_name(function: str, field: str) -> None:
     if function in SUPPORTED_AGGREGATES:
         return
     if function in PAIMON_ONLY_AGGREGATES:
-        raise NotImplementedError(
+        raise UnsupportedFeatureError(
             f"Aggregate function '{function}' (option 'fields.{field}.aggregate-function' or "
             f"'fields.default-aggregate-function') is not supported by paimon_py yet; supported: "
             f"{', '.join(SUPPORTED_AGGREGATES)}.")
-    raise ValueError(
+    raise OptionError(
         f"Use unsupported aggregation: '{function}' for field '{field}' (option "
         f"'fields.{field}.aggregate-function' or 'fields.default-aggregate-function'); legal "
         f"values: {', '.join(SUPPORTED_AGGREGATES + PAIMON_ONLY_AGGREGATES)}.")
@@ -453,16 +454,16 @@ def _OPT(name: str) -> str:
 def _check_aggregate_type(spec: FieldSpec) -> None:
     t, f, name = spec.data_type, spec.function, spec.name
     if f in ("sum", "product") and not isinstance(t, NUMERIC_TYPES):
-        raise ValueError(f"Data type for {f} column '{name}' must be 'NumericType' but was '{t}'"
+        raise OptionError(f"Data type for {f} column '{name}' must be 'NumericType' but was '{t}'"
                          f"{_OPT(name)}.")
     if f in ("bool_and", "bool_or") and not isinstance(t, BooleanType):
-        raise ValueError(f"Data type for {f} column '{name}' must be 'BooleanType' but was '{t}'"
+        raise OptionError(f"Data type for {f} column '{name}' must be 'BooleanType' but was '{t}'"
                          f"{_OPT(name)}.")
     if f == "listagg" and not (isinstance(t, VarCharType) and t.length == MAX_LENGTH):
-        raise ValueError(f"Data type for list agg column '{name}' must be STRING (unbounded "
+        raise OptionError(f"Data type for list agg column '{name}' must be STRING (unbounded "
                          f"VARCHAR) but was '{t}'{_OPT(name)}.")
     if f in ("min", "max") and isinstance(t, (ArrayType, MapType, MultisetType, RowType)):
-        raise ValueError(f"Data type for {f} column '{name}' must be comparable but was '{t}'"
+        raise OptionError(f"Data type for {f} column '{name}' must be comparable but was '{t}'"
                          f"{_OPT(name)}.")
 
 
@@ -484,7 +485,7 @@ class AggregateMergeFunction(MergeFunction):
             explicit = opts.get(f"fields.{name}.aggregate-function")
             if name in sequence_fields:
                 if explicit is not None:
-                    raise ValueError(f"Should not define aggregation on sequence field: '{name}' "
+                    raise OptionError(f"Should not define aggregation on sequence field: '{name}' "
                                      f"(remove option 'fields.{name}.aggregate-function').")
                 function = "last_value"           # AggregateMergeFunction.getAggFuncName
             elif name in primary_keys:
@@ -497,11 +498,11 @@ class AggregateMergeFunction(MergeFunction):
                     function = "first_non_null_value"
             ignore_retract = _bool_option(opts, f"fields.{name}.ignore-retract")
             if ignore_retract and self.remove_on_delete:
-                raise ValueError(f"aggregation.remove-record-on-delete and fields.{name}."
+                raise OptionError(f"aggregation.remove-record-on-delete and fields.{name}."
                                  f"ignore-retract have conflicting behavior so should not be "
                                  f"enabled at the same time.")
             if function == "listagg" and _bool_option(opts, f"fields.{name}.distinct"):
-                raise NotImplementedError(f"Option 'fields.{name}.distinct'=true for listagg is "
+                raise UnsupportedFeatureError(f"Option 'fields.{name}.distinct'=true for listagg is "
                                           f"not supported by paimon_py yet; remove it.")
             spec = FieldSpec(name, function, f.type, ignore_retract,
                              opts.get(f"fields.{name}.list-agg-delimiter", ","))
@@ -518,7 +519,7 @@ class AggregateMergeFunction(MergeFunction):
         if any_retraction:
             for spec in self.specs:
                 if spec.function not in RETRACTABLE and not spec.ignore_retract:
-                    raise ValueError(
+                    raise InvalidDataError(
                         f"Aggregate function '{spec.function}' does not support retraction "
                         f"(field '{spec.name}' received a -U/-D record), If you allow this "
                         f"function to ignore retraction messages, you can configure "
@@ -844,8 +845,8 @@ def create_merge_function(schema: TableSchema) -> MergeFunction:
     """The merge function of ``schema``'s ``merge-engine`` (Java's ``PrimaryKeyTableUtils``)."""
     engine = str(schema.options.get("merge-engine", "deduplicate")).strip().lower()
     if engine not in _ENGINES:
-        raise ValueError(f"Invalid value {engine!r} for table option 'merge-engine'; legal "
+        raise OptionError(f"Invalid value {engine!r} for table option 'merge-engine'; legal "
                          f"values: {', '.join(MERGE_ENGINES)}.")
     if not schema.trimmed_primary_keys:
-        raise ValueError("Merge engines apply to primary-key tables; the table has no primary key.")
+        raise OptionError("Merge engines apply to primary-key tables; the table has no primary key.")
     return _ENGINES[engine](schema)

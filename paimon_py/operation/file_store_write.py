@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 from paimon_py.bucket import bucket_ids
 from paimon_py.data.binary_row import BinaryRow
 from paimon_py.data.row_kind import RowKind
+from paimon_py.exceptions import InvalidDataError, OptionError, UnsupportedFeatureError
 from paimon_py.io.data_file_meta import DataFileMeta
 from paimon_py.io.data_file_reader import DataFileReader
 from paimon_py.io.data_file_writer import DataFileWriter
@@ -76,12 +77,12 @@ class FileStoreWrite:
 
     def _check_writable(self) -> None:
         if self.has_primary_key and self.num_buckets <= 0:
-            raise NotImplementedError(
+            raise UnsupportedFeatureError(
                 f"paimon_py writes primary-key tables with a fixed bucket count only; this table "
                 f"has bucket={self.num_buckets} (dynamic or postpone buckets). Create the table "
                 f"with option 'bucket' set to a positive number.")
         if not self.has_primary_key and self.num_buckets == -2:
-            raise NotImplementedError("paimon_py cannot write postpone-bucket (bucket=-2) tables.")
+            raise UnsupportedFeatureError("paimon_py cannot write postpone-bucket (bucket=-2) tables.")
 
     # ---- input -------------------------------------------------------------------------------
 
@@ -93,7 +94,7 @@ class FileStoreWrite:
             return
         kinds = row_kinds(data, self.schema) if kinds is None else kinds.cast(pa.int8())
         if not self.has_primary_key and pc.any(pc.not_equal(kinds, 0)).as_py():
-            raise ValueError("Table has no primary key, so it accepts only inserts (+I); the "
+            raise InvalidDataError("Table has no primary key, so it accepts only inserts (+I); the "
                              "input holds -U/+U/-D rows. Define a primary key to apply changes.")
         data = data.append_column(pa.field(VALUE_KIND, pa.int8(), False), kinds)
         ignored = self._ignored_kinds()
@@ -179,7 +180,7 @@ class FileStoreWrite:
         for entry in self.scan.live_entries(latest, lambda p: p in partitions):
             partition = self.scan.partition_of(entry.partition)
             if self.num_buckets > 0 and entry.total_buckets not in (self.num_buckets, -1, 0):
-                raise ValueError(
+                raise OptionError(
                     f"Partition {partition} was written with {entry.total_buckets} buckets but the "
                     f"table option 'bucket' is {self.num_buckets}; rescale it with an overwrite.")
             self._restored[partition].setdefault(entry.bucket, []).append(entry.file)
