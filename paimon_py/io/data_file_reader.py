@@ -109,5 +109,5 @@ def _extension(path: str) -> str:
     extension = path.rsplit(".", 1)[-1].lower()
     if extension not in ("orc", "parquet"):
         raise TableFormatError(f"Cannot read data file {path}: unsupported file extension '{extension}' "
-                         f"(paimon_py reads .parquet and .orc).")
+                               f"(paimon_py reads .parquet and .orc).")
     return extension

@@ -46,7 +46,7 @@ class ManifestEntry:
 def check_manifest_version(version: int) -> None:
     if version == 1:
         raise TableFormatError("The table was written by a Paimon version older than 0.5 "
-                         "(manifest _VERSION 1); recreate the table with a newer Paimon.")
+                               "(manifest _VERSION 1); recreate the table with a newer Paimon.")
     if version != MANIFEST_VERSION:
         raise TableFormatError(f"Unsupported manifest _VERSION {version}; expected {MANIFEST_VERSION}.")
 

@@ -46,7 +46,7 @@ class Levels:
         too_high = [f for f in files if f.level >= num_levels]
         if too_high:
             raise OptionError(f"File {too_high[0].file_name} is at level {too_high[0].level} but the "
-                             f"table has num-levels={num_levels}; raise 'num-levels'.")
+                              f"table has num-levels={num_levels}; raise 'num-levels'.")
         self.update(before=(), after=files)
 
     @property

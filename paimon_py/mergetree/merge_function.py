@@ -154,7 +154,7 @@ def _bool_option(options: dict[str, str], key: str, default: bool = False,
             text = str(options[k]).strip().lower()
             if text not in ("true", "false"):
                 raise OptionError(f"Invalid value {options[k]!r} for table option '{k}': "
-                                 f"expected true or false.")
+                                  f"expected true or false.")
             return text == "true"
     return default
 
@@ -314,7 +314,7 @@ class FirstRowMergeFunction(MergeFunction):
         super().__init__(schema)
         if schema.core_options.sequence_field:
             raise OptionError("Do not support use sequence field on FIRST_ROW merge engine: remove "
-                             "option 'sequence.field' or use another 'merge-engine'.")
+                              "option 'sequence.field' or use another 'merge-engine'.")
 
     def _merge(self, table, groups):
         if groups.count == table.num_rows:
@@ -373,7 +373,7 @@ class PartialUpdateMergeFunction(MergeFunction):
         self.remove_on_delete = _bool_option(opts, "partial-update.remove-record-on-delete")
         if self.remove_on_delete and self.ignore_delete:
             raise OptionError("ignore-delete and partial-update.remove-record-on-delete have "
-                             "conflicting behavior so should not be enabled at the same time.")
+                              "conflicting behavior so should not be enabled at the same time.")
         primary_keys = set(schema.primary_keys)
         for name in schema.field_names:
             if name in primary_keys:
@@ -455,16 +455,16 @@ def _check_aggregate_type(spec: FieldSpec) -> None:
     t, f, name = spec.data_type, spec.function, spec.name
     if f in ("sum", "product") and not isinstance(t, NUMERIC_TYPES):
         raise OptionError(f"Data type for {f} column '{name}' must be 'NumericType' but was '{t}'"
-                         f"{_OPT(name)}.")
+                          f"{_OPT(name)}.")
     if f in ("bool_and", "bool_or") and not isinstance(t, BooleanType):
         raise OptionError(f"Data type for {f} column '{name}' must be 'BooleanType' but was '{t}'"
-                         f"{_OPT(name)}.")
+                          f"{_OPT(name)}.")
     if f == "listagg" and not (isinstance(t, VarCharType) and t.length == MAX_LENGTH):
         raise OptionError(f"Data type for list agg column '{name}' must be STRING (unbounded "
-                         f"VARCHAR) but was '{t}'{_OPT(name)}.")
+                          f"VARCHAR) but was '{t}'{_OPT(name)}.")
     if f in ("min", "max") and isinstance(t, (ArrayType, MapType, MultisetType, RowType)):
         raise OptionError(f"Data type for {f} column '{name}' must be comparable but was '{t}'"
-                         f"{_OPT(name)}.")
+                          f"{_OPT(name)}.")
 
 
 class AggregateMergeFunction(MergeFunction):
@@ -486,7 +486,7 @@ class AggregateMergeFunction(MergeFunction):
             if name in sequence_fields:
                 if explicit is not None:
                     raise OptionError(f"Should not define aggregation on sequence field: '{name}' "
-                                     f"(remove option 'fields.{name}.aggregate-function').")
+                                      f"(remove option 'fields.{name}.aggregate-function').")
                 function = "last_value"           # AggregateMergeFunction.getAggFuncName
             elif name in primary_keys:
                 function = "primary-key"
@@ -499,11 +499,11 @@ class AggregateMergeFunction(MergeFunction):
             ignore_retract = _bool_option(opts, f"fields.{name}.ignore-retract")
             if ignore_retract and self.remove_on_delete:
                 raise OptionError(f"aggregation.remove-record-on-delete and fields.{name}."
-                                 f"ignore-retract have conflicting behavior so should not be "
-                                 f"enabled at the same time.")
+                                  f"ignore-retract have conflicting behavior so should not be "
+                                  f"enabled at the same time.")
             if function == "listagg" and _bool_option(opts, f"fields.{name}.distinct"):
                 raise UnsupportedFeatureError(f"Option 'fields.{name}.distinct'=true for listagg is "
-                                          f"not supported by paimon_py yet; remove it.")
+                                              f"not supported by paimon_py yet; remove it.")
             spec = FieldSpec(name, function, f.type, ignore_retract,
                              opts.get(f"fields.{name}.list-agg-delimiter", ","))
             _check_aggregate_type(spec)
@@ -846,7 +846,7 @@ def create_merge_function(schema: TableSchema) -> MergeFunction:
     engine = str(schema.options.get("merge-engine", "deduplicate")).strip().lower()
     if engine not in _ENGINES:
         raise OptionError(f"Invalid value {engine!r} for table option 'merge-engine'; legal "
-                         f"values: {', '.join(MERGE_ENGINES)}.")
+                          f"values: {', '.join(MERGE_ENGINES)}.")
     if not schema.trimmed_primary_keys:
         raise OptionError("Merge engines apply to primary-key tables; the table has no primary key.")
     return _ENGINES[engine](schema)

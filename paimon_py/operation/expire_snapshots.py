@@ -67,7 +67,7 @@ def min_consumer_next_snapshot(file_io, table_path: str, branch: str = "main") -
             except (ValueError, KeyError, TypeError) as error:
                 if attempt == 9:
                     raise TableFormatError(f"Cannot read consumer file {directory}/{name}: {error}; "
-                                     f"content {text!r}.") from None
+                                           f"content {text!r}.") from None
                 time.sleep(0.2)
     return min(values) if values else None
 
@@ -117,7 +117,7 @@ class ExpireSnapshots:
         """Expire what the retention settings allow; returns the number of snapshots expired."""
         if self.retain_max < self.retain_min:
             raise OptionError(f"retainMax ({self.retain_max}) must not be less than retainMin "
-                             f"({self.retain_min}).")
+                              f"({self.retain_min}).")
         latest = self.snapshot_manager.latest_snapshot_id()
         if latest is None:
             return 0

@@ -102,7 +102,7 @@ class FileStoreCommit:
         for entry in added:
             if partition_filter is not None and not partition_filter(self.scan.partition_of(entry.partition)):
                 raise InvalidDataError(f"Overwrite writes partition {self.scan.partition_of(entry.partition)} "
-                                 f"which the overwrite filter does not cover.")
+                                       f"which the overwrite filter does not cover.")
 
         def entries(latest: Snapshot | None) -> list[ManifestEntry]:
             removed = [ManifestEntry(FileKind.DELETE, e.partition, e.bucket, e.total_buckets, e.file)

@@ -95,7 +95,7 @@ class FileStoreWrite:
         kinds = row_kinds(data, self.schema) if kinds is None else kinds.cast(pa.int8())
         if not self.has_primary_key and pc.any(pc.not_equal(kinds, 0)).as_py():
             raise InvalidDataError("Table has no primary key, so it accepts only inserts (+I); the "
-                             "input holds -U/+U/-D rows. Define a primary key to apply changes.")
+                                   "input holds -U/+U/-D rows. Define a primary key to apply changes.")
         data = data.append_column(pa.field(VALUE_KIND, pa.int8(), False), kinds)
         ignored = self._ignored_kinds()
         if ignored:

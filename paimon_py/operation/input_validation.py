@@ -22,7 +22,7 @@ def conform_to_schema(data: pa.Table, schema: TableSchema) -> pa.Table:
     extra = [n for n in data.column_names if n not in names]
     if missing or extra:
         raise InvalidDataError(f"Input does not match the table schema {names}: "
-                         f"missing columns {missing}, unknown columns {extra}.")
+                               f"missing columns {missing}, unknown columns {extra}.")
     columns, fields = [], []
     for field in schema.fields:
         arrow_field = to_arrow_field(field)
@@ -32,7 +32,7 @@ def conform_to_schema(data: pa.Table, schema: TableSchema) -> pa.Table:
         if not field.type.nullable and column.null_count:
             key = "primary key " if field.name in schema.primary_keys else ""
             raise InvalidDataError(f"Column '{field.name}' is a NOT NULL {key}column but the input holds "
-                             f"{column.null_count} NULL value(s); fill or drop those rows.")
+                                   f"{column.null_count} NULL value(s); fill or drop those rows.")
         columns.append(column)
         fields.append(arrow_field)
     return pa.Table.from_arrays(columns, schema=pa.schema(fields))
@@ -81,5 +81,5 @@ def row_kinds(data: pa.Table, schema: TableSchema) -> pa.Array:
     if codes.null_count:
         bad = pc.filter(column, pc.is_null(codes)).unique()[:3].to_pylist()
         raise InvalidDataError(f"Column '{field}' (option 'rowkind.field') holds invalid row kinds "
-                         f"{bad}; use one of {_KIND_CODES}.")
+                               f"{bad}; use one of {_KIND_CODES}.")
     return pa.array(codes.to_numpy().astype(np.int8))

@@ -106,7 +106,7 @@ def _validate_bucket(schema: TableSchema, options: CoreOptions) -> None:
     bucket, bucket_key = options.bucket, options.bucket_key
     if bucket == 0 or bucket < -2:
         raise OptionError(f"Invalid value {bucket} for table option 'bucket': use a positive bucket "
-                         f"count, or -1 for dynamic (primary key) / unaware (append) buckets.")
+                          f"count, or -1 for dynamic (primary key) / unaware (append) buckets.")
     if bucket_key and bucket == -1:
         raise OptionError("Option 'bucket-key' requires a fixed bucket count; set 'bucket' > 0.")
     if bucket_key:
@@ -115,12 +115,12 @@ def _validate_bucket(schema: TableSchema, options: CoreOptions) -> None:
             raise OptionError(f"Option 'bucket-key' names unknown column(s) {unknown}.")
         if schema.primary_keys and not set(bucket_key) <= set(schema.trimmed_primary_keys):
             raise OptionError(f"Option 'bucket-key' {bucket_key} must be a subset of the primary "
-                             f"key without partition keys {schema.trimmed_primary_keys}.")
+                              f"key without partition keys {schema.trimmed_primary_keys}.")
     if schema.primary_keys:
         schema.trimmed_primary_keys  # raises when the key only holds partition columns
     elif bucket > 0 and not bucket_key:
         raise OptionError("You should define a 'bucket-key' for bucketed append mode "
-                         f"(bucket={bucket}); or use bucket=-1 for an unaware-bucket append table.")
+                          f"(bucket={bucket}); or use bucket=-1 for an unaware-bucket append table.")
 
 
 def apply_changes(schema: TableSchema, changes: Sequence[SchemaChange]) -> TableSchema:
@@ -154,8 +154,8 @@ def _change_field(schema: TableSchema, field: DataField, change: SchemaChange) -
         new_type = change.data_type.copy(field.type.nullable)
         if not is_widening(field.type, new_type):
             raise SchemaChangeError(f"Cannot change column '{field.name}' from {field.type} to {new_type}: "
-                             f"only widening changes are allowed (e.g. INT to BIGINT, FLOAT to "
-                             f"DOUBLE, longer VARCHAR).")
+                                    f"only widening changes are allowed (e.g. INT to BIGINT, FLOAT to "
+                                    f"DOUBLE, longer VARCHAR).")
         if field.name in schema.primary_keys or field.name in schema.partition_keys:
             raise SchemaChangeError(f"Cannot change the type of key column '{field.name}'.")
         return dataclasses.replace(field, type=new_type)

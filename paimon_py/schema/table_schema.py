@@ -80,7 +80,7 @@ class TableSchema:
         trimmed = [k for k in self.primary_keys if k not in self.partition_keys]
         if self.primary_keys and not trimmed:
             raise SchemaError(f"Primary key {list(self.primary_keys)} only holds partition keys; "
-                             f"add a column that is not a partition key to the primary key.")
+                              f"add a column that is not a partition key to the primary key.")
         return trimmed
 
     @cached_property

@@ -28,7 +28,7 @@ class ReadBuilder:
         unknown = [c for c in columns if c not in self.table.schema.field_names]
         if unknown:
             raise SchemaError(f"Projection names unknown columns {unknown}; the table has "
-                             f"{self.table.schema.field_names}.")
+                              f"{self.table.schema.field_names}.")
         self.projection = list(columns)
         return self
 
@@ -41,7 +41,7 @@ class ReadBuilder:
         unknown = [k for k in spec if k not in keys]
         if unknown:
             raise SchemaError(f"Partition filter names non-partition columns {unknown}; partition "
-                             f"keys are {keys}.")
+                              f"keys are {keys}.")
         indexes = [(keys.index(k), v) for k, v in spec.items()]
         self.partition_filter = lambda p: all(p[i] == v for i, v in indexes)
         return self

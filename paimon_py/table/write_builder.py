@@ -26,7 +26,7 @@ class BatchWriteBuilder:
         unknown = [k for k in (static_partition or {}) if k not in self.table.partition_keys]
         if unknown:
             raise SchemaError(f"Overwrite partition spec names non-partition columns {unknown}; "
-                             f"partition keys are {self.table.partition_keys}.")
+                              f"partition keys are {self.table.partition_keys}.")
         self.static_partition = dict(static_partition or {})
         return self
 
