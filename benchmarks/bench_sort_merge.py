@@ -23,8 +23,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 from benchmarks.common import machine  # noqa: E402
+from paimon_py.mergetree.record_order import sort_by_key  # noqa: E402
 from paimon_py.mergetree.sort_merge import merge_runs  # noqa: E402
-from paimon_py.operation.merge import sort_by_key  # noqa: E402
 
 
 def make_runs(runs: int, rows: int) -> list[pa.Table]:

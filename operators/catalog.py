@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Mapping, Optional
 
-from paimon_py.io.file_io import S3_OPTIONS
+from paimon_py.fs.file_io import S3_OPTIONS
 
 CATALOG_OPTIONS = ("warehouse", "metastore", *S3_OPTIONS)
 """What ``--catalog_conf`` accepts: the filesystem catalog and its FileIO options."""

@@ -1,9 +1,14 @@
 """paimon_py: a pure-Python implementation of the Apache Paimon table format."""
 
-__version__ = "0.1.0"
+from paimon_py.catalog import CatalogFactory, FileSystemCatalog
+from paimon_py.exceptions import (CatalogError, CommitConflictError, DatabaseAlreadyExists, DatabaseNotFound,
+                                  FileDeletionConflict, InvalidDataError, InvalidIdentifier, OptionError,
+                                  PaimonError, SchemaChangeError, SchemaError, TableAlreadyExists,
+                                  TableFormatError, TableNotFound, TagAlreadyExists, UnsupportedFeatureError)
+from paimon_py.schema import Schema, SchemaChange
+from paimon_py.version import __version__
 
-from paimon_py.catalog import CatalogFactory, FileSystemCatalog  # noqa: E402
-from paimon_py.operation.file_store_commit import CommitConflictError  # noqa: E402
-from paimon_py.schema import Schema, SchemaChange  # noqa: E402
-
-__all__ = ["CatalogFactory", "CommitConflictError", "FileSystemCatalog", "Schema", "SchemaChange"]
+__all__ = ["CatalogError", "CatalogFactory", "CommitConflictError", "DatabaseAlreadyExists", "DatabaseNotFound",
+           "FileDeletionConflict", "FileSystemCatalog", "InvalidDataError", "InvalidIdentifier", "OptionError",
+           "PaimonError", "Schema", "SchemaChange", "SchemaChangeError", "SchemaError", "TableAlreadyExists",
+           "TableFormatError", "TableNotFound", "TagAlreadyExists", "UnsupportedFeatureError", "__version__"]

@@ -26,6 +26,7 @@ from paimon_py.data.binary_row import (
     null_bits_width,
     null_reserved_bytes,
 )
+from paimon_py.exceptions import UnsupportedFeatureError
 from paimon_py.types import (
     BigIntType,
     BinaryType,
@@ -349,7 +350,7 @@ _SLOT_WRITERS: dict[type, _SlotFn] = {
 def _slot_writer(t: DataType) -> _SlotFn:
     writer = _SLOT_WRITERS.get(type(t))
     if writer is None:
-        raise NotImplementedError(f"bucket keys of type {t} are not supported")
+        raise UnsupportedFeatureError(f"bucket keys of type {t} are not supported")
     return writer
 
 

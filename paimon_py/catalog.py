@@ -6,17 +6,15 @@ from typing import Sequence
 
 import pyarrow.fs as pafs
 
-from paimon_py.io.file_io import FileIO
+from paimon_py.exceptions import (DatabaseAlreadyExists, DatabaseNotFound, InvalidIdentifier, OptionError,
+                                  TableAlreadyExists, TableNotFound)
+from paimon_py.fs.file_io import FileIO
 from paimon_py.schema.schema import Schema
 from paimon_py.schema.schema_change import SchemaChange
 from paimon_py.schema.schema_manager import SchemaManager
 from paimon_py.table.file_store_table import FileStoreTable
 
 DB_SUFFIX = ".db"
-
-
-class CatalogError(Exception):
-    """A database or table that does not exist, or exists already."""
 
 
 class FileSystemCatalog:
@@ -47,7 +45,7 @@ class FileSystemCatalog:
         if self.file_io.exists(path):
             if ignore_if_exists:
                 return
-            raise CatalogError(f"Database '{name}' already exists.")
+            raise DatabaseAlreadyExists(f"Database '{name}' already exists.")
         self.file_io.mkdirs(path)
 
     def list_tables(self, database: str) -> list[str]:
@@ -63,12 +61,12 @@ class FileSystemCatalog:
         if manager.list_ids():
             if ignore_if_exists:
                 return
-            raise CatalogError(f"Table '{identifier}' already exists.")
+            raise TableAlreadyExists(f"Table '{identifier}' already exists.")
         try:
             manager.create_table(schema)
         except FileExistsError:
             if not ignore_if_exists:
-                raise CatalogError(f"Table '{identifier}' already exists.") from None
+                raise TableAlreadyExists(f"Table '{identifier}' already exists.") from None
 
     def table_exists(self, identifier: str) -> bool:
         return bool(SchemaManager(self.file_io, self.table_path(identifier)).list_ids())
@@ -77,7 +75,7 @@ class FileSystemCatalog:
         path = self.table_path(identifier)
         schema = SchemaManager(self.file_io, path).latest()
         if schema is None:
-            raise CatalogError(f"Table '{identifier}' does not exist (no schema under {path}/schema).")
+            raise TableNotFound(f"Table '{identifier}' does not exist (no schema under {path}/schema).")
         return FileStoreTable(self.file_io, path, identifier, schema)
 
     def alter_table(self, identifier: str, changes: Sequence[SchemaChange]) -> None:
@@ -89,30 +87,30 @@ class FileSystemCatalog:
         if not SchemaManager(self.file_io, path).list_ids():
             if ignore_if_not_exists:
                 return
-            raise CatalogError(f"Table '{identifier}' does not exist.")
+            raise TableNotFound(f"Table '{identifier}' does not exist.")
         self.file_io.delete_dir(path)
 
     def _require_database(self, name: str) -> None:
         if not self.file_io.is_dir(self.database_path(name)):
-            raise CatalogError(f"Database '{name}' does not exist; create it with create_database.")
+            raise DatabaseNotFound(f"Database '{name}' does not exist; create it with create_database.")
 
 
 class CatalogFactory:
     """Entry point shaped like pypaimon's: ``CatalogFactory.create({"warehouse": path})``, plus
-    Paimon's ``s3.*`` options for an ``s3://`` warehouse (``paimon_py.io.file_io.S3_OPTIONS``)."""
+    Paimon's ``s3.*`` options for an ``s3://`` warehouse (``paimon_py.fs.file_io.S3_OPTIONS``)."""
 
     @staticmethod
     def create(options: dict[str, str], filesystem: pafs.FileSystem | None = None) -> FileSystemCatalog:
         if "warehouse" not in options:
-            raise ValueError("Catalog option 'warehouse' is required (a path or URI).")
+            raise OptionError("Catalog option 'warehouse' is required (a path or URI).")
         metastore = options.get("metastore", "filesystem")
         if metastore != "filesystem":
-            raise ValueError(f"Catalog 'metastore'={metastore!r} is not supported; use 'filesystem'.")
+            raise OptionError(f"Catalog 'metastore'={metastore!r} is not supported; use 'filesystem'.")
         return FileSystemCatalog(options["warehouse"], filesystem, options)
 
 
 def _split_identifier(identifier: str) -> tuple[str, str]:
     parts = identifier.split(".")
     if len(parts) != 2 or not all(parts):
-        raise ValueError(f"Table identifier '{identifier}' must look like 'database.table'.")
+        raise InvalidIdentifier(f"Table identifier '{identifier}' must look like 'database.table'.")
     return parts[0], parts[1]

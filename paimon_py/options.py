@@ -12,14 +12,12 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
+from paimon_py.exceptions import OptionError
+
 MEMORY_UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "m": 1 << 20, "mb": 1 << 20,
                 "g": 1 << 30, "gb": 1 << 30, "t": 1 << 40, "tb": 1 << 40}
 DURATION_UNITS_MS = {"": 1, "ms": 1, "s": 1000, "sec": 1000, "min": 60_000, "m": 60_000,
                      "h": 3_600_000, "d": 86_400_000}
-
-
-class OptionError(ValueError):
-    """An option value that Paimon would reject."""
 
 
 def parse_int(text: str) -> int:
@@ -67,6 +65,8 @@ class ConfigOption:
     key: str
     default: str | None
     parse: Callable[[str], Any]
+    fallback_keys: tuple[str, ...] = ()
+    """Older keys read when ``key`` is not set, in order."""
 
 
 _OPTIONS = {o.key: o for o in [
@@ -84,7 +84,11 @@ _OPTIONS = {o.key: o for o in [
     ConfigOption("merge-engine", "deduplicate", one_of("deduplicate", "partial-update", "aggregation", "first-row")),
     ConfigOption("changelog-producer", "none", one_of("none", "input", "lookup", "full-compaction")),
     ConfigOption("sequence.field", None, parse_list),
-    ConfigOption("ignore-delete", "false", parse_bool),
+    ConfigOption("ignore-delete", "false", parse_bool, ("first-row.ignore-delete", "deduplicate.ignore-delete",
+                                                        "partial-update.ignore-delete")),
+    ConfigOption("partial-update.remove-record-on-delete", "false", parse_bool),
+    ConfigOption("aggregation.remove-record-on-delete", "false", parse_bool),
+    ConfigOption("fields.default-aggregate-function", None, str),
     ConfigOption("ignore-update-before", "false", parse_bool),
     ConfigOption("rowkind.field", None, str),
     ConfigOption("partition.default-name", "__DEFAULT_PARTITION__", str),
@@ -136,15 +140,23 @@ class CoreOptions:
     def get(self, key: str) -> Any:
         if key not in self._parsed:
             option = _OPTIONS[key]
-            text = self.options.get(key, option.default)
-            if text is None:
-                self._parsed[key] = None
-            else:
-                try:
-                    self._parsed[key] = option.parse(text)
-                except ValueError as error:
-                    raise OptionError(f"Invalid value {text!r} for table option '{key}': {error}.") from None
+            found = next((k for k in (key, *option.fallback_keys) if k in self.options), None)
+            text = option.default if found is None else self.options[found]
+            self._parsed[key] = None if text is None else self._parse(found or key, text, option.parse)
         return self._parsed[key]
+
+    @staticmethod
+    def _parse(key: str, text: str, parse: Callable[[str], Any]) -> Any:
+        try:
+            return parse(text)
+        except ValueError as error:
+            raise OptionError(f"Invalid value {text!r} for table option '{key}': {error}.") from None
+
+    def _field_option(self, field: str, suffix: str, default: str | None, parse: Callable[[str], Any]) -> Any:
+        """``fields.<field>.<suffix>``, the per-field options of the merge engines."""
+        key = f"fields.{field}.{suffix}"
+        text = self.options.get(key, default)
+        return None if text is None else self._parse(key, text, parse)
 
     @property
     def bucket(self) -> int:
@@ -203,6 +215,31 @@ class CoreOptions:
     @property
     def ignore_delete(self) -> bool:
         return self.get("ignore-delete")
+
+    @property
+    def partial_update_remove_record_on_delete(self) -> bool:
+        return self.get("partial-update.remove-record-on-delete")
+
+    @property
+    def aggregation_remove_record_on_delete(self) -> bool:
+        return self.get("aggregation.remove-record-on-delete")
+
+    @property
+    def default_aggregate_function(self) -> str | None:
+        return self.get("fields.default-aggregate-function")
+
+    def field_aggregate_function(self, field: str) -> str | None:
+        """``fields.<field>.aggregate-function`` as set (without the default function)."""
+        return self._field_option(field, "aggregate-function", None, str)
+
+    def field_ignore_retract(self, field: str) -> bool:
+        return self._field_option(field, "ignore-retract", "false", parse_bool)
+
+    def field_distinct(self, field: str) -> bool:
+        return self._field_option(field, "distinct", "false", parse_bool)
+
+    def field_list_agg_delimiter(self, field: str) -> str:
+        return self._field_option(field, "list-agg-delimiter", ",", str)
 
     @property
     def ignore_update_before(self) -> bool:

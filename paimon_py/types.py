@@ -13,6 +13,8 @@ from typing import Any, Callable, Iterator
 
 import pyarrow as pa
 
+from paimon_py.exceptions import SchemaError
+
 MAX_LENGTH = 2147483647
 """Length of STRING (= VARCHAR(MAX)) and BYTES (= VARBINARY(MAX))."""
 
@@ -386,14 +388,14 @@ def _parse_atomic(text: str) -> DataType:
     body = _NOT_NULL_RE.sub("", upper)
     m = _ATOMIC_RE.match(body)
     if m is None:
-        raise ValueError(f"cannot parse data type {text!r}")
+        raise SchemaError(f"cannot parse data type {text!r}")
     name = re.sub(r"\s+", " ", m["name"])
     p1 = None if m["p1"] is None else int(m["p1"])
     p2 = None if m["p2"] is None else int(m["p2"])
     suffix = " ".join(m["suffix"].split())
     t = _atomic_from_parts(name, p1, p2, suffix)
     if t is None:
-        raise ValueError(f"cannot parse data type {text!r}")
+        raise SchemaError(f"cannot parse data type {text!r}")
     return t.copy(nullable)
 
 

@@ -21,13 +21,13 @@ import pyarrow as pa
 import pytest
 
 from paimon_py import SchemaChange
-from paimon_py.io.file_io import FileIO
+from paimon_py.fs.file_io import FileIO
 from paimon_py.manifest.avro import decode_records
 from paimon_py.manifest.manifest_entry import FileKind
 from paimon_py.operation.expire_snapshots import ExpireSnapshots
 from paimon_py.operation.orphan_files_clean import OrphanFilesClean
+from paimon_py.operation.split import Split
 from paimon_py.table.read_builder import _raw_convertible
-from paimon_py.table.split import Split
 from paimon_py.tag.tag_manager import TagManager
 from tests import helpers as h
 

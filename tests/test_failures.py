@@ -270,7 +270,7 @@ def test_deleting_a_file_removed_by_an_overwrite_conflicts(warehouse, pp_catalog
     Built with the low-level message: the files written in snapshot 1 are declared as deleted
     (compaction input) after an INSERT OVERWRITE of the partition already removed them.
     """
-    from paimon_py.operation.file_store_commit import CommitConflictError
+    from paimon_py.exceptions import CommitConflictError
 
     table = _pk_table(pp_catalog)
     messages = h.write_rows(table, SCHEMA, _rows(range(30)))
@@ -294,7 +294,7 @@ def test_deleting_a_file_removed_by_an_overwrite_conflicts(warehouse, pp_catalog
 
 def test_deleting_the_same_file_twice_conflicts(warehouse, pp_catalog):
     """Two compactions of the same input: the second one's input is no longer live."""
-    from paimon_py.operation.file_store_commit import CommitConflictError
+    from paimon_py.exceptions import CommitConflictError
 
     table = _pk_table(pp_catalog)
     first = h.write_rows(table, SCHEMA, _rows(range(30)))
@@ -320,7 +320,7 @@ def test_deleting_the_same_file_twice_conflicts(warehouse, pp_catalog):
 
 def test_commit_gives_up_after_max_retries(warehouse, pp_catalog, monkeypatch):
     """Other writers take every snapshot id: after commit.max-retries the commit fails cleanly."""
-    from paimon_py.operation.file_store_commit import CommitConflictError
+    from paimon_py.exceptions import CommitConflictError
     from paimon_py.snapshot.snapshot_manager import SnapshotManager
 
     h.create_table(pp_catalog, "orders", SCHEMA, partition_keys=["region_code"], primary_keys=KEYS,

@@ -6,8 +6,8 @@ import pyarrow as pa
 import pytest
 
 from paimon_py import Schema, SchemaChange
-from paimon_py.io.file_io import FileIO
-from paimon_py.options import OptionError
+from paimon_py.exceptions import OptionError
+from paimon_py.fs.file_io import FileIO
 from paimon_py.schema.schema_manager import SchemaManager
 from paimon_py.schema.table_schema import TableSchema
 from paimon_py.types import BigIntType, IntType

@@ -11,7 +11,7 @@ import paimon_py
 from operators.catalog import InvalidCatalogOption, catalog_options, open_catalog
 from operators.postgres import sync_job
 from operators.source_position import PositionStore, SourcePosition
-from paimon_py.io.file_io import FileIO
+from paimon_py.fs.file_io import FileIO
 
 SOURCE = "postgres/127.0.0.1:5432/shop/lake"
 

@@ -4,7 +4,7 @@ import pyarrow as pa
 import pytest
 
 import paimon_py
-from paimon_py.options import OptionError
+from paimon_py.exceptions import OptionError
 
 SCHEMA = pa.schema([pa.field("id", pa.int64(), nullable=False), pa.field("v", pa.string())])
 

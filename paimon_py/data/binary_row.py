@@ -30,6 +30,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from paimon_py.exceptions import InvalidDataError, UnsupportedFeatureError
 from paimon_py.types import (
     BigIntType,
     BinaryType,
@@ -116,7 +117,7 @@ def to_unscaled(value: Any, precision: int, scale: int) -> int:
     sign, digits, _ = q.as_tuple()
     unscaled = int("".join(map(str, digits)) or "0")
     if len(str(unscaled)) > precision:
-        raise ValueError(f"{value} does not fit DECIMAL({precision}, {scale})")
+        raise InvalidDataError(f"{value} does not fit DECIMAL({precision}, {scale})")
     return -unscaled if sign else unscaled
 
 
@@ -236,7 +237,7 @@ _WRITERS: dict[type, _SlotWriter] = {
 def _writer(t: DataType) -> _SlotWriter:
     writer = _WRITERS.get(type(t))
     if writer is None:
-        raise NotImplementedError(f"BinaryRow values of type {t} are not supported (only null)")
+        raise UnsupportedFeatureError(f"BinaryRow values of type {t} are not supported (only null)")
     return writer
 
 
@@ -358,7 +359,7 @@ def _read_field(row: bytes, i: int, width: int, t: DataType) -> Any:
         return None
     reader = _READERS.get(type(t))
     if reader is None:
-        raise NotImplementedError(f"BinaryRow values of type {t} are not supported (only null)")
+        raise UnsupportedFeatureError(f"BinaryRow values of type {t} are not supported (only null)")
     return reader(row, width + 8 * i, t)
 
 

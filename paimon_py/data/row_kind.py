@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+from paimon_py.exceptions import InvalidDataError
+
 
 class RowKind(IntEnum):
     """Kind of change a row represents; the value is Paimon's byte value."""
@@ -23,7 +25,7 @@ class RowKind(IntEnum):
         for kind, short in _SHORT.items():
             if short == text:
                 return kind
-        raise ValueError(f"unknown row kind {text!r}")
+        raise InvalidDataError(f"unknown row kind {text!r}")
 
 
 _SHORT = {

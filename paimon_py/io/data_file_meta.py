@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field, replace
 
-from paimon_py.manifest.simple_stats import EMPTY_ROW, EMPTY_STATS, SimpleStats, stats_avro_schema
+from paimon_py.stats.simple_stats import EMPTY_ROW, EMPTY_STATS, SimpleStats, stats_avro_schema
 
 FILE_SOURCE_APPEND = 0
 FILE_SOURCE_COMPACT = 1

@@ -13,8 +13,9 @@ import pyarrow as pa
 import pyarrow.orc as orc
 import pyarrow.parquet as pq
 
+from paimon_py.exceptions import TableFormatError
+from paimon_py.fs.file_io import FileIO
 from paimon_py.io.data_file_meta import DataFileMeta
-from paimon_py.io.file_io import FileIO
 from paimon_py.io.key_value import SEQUENCE_NUMBER, VALUE_KIND
 from paimon_py.io.path_factory import FileStorePathFactory
 from paimon_py.schema.schema_manager import SchemaManager
@@ -107,6 +108,6 @@ class _ColumnMapping:
 def _extension(path: str) -> str:
     extension = path.rsplit(".", 1)[-1].lower()
     if extension not in ("orc", "parquet"):
-        raise ValueError(f"Cannot read data file {path}: unsupported file extension '{extension}' "
-                         f"(paimon_py reads .parquet and .orc).")
+        raise TableFormatError(f"Cannot read data file {path}: unsupported file extension '{extension}' "
+                               f"(paimon_py reads .parquet and .orc).")
     return extension

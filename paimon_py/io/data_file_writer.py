@@ -17,12 +17,12 @@ import pyarrow.orc as orc
 import pyarrow.parquet as pq
 
 from paimon_py.data.binary_row import BinaryRow
+from paimon_py.fs.file_io import FileIO
 from paimon_py.io.data_file_meta import FILE_SOURCE_APPEND, DataFileMeta
-from paimon_py.io.file_io import FileIO
 from paimon_py.io.key_value import SEQUENCE_NUMBER, VALUE_KIND
 from paimon_py.io.path_factory import FileStorePathFactory
-from paimon_py.io.stats import StatsCollector
 from paimon_py.schema.table_schema import TableSchema
+from paimon_py.stats.stats_collector import StatsCollector
 
 _COMPRESSION = {"none": None, "uncompressed": None}
 _EPOCH = datetime.datetime(1970, 1, 1)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Iterable
 
+from paimon_py.exceptions import FileDeletionConflict, TableFormatError
 from paimon_py.io.data_file_meta import DATA_FILE_META_AVRO_SCHEMA, DataFileMeta
 
 MANIFEST_VERSION = 2
@@ -44,14 +45,10 @@ class ManifestEntry:
 
 def check_manifest_version(version: int) -> None:
     if version == 1:
-        raise ValueError("The table was written by a Paimon version older than 0.5 "
-                         "(manifest _VERSION 1); recreate the table with a newer Paimon.")
+        raise TableFormatError("The table was written by a Paimon version older than 0.5 "
+                               "(manifest _VERSION 1); recreate the table with a newer Paimon.")
     if version != MANIFEST_VERSION:
-        raise ValueError(f"Unsupported manifest _VERSION {version}; expected {MANIFEST_VERSION}.")
-
-
-class FileDeletionConflict(Exception):
-    """A DELETE entry names a file that is not live (format §9 conflict detection)."""
+        raise TableFormatError(f"Unsupported manifest _VERSION {version}; expected {MANIFEST_VERSION}.")
 
 
 def merge_entries(entries: Iterable[ManifestEntry]) -> dict[tuple, ManifestEntry]:
@@ -65,7 +62,7 @@ def merge_entries(entries: Iterable[ManifestEntry]) -> dict[tuple, ManifestEntry
         key = entry.identifier()
         if entry.kind == FileKind.ADD:
             if key in merged:
-                raise ValueError(f"Trying to add file {entry.file.file_name} which is already added.")
+                raise TableFormatError(f"Trying to add file {entry.file.file_name} which is already added.")
             merged[key] = entry
         elif key in merged and merged[key].kind == FileKind.ADD:
             del merged[key]

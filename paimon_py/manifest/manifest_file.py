@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Sequence
 
 from paimon_py.data.binary_row import BinaryRow
-from paimon_py.io.file_io import FileIO
+from paimon_py.fs.file_io import FileIO
 from paimon_py.io.path_factory import FileStorePathFactory
 from paimon_py.manifest.avro import decode_records, encode_records
 from paimon_py.manifest.manifest_entry import (MANIFEST_ENTRY_AVRO_SCHEMA, FileKind,
                                                ManifestEntry)
 from paimon_py.manifest.manifest_list import ManifestFileMeta
-from paimon_py.manifest.simple_stats import SimpleStats
+from paimon_py.stats.simple_stats import SimpleStats
 from paimon_py.types import DataType
 
 

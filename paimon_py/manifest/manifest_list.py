@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from paimon_py.io.file_io import FileIO
+from paimon_py.fs.file_io import FileIO
 from paimon_py.io.path_factory import FileStorePathFactory
 from paimon_py.manifest.avro import decode_records, encode_records
 from paimon_py.manifest.manifest_entry import check_manifest_version
-from paimon_py.manifest.simple_stats import SimpleStats, stats_avro_schema
+from paimon_py.stats.simple_stats import SimpleStats, stats_avro_schema
 
 
 @dataclass(frozen=True)

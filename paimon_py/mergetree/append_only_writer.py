@@ -14,18 +14,16 @@ from paimon_py.io.data_file_meta import DataFileMeta, FILE_SOURCE_COMPACT
 from paimon_py.io.data_file_reader import DataFileReader
 from paimon_py.io.data_file_writer import DataFileWriter
 from paimon_py.io.key_value import VALUE_KIND
-from paimon_py.operation.commit_message import CommitMessage
+from paimon_py.mergetree.increment import CommitIncrement, CompactIncrement, DataIncrement
 
 
 class AppendOnlyWriter:
     """Buffers rows and writes them as data files; compacts small files at commit."""
 
-    def __init__(self, partition: tuple, bucket: int, total_buckets: int, file_writer: DataFileWriter,
-                 file_reader: DataFileReader | None, partition_path: str, files: list[DataFileMeta],
-                 min_file_num: int, max_file_num: int, min_file_size: int):
-        self.partition = partition
+    def __init__(self, bucket: int, file_writer: DataFileWriter, file_reader: DataFileReader | None,
+                 partition_path: str, files: list[DataFileMeta], min_file_num: int, max_file_num: int,
+                 min_file_size: int):
         self.bucket = bucket
-        self.total_buckets = total_buckets
         self.file_writer = file_writer
         self.file_reader = file_reader
         self.partition_path = partition_path
@@ -57,20 +55,20 @@ class AppendOnlyWriter:
                                                          self.next_sequence)
         self.next_sequence += data.num_rows
 
-    def prepare_commit(self, wait_compaction: bool) -> CommitMessage:
+    def prepare_commit(self, wait_compaction: bool) -> CommitIncrement:
         self.flush()
-        message = CommitMessage(self.partition, self.bucket, self.total_buckets, new_files=self._new_files)
+        increment = CommitIncrement(DataIncrement(self._new_files))
         self.files += self._new_files
         self._new_files = []
         if self.file_reader is not None:
             before = self._pick_compaction()
             if before:
                 after = self._rewrite(before)
-                message.compact_before, message.compact_after = before, after
+                increment.compact = CompactIncrement(before, after)
                 names = {f.file_name for f in before}
                 self.files = sorted([f for f in self.files if f.file_name not in names] + after,
                                     key=lambda f: f.min_sequence_number)
-        return message
+        return increment
 
     def _pick_compaction(self) -> list[DataFileMeta]:
         """The oldest run of at least ``min_file_num`` consecutive small files."""

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from paimon_py.io.key_value import SEQUENCE_NUMBER, VALUE_KIND
 from paimon_py.mergetree.key_value_io import concat
-from paimon_py.operation.merge import ADD_KINDS
+from paimon_py.mergetree.record_order import ADD_KINDS
 
 _ORDER = "_changelog_order"
 

@@ -14,8 +14,8 @@ from paimon_py.io.data_file_meta import FILE_SOURCE_COMPACT, DataFileMeta
 from paimon_py.io.data_file_reader import DataFileReader
 from paimon_py.io.data_file_writer import DataFileWriter, RollingFileWriter
 from paimon_py.io.key_value import SEQUENCE_NUMBER, VALUE_KIND, to_key_value_table
+from paimon_py.mergetree.record_order import drop_retractions, sort_by_key
 from paimon_py.mergetree.sort_merge import merge_runs
-from paimon_py.operation.merge import drop_retractions, sort_by_key
 from paimon_py.schema.table_schema import TableSchema
 
 READ_BATCH_ROWS = 16384

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
 
+from paimon_py.exceptions import OptionError
 from paimon_py.io.data_file_meta import DataFileMeta
 
 
@@ -44,8 +45,8 @@ class Levels:
         files = list(files)
         too_high = [f for f in files if f.level >= num_levels]
         if too_high:
-            raise ValueError(f"File {too_high[0].file_name} is at level {too_high[0].level} but the "
-                             f"table has num-levels={num_levels}; raise 'num-levels'.")
+            raise OptionError(f"File {too_high[0].file_name} is at level {too_high[0].level} but the "
+                              f"table has num-levels={num_levels}; raise 'num-levels'.")
         self.update(before=(), after=files)
 
     @property

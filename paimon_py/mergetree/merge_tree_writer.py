@@ -16,24 +16,20 @@ from paimon_py.io.data_file_meta import DataFileMeta
 from paimon_py.io.key_value import SEQUENCE_NUMBER
 from paimon_py.mergetree.compact.compact_manager import MergeTreeCompactManager
 from paimon_py.mergetree.compact.merge_tree_compact_task import CompactResult
+from paimon_py.mergetree.increment import CommitIncrement, CompactIncrement, DataIncrement
 from paimon_py.mergetree.key_value_io import BucketFiles, concat
+from paimon_py.mergetree.record_order import sort_by_key
 from paimon_py.mergetree.sort_merge import merge_runs
 from paimon_py.mergetree.spill import SpillFiles
-from paimon_py.operation.commit_message import CommitMessage
-from paimon_py.operation.merge import sort_by_key
 
 MAX_SPILL_FILES = 64
 """Spilled runs kept per bucket before they are merged into a level-0 file."""
 
 
 class MergeTreeWriter:
-    def __init__(self, partition: tuple, bucket: int, total_buckets: int, bucket_files: BucketFiles,
-                 compact_manager: MergeTreeCompactManager | None, next_sequence: int,
-                 changelog_producer: str, full_compaction_delta_commits: int | None,
+    def __init__(self, bucket_files: BucketFiles, compact_manager: MergeTreeCompactManager | None,
+                 next_sequence: int, changelog_producer: str, full_compaction_delta_commits: int | None,
                  spill_files: SpillFiles | None = None, wait_for_level0: bool = False):
-        self.partition = partition
-        self.bucket = bucket
-        self.total_buckets = total_buckets
         self.bucket_files = bucket_files
         self.compact_manager = compact_manager
         self.next_sequence = next_sequence
@@ -147,7 +143,7 @@ class MergeTreeWriter:
         self._compact_after += result.after
         self._compact_changelog += result.changelog
 
-    def prepare_commit(self, wait_compaction: bool) -> CommitMessage:
+    def prepare_commit(self, wait_compaction: bool) -> CommitIncrement:
         self.flush()
         if self.compact_manager is not None:
             self._commits_since_full += 1
@@ -161,13 +157,12 @@ class MergeTreeWriter:
                     self._commits_since_full = 0
             else:
                 self._apply(self.compact_manager.collect(blocking=False))
-        message = CommitMessage(self.partition, self.bucket, self.total_buckets,
-                                new_files=self._new_files, changelog_files=self._changelog,
-                                compact_before=self._compact_before, compact_after=self._compact_after,
-                                compact_changelog_files=self._compact_changelog)
+        increment = CommitIncrement(DataIncrement(self._new_files, self._changelog),
+                                    CompactIncrement(self._compact_before, self._compact_after,
+                                                     self._compact_changelog))
         self._new_files, self._changelog, self._compact_changelog = [], [], []
         self._compact_before, self._compact_after = [], []
-        return message
+        return increment
 
     def close(self) -> None:
         """Wait for a running compaction (its files stay uncommitted, cleaned as orphans)."""

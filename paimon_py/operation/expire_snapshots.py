@@ -38,9 +38,10 @@ import re
 import time
 from typing import Callable, Iterable
 
+from paimon_py.exceptions import OptionError, TableFormatError, UnsupportedFeatureError
 from paimon_py.manifest.manifest_entry import FileKind, ManifestEntry
-from paimon_py.snapshot.snapshot import Snapshot
 from paimon_py.operation.table_files import TableFiles
+from paimon_py.snapshot.snapshot import Snapshot
 from paimon_py.tag.tag_manager import TagManager, branch_path
 
 LOG = logging.getLogger(__name__)
@@ -65,8 +66,8 @@ def min_consumer_next_snapshot(file_io, table_path: str, branch: str = "main") -
                 break  # consumer removed meanwhile
             except (ValueError, KeyError, TypeError) as error:
                 if attempt == 9:
-                    raise ValueError(f"Cannot read consumer file {directory}/{name}: {error}; "
-                                     f"content {text!r}.") from None
+                    raise TableFormatError(f"Cannot read consumer file {directory}/{name}: {error}; "
+                                           f"content {text!r}.") from None
                 time.sleep(0.2)
     return min(values) if values else None
 
@@ -88,9 +89,9 @@ class ExpireSnapshots:
         self.current_time_millis = current_time_millis or (lambda: int(time.time() * 1000))
         self.clean_empty_directories = options.snapshot_clean_empty_directories
         if self.retain_min < 1:
-            raise ValueError(f"snapshot.num-retained.min should be at least 1, got {self.retain_min}.")
+            raise OptionError(f"snapshot.num-retained.min should be at least 1, got {self.retain_min}.")
         if self.expire_limit < 1:
-            raise ValueError(f"snapshot.expire.limit should be at least 1, got {self.expire_limit}.")
+            raise OptionError(f"snapshot.expire.limit should be at least 1, got {self.expire_limit}.")
         self._check_coupled_changelog(options)
         self.file_io = table.file_io
         self.snapshot_manager = table.snapshot_manager
@@ -105,7 +106,7 @@ class ExpireSnapshots:
                   ("changelog.time-retained", options.get("changelog.time-retained"), self.time_retained_ms)]
         for key, value, snapshot_value in checks:
             if value is not None and value > snapshot_value:
-                raise NotImplementedError(
+                raise UnsupportedFeatureError(
                     f"Option '{key}' ({value}) exceeds the snapshot setting ({snapshot_value}): a "
                     f"decoupled changelog lifecycle (changelog/changelog-<id>) is not implemented by "
                     f"paimon_py's snapshot expiration; lower '{key}' or expire with Java.")
@@ -115,8 +116,8 @@ class ExpireSnapshots:
     def expire(self) -> int:
         """Expire what the retention settings allow; returns the number of snapshots expired."""
         if self.retain_max < self.retain_min:
-            raise ValueError(f"retainMax ({self.retain_max}) must not be less than retainMin "
-                             f"({self.retain_min}).")
+            raise OptionError(f"retainMax ({self.retain_max}) must not be less than retainMin "
+                              f"({self.retain_min}).")
         latest = self.snapshot_manager.latest_snapshot_id()
         if latest is None:
             return 0

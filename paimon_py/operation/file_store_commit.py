@@ -18,13 +18,12 @@ import uuid
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from paimon_py import __version__
 from paimon_py.data.binary_row import BinaryRow
+from paimon_py.exceptions import CommitConflictError, FileDeletionConflict, InvalidDataError
+from paimon_py.fs.file_io import FileIO
 from paimon_py.io.data_file_meta import DataFileMeta
-from paimon_py.io.file_io import FileIO
 from paimon_py.io.path_factory import FileStorePathFactory
-from paimon_py.manifest.manifest_entry import (FileDeletionConflict, FileKind, ManifestEntry,
-                                               live_files)
+from paimon_py.manifest.manifest_entry import FileKind, ManifestEntry, live_files
 from paimon_py.manifest.manifest_file import ManifestFile
 from paimon_py.manifest.manifest_list import ManifestFileMeta, ManifestList
 from paimon_py.operation.commit_message import CommitMessage
@@ -32,10 +31,7 @@ from paimon_py.operation.file_store_scan import FileStoreScan, PartitionPredicat
 from paimon_py.schema.table_schema import TableSchema
 from paimon_py.snapshot.snapshot import BATCH_COMMIT_IDENTIFIER, CommitKind, Snapshot
 from paimon_py.snapshot.snapshot_manager import SnapshotManager
-
-
-class CommitConflictError(RuntimeError):
-    """The commit cannot succeed against the current table state; nothing was made visible."""
+from paimon_py.version import __version__
 
 
 @dataclass
@@ -105,8 +101,8 @@ class FileStoreCommit:
         added = [self._entry(FileKind.ADD, m, f) for m in messages for f in m.new_files]
         for entry in added:
             if partition_filter is not None and not partition_filter(self.scan.partition_of(entry.partition)):
-                raise ValueError(f"Overwrite writes partition {self.scan.partition_of(entry.partition)} "
-                                 f"which the overwrite filter does not cover.")
+                raise InvalidDataError(f"Overwrite writes partition {self.scan.partition_of(entry.partition)} "
+                                       f"which the overwrite filter does not cover.")
 
         def entries(latest: Snapshot | None) -> list[ManifestEntry]:
             removed = [ManifestEntry(FileKind.DELETE, e.partition, e.bucket, e.total_buckets, e.file)

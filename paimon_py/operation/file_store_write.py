@@ -20,16 +20,17 @@ import pyarrow.compute as pc
 from paimon_py.bucket import bucket_ids
 from paimon_py.data.binary_row import BinaryRow
 from paimon_py.data.row_kind import RowKind
+from paimon_py.exceptions import InvalidDataError, OptionError, UnsupportedFeatureError
 from paimon_py.io.data_file_meta import DataFileMeta
 from paimon_py.io.data_file_reader import DataFileReader
 from paimon_py.io.data_file_writer import DataFileWriter
 from paimon_py.io.key_value import VALUE_KIND
-from paimon_py.mergetree.merge_function import create_merge_function
 from paimon_py.mergetree.append_only_writer import AppendOnlyWriter
 from paimon_py.mergetree.compact.compact_manager import MergeTreeCompactManager
 from paimon_py.mergetree.compact.universal_compaction import UniversalCompaction
 from paimon_py.mergetree.key_value_io import BucketFiles
 from paimon_py.mergetree.levels import Levels
+from paimon_py.mergetree.merge_function import create_merge_function
 from paimon_py.mergetree.merge_tree_writer import MergeTreeWriter
 from paimon_py.mergetree.spill import SpillFiles, new_spill_directory
 from paimon_py.mergetree.write_buffer import WriteBuffer
@@ -76,12 +77,12 @@ class FileStoreWrite:
 
     def _check_writable(self) -> None:
         if self.has_primary_key and self.num_buckets <= 0:
-            raise NotImplementedError(
+            raise UnsupportedFeatureError(
                 f"paimon_py writes primary-key tables with a fixed bucket count only; this table "
                 f"has bucket={self.num_buckets} (dynamic or postpone buckets). Create the table "
                 f"with option 'bucket' set to a positive number.")
         if not self.has_primary_key and self.num_buckets == -2:
-            raise NotImplementedError("paimon_py cannot write postpone-bucket (bucket=-2) tables.")
+            raise UnsupportedFeatureError("paimon_py cannot write postpone-bucket (bucket=-2) tables.")
 
     # ---- input -------------------------------------------------------------------------------
 
@@ -93,8 +94,8 @@ class FileStoreWrite:
             return
         kinds = row_kinds(data, self.schema) if kinds is None else kinds.cast(pa.int8())
         if not self.has_primary_key and pc.any(pc.not_equal(kinds, 0)).as_py():
-            raise ValueError("Table has no primary key, so it accepts only inserts (+I); the "
-                             "input holds -U/+U/-D rows. Define a primary key to apply changes.")
+            raise InvalidDataError("Table has no primary key, so it accepts only inserts (+I); the "
+                                   "input holds -U/+U/-D rows. Define a primary key to apply changes.")
         data = data.append_column(pa.field(VALUE_KIND, pa.int8(), False), kinds)
         ignored = self._ignored_kinds()
         if ignored:
@@ -132,12 +133,18 @@ class FileStoreWrite:
 
     def prepare_commit(self, wait_compaction: bool = True) -> list[CommitMessage]:
         """Flush every writer (in parallel) and collect what each has for the next snapshot."""
-        writers = list(self.writers.values())
+        writers = list(self.writers.items())
+
+        def prepare(item: tuple[tuple, MergeTreeWriter | AppendOnlyWriter]) -> CommitMessage:
+            (partition, bucket), writer = item
+            return CommitMessage.of(partition, bucket, self.total_buckets,
+                                    writer.prepare_commit(wait_compaction))
+
         if len(writers) <= 1:
-            messages = [w.prepare_commit(wait_compaction) for w in writers]
+            messages = [prepare(item) for item in writers]
         else:
             with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-                messages = list(pool.map(lambda w: w.prepare_commit(wait_compaction), writers))
+                messages = list(pool.map(prepare, writers))
         return [m for m in messages if not m.is_empty()]
 
     def take_over(self, previous: "FileStoreWrite") -> None:
@@ -173,7 +180,7 @@ class FileStoreWrite:
         for entry in self.scan.live_entries(latest, lambda p: p in partitions):
             partition = self.scan.partition_of(entry.partition)
             if self.num_buckets > 0 and entry.total_buckets not in (self.num_buckets, -1, 0):
-                raise ValueError(
+                raise OptionError(
                     f"Partition {partition} was written with {entry.total_buckets} buckets but the "
                     f"table option 'bucket' is {self.num_buckets}; rescale it with an overwrite.")
             self._restored[partition].setdefault(entry.bucket, []).append(entry.file)
@@ -191,8 +198,7 @@ class FileStoreWrite:
     def _new_append_writer(self, partition: tuple, bucket: int, files: list[DataFileMeta]) -> AppendOnlyWriter:
         options = self.options
         compacts = not (options.write_only or self.ignore_previous_files)
-        return AppendOnlyWriter(partition, bucket, self.total_buckets, self.file_writer,
-                                self.file_reader if compacts else None,
+        return AppendOnlyWriter(bucket, self.file_writer, self.file_reader if compacts else None,
                                 self.partition_computer.path(partition), files,
                                 options.compaction_min_file_num, options.compaction_max_file_num,
                                 int(options.target_file_size(False) * COMPACTION_FILE_SIZE_RATIO))
@@ -219,8 +225,8 @@ class FileStoreWrite:
                                               min_file_size, options.num_sorted_runs_stop_trigger,
                                               options.changelog_producer, self._force_level0())
         spill = SpillFiles(self._spill_directory()) if options.write_buffer_spillable else None
-        return MergeTreeWriter(partition, bucket, self.total_buckets, bucket_files, manager,
-                               levels.max_sequence_number() + 1, options.changelog_producer,
+        return MergeTreeWriter(bucket_files, manager, levels.max_sequence_number() + 1,
+                               options.changelog_producer,
                                self._full_compaction_delta_commits(), spill, self._force_level0())
 
     def _force_level0(self) -> bool:

@@ -7,6 +7,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from paimon_py.data.row_kind import RowKind
+from paimon_py.exceptions import InvalidDataError
 from paimon_py.schema.table_schema import TableSchema
 from paimon_py.types import to_arrow_field
 
@@ -20,8 +21,8 @@ def conform_to_schema(data: pa.Table, schema: TableSchema) -> pa.Table:
     missing = [n for n in names if n not in data.column_names]
     extra = [n for n in data.column_names if n not in names]
     if missing or extra:
-        raise ValueError(f"Input does not match the table schema {names}: "
-                         f"missing columns {missing}, unknown columns {extra}.")
+        raise InvalidDataError(f"Input does not match the table schema {names}: "
+                               f"missing columns {missing}, unknown columns {extra}.")
     columns, fields = [], []
     for field in schema.fields:
         arrow_field = to_arrow_field(field)
@@ -30,8 +31,8 @@ def conform_to_schema(data: pa.Table, schema: TableSchema) -> pa.Table:
             column = _cast(column, arrow_field, field.name)
         if not field.type.nullable and column.null_count:
             key = "primary key " if field.name in schema.primary_keys else ""
-            raise ValueError(f"Column '{field.name}' is a NOT NULL {key}column but the input holds "
-                             f"{column.null_count} NULL value(s); fill or drop those rows.")
+            raise InvalidDataError(f"Column '{field.name}' is a NOT NULL {key}column but the input holds "
+                                   f"{column.null_count} NULL value(s); fill or drop those rows.")
         columns.append(column)
         fields.append(arrow_field)
     return pa.Table.from_arrays(columns, schema=pa.schema(fields))
@@ -79,6 +80,6 @@ def row_kinds(data: pa.Table, schema: TableSchema) -> pa.Array:
     codes = pc.index_in(column, value_set=pa.array(_KIND_CODES))
     if codes.null_count:
         bad = pc.filter(column, pc.is_null(codes)).unique()[:3].to_pylist()
-        raise ValueError(f"Column '{field}' (option 'rowkind.field') holds invalid row kinds "
-                         f"{bad}; use one of {_KIND_CODES}.")
+        raise InvalidDataError(f"Column '{field}' (option 'rowkind.field') holds invalid row kinds "
+                               f"{bad}; use one of {_KIND_CODES}.")
     return pa.array(codes.to_numpy().astype(np.int8))

@@ -15,10 +15,10 @@ import pyarrow as pa
 from paimon_py.io.data_file_reader import DataFileReader
 from paimon_py.io.key_value import SEQUENCE_NUMBER, VALUE_KIND
 from paimon_py.mergetree.merge_function import create_merge_function
-from paimon_py.operation.merge import drop_retractions, sort_by_key
+from paimon_py.mergetree.record_order import drop_retractions, sort_by_key
+from paimon_py.operation.split import Split
 from paimon_py.partition import PartitionComputer
 from paimon_py.schema.table_schema import TableSchema
-from paimon_py.table.split import Split
 from paimon_py.types import to_arrow_field
 
 

@@ -7,7 +7,8 @@ import re
 import time
 from typing import Sequence
 
-from paimon_py.io.file_io import FileIO
+from paimon_py.exceptions import OptionError, SchemaChangeError, SchemaError
+from paimon_py.fs.file_io import FileIO
 from paimon_py.options import CoreOptions
 from paimon_py.schema.schema import Schema
 from paimon_py.schema.schema_change import SchemaChange, is_widening
@@ -65,11 +66,11 @@ def validate_new_schema(schema: Schema) -> TableSchema:
     names = [f.name for f in schema.fields]
     duplicates = {n for n in names if names.count(n) > 1}
     if duplicates:
-        raise ValueError(f"Duplicate column names {sorted(duplicates)} in the table schema.")
+        raise SchemaError(f"Duplicate column names {sorted(duplicates)} in the table schema.")
     for kind, keys in (("Primary key", schema.primary_keys), ("Partition key", schema.partition_keys)):
         missing = [k for k in keys if k not in names]
         if missing:
-            raise ValueError(f"{kind} column(s) {missing} are not in the table columns {names}.")
+            raise SchemaError(f"{kind} column(s) {missing} are not in the table columns {names}.")
     fields = tuple(f if f.name not in schema.primary_keys else dataclasses.replace(f, type=f.type.copy(False))
                    for f in schema.fields)
     options = dict(schema.options)
@@ -88,38 +89,38 @@ def validate_table_schema(schema: TableSchema) -> None:
     names = schema.field_names
     for key in schema.partition_keys:
         if isinstance(schema.field(key).type, (ArrayType, MapType, MultisetType, RowType)):
-            raise ValueError(f"Partition key '{key}' has a nested type; use an atomic type.")
+            raise SchemaError(f"Partition key '{key}' has a nested type; use an atomic type.")
     _validate_bucket(schema, options)
     for name in options.sequence_field:
         if name not in names:
-            raise ValueError(f"Option 'sequence.field' names column '{name}' which is not in {names}.")
+            raise OptionError(f"Option 'sequence.field' names column '{name}' which is not in {names}.")
     rowkind = options.rowkind_field
     if rowkind is not None:
         if rowkind not in names:
-            raise ValueError(f"Option 'rowkind.field' names column '{rowkind}' which is not in {names}.")
+            raise OptionError(f"Option 'rowkind.field' names column '{rowkind}' which is not in {names}.")
         if not isinstance(schema.field(rowkind).type, VarCharType):
-            raise ValueError(f"Option 'rowkind.field' column '{rowkind}' must be STRING.")
+            raise OptionError(f"Option 'rowkind.field' column '{rowkind}' must be STRING.")
 
 
 def _validate_bucket(schema: TableSchema, options: CoreOptions) -> None:
     bucket, bucket_key = options.bucket, options.bucket_key
     if bucket == 0 or bucket < -2:
-        raise ValueError(f"Invalid value {bucket} for table option 'bucket': use a positive bucket "
-                         f"count, or -1 for dynamic (primary key) / unaware (append) buckets.")
+        raise OptionError(f"Invalid value {bucket} for table option 'bucket': use a positive bucket "
+                          f"count, or -1 for dynamic (primary key) / unaware (append) buckets.")
     if bucket_key and bucket == -1:
-        raise ValueError("Option 'bucket-key' requires a fixed bucket count; set 'bucket' > 0.")
+        raise OptionError("Option 'bucket-key' requires a fixed bucket count; set 'bucket' > 0.")
     if bucket_key:
         unknown = [k for k in bucket_key if k not in schema.field_names]
         if unknown:
-            raise ValueError(f"Option 'bucket-key' names unknown column(s) {unknown}.")
+            raise OptionError(f"Option 'bucket-key' names unknown column(s) {unknown}.")
         if schema.primary_keys and not set(bucket_key) <= set(schema.trimmed_primary_keys):
-            raise ValueError(f"Option 'bucket-key' {bucket_key} must be a subset of the primary "
-                             f"key without partition keys {schema.trimmed_primary_keys}.")
+            raise OptionError(f"Option 'bucket-key' {bucket_key} must be a subset of the primary "
+                              f"key without partition keys {schema.trimmed_primary_keys}.")
     if schema.primary_keys:
         schema.trimmed_primary_keys  # raises when the key only holds partition columns
     elif bucket > 0 and not bucket_key:
-        raise ValueError("You should define a 'bucket-key' for bucketed append mode "
-                         f"(bucket={bucket}); or use bucket=-1 for an unaware-bucket append table.")
+        raise OptionError("You should define a 'bucket-key' for bucketed append mode "
+                          f"(bucket={bucket}); or use bucket=-1 for an unaware-bucket append table.")
 
 
 def apply_changes(schema: TableSchema, changes: Sequence[SchemaChange]) -> TableSchema:
@@ -133,7 +134,7 @@ def apply_changes(schema: TableSchema, changes: Sequence[SchemaChange]) -> Table
             options.pop(change.name, None)
         elif change.action == "add_column":
             if any(f.name == change.name for f in fields):
-                raise ValueError(f"Column '{change.name}' already exists; cannot add it again.")
+                raise SchemaChangeError(f"Column '{change.name}' already exists; cannot add it again.")
             highest += 1
             fields.append(DataField(highest, change.name, change.data_type, change.comment))
         else:
@@ -147,26 +148,26 @@ def apply_changes(schema: TableSchema, changes: Sequence[SchemaChange]) -> Table
 def _change_field(schema: TableSchema, field: DataField, change: SchemaChange) -> DataField:
     if change.action == "rename_column":
         if field.name in schema.primary_keys or field.name in schema.partition_keys:
-            raise ValueError(f"Cannot rename key column '{field.name}'.")
+            raise SchemaChangeError(f"Cannot rename key column '{field.name}'.")
         return dataclasses.replace(field, name=change.new_name)
     if change.action == "update_column_type":
         new_type = change.data_type.copy(field.type.nullable)
         if not is_widening(field.type, new_type):
-            raise ValueError(f"Cannot change column '{field.name}' from {field.type} to {new_type}: "
-                             f"only widening changes are allowed (e.g. INT to BIGINT, FLOAT to "
-                             f"DOUBLE, longer VARCHAR).")
+            raise SchemaChangeError(f"Cannot change column '{field.name}' from {field.type} to {new_type}: "
+                                    f"only widening changes are allowed (e.g. INT to BIGINT, FLOAT to "
+                                    f"DOUBLE, longer VARCHAR).")
         if field.name in schema.primary_keys or field.name in schema.partition_keys:
-            raise ValueError(f"Cannot change the type of key column '{field.name}'.")
+            raise SchemaChangeError(f"Cannot change the type of key column '{field.name}'.")
         return dataclasses.replace(field, type=new_type)
     if change.action == "drop_not_null":
         if field.name in schema.primary_keys:
-            raise ValueError(f"Primary key column '{field.name}' must stay NOT NULL.")
+            raise SchemaChangeError(f"Primary key column '{field.name}' must stay NOT NULL.")
         return dataclasses.replace(field, type=field.type.copy(nullable=True))
-    raise ValueError(f"Unknown schema change action {change.action!r}.")
+    raise SchemaChangeError(f"Unknown schema change action {change.action!r}.")
 
 
 def _field_index(fields: list[DataField], name: str) -> int:
     for i, f in enumerate(fields):
         if f.name == name:
             return i
-    raise ValueError(f"Column '{name}' does not exist in {[f.name for f in fields]}.")
+    raise SchemaError(f"Column '{name}' does not exist in {[f.name for f in fields]}.")

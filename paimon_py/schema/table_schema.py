@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from paimon_py.exceptions import SchemaError
 from paimon_py.options import CoreOptions
 from paimon_py.types import DataField, DataType, RowType
 
@@ -78,8 +79,8 @@ class TableSchema:
         """Primary key without the partition keys: the key stored in data files."""
         trimmed = [k for k in self.primary_keys if k not in self.partition_keys]
         if self.primary_keys and not trimmed:
-            raise ValueError(f"Primary key {list(self.primary_keys)} only holds partition keys; "
-                             f"add a column that is not a partition key to the primary key.")
+            raise SchemaError(f"Primary key {list(self.primary_keys)} only holds partition keys; "
+                              f"add a column that is not a partition key to the primary key.")
         return trimmed
 
     @cached_property

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-from paimon_py.io.file_io import FileIO
+from paimon_py.fs.file_io import FileIO
 from paimon_py.snapshot.snapshot import Snapshot
 
 SNAPSHOT_PREFIX = "snapshot-"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from paimon_py.fs.file_io import FileIO
 from paimon_py.io.data_file_reader import DataFileReader
 from paimon_py.io.data_file_writer import DataFileWriter
-from paimon_py.io.file_io import FileIO
 from paimon_py.io.path_factory import FileStorePathFactory
 from paimon_py.manifest.avro import avro_codec
 from paimon_py.manifest.manifest_file import ManifestFile

@@ -9,8 +9,9 @@ from typing import Any, Callable, Sequence
 import pandas as pd
 import pyarrow as pa
 
+from paimon_py.exceptions import SchemaError
 from paimon_py.manifest.manifest_entry import ManifestEntry
-from paimon_py.table.split import Split
+from paimon_py.operation.split import Split
 from paimon_py.types import to_arrow_field
 
 
@@ -26,8 +27,8 @@ class ReadBuilder:
     def with_projection(self, columns: Sequence[str]) -> "ReadBuilder":
         unknown = [c for c in columns if c not in self.table.schema.field_names]
         if unknown:
-            raise ValueError(f"Projection names unknown columns {unknown}; the table has "
-                             f"{self.table.schema.field_names}.")
+            raise SchemaError(f"Projection names unknown columns {unknown}; the table has "
+                              f"{self.table.schema.field_names}.")
         self.projection = list(columns)
         return self
 
@@ -39,8 +40,8 @@ class ReadBuilder:
             return self
         unknown = [k for k in spec if k not in keys]
         if unknown:
-            raise ValueError(f"Partition filter names non-partition columns {unknown}; partition "
-                             f"keys are {keys}.")
+            raise SchemaError(f"Partition filter names non-partition columns {unknown}; partition "
+                              f"keys are {keys}.")
         indexes = [(keys.index(k), v) for k, v in spec.items()]
         self.partition_filter = lambda p: all(p[i] == v for i, v in indexes)
         return self

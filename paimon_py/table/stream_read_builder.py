@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import Sequence
 
 from paimon_py.manifest.manifest_entry import FileKind, ManifestEntry
+from paimon_py.operation.split import Split
 from paimon_py.snapshot.snapshot import CommitKind, Snapshot
 from paimon_py.table.read_builder import Plan, ReadBuilder, TableRead
-from paimon_py.table.split import Split
 
 
 class StreamReadBuilder:

@@ -8,6 +8,7 @@ from typing import Any, Sequence
 import pandas as pd
 import pyarrow as pa
 
+from paimon_py.exceptions import SchemaError
 from paimon_py.operation.commit_message import CommitMessage
 from paimon_py.snapshot.snapshot import Snapshot
 
@@ -24,8 +25,8 @@ class BatchWriteBuilder:
         """Make the commit replace the table (or the partitions matching ``static_partition``)."""
         unknown = [k for k in (static_partition or {}) if k not in self.table.partition_keys]
         if unknown:
-            raise ValueError(f"Overwrite partition spec names non-partition columns {unknown}; "
-                             f"partition keys are {self.table.partition_keys}.")
+            raise SchemaError(f"Overwrite partition spec names non-partition columns {unknown}; "
+                              f"partition keys are {self.table.partition_keys}.")
         self.static_partition = dict(static_partition or {})
         return self
 

@@ -19,7 +19,8 @@ import json
 import re
 from dataclasses import replace
 
-from paimon_py.io.file_io import FileIO
+from paimon_py.exceptions import TagAlreadyExists
+from paimon_py.fs.file_io import FileIO
 from paimon_py.snapshot.snapshot import Snapshot
 
 TAG_PREFIX = "tag-"
@@ -77,7 +78,7 @@ class TagManager:
         if self.tag_exists(name):
             if ignore_if_exists:
                 return
-            raise ValueError(f"Tag '{name}' already exists.")
+            raise TagAlreadyExists(f"Tag '{name}' already exists.")
         data = json.loads(_trim(snapshot).to_json())
         if time_retained_ms is not None:
             data["tagCreateTime"] = local_date_time_array(datetime.datetime.now())

@@ -20,6 +20,8 @@ from typing import BinaryIO, Mapping
 
 import pyarrow.fs as pafs
 
+from paimon_py.exceptions import OptionError
+
 S3_OPTIONS = ("s3.endpoint", "s3.access-key", "s3.secret-key", "s3.session-token", "s3.region",
               "s3.path.style.access")
 """Paimon's S3 filesystem options (``s3.endpoint`` may carry a scheme: ``http://host:port``)."""
@@ -40,7 +42,7 @@ class FileIO:
         s3 = {k: v for k, v in (options or {}).items() if k.startswith("s3.")}
         unknown = sorted(set(s3) - set(S3_OPTIONS))
         if unknown:
-            raise ValueError(f"Unknown S3 option(s) {', '.join(unknown)}; known: {', '.join(S3_OPTIONS)}.")
+            raise OptionError(f"Unknown S3 option(s) {', '.join(unknown)}; known: {', '.join(S3_OPTIONS)}.")
         if "://" not in uri:
             return FileIO(pafs.LocalFileSystem()), os.path.abspath(uri)
         scheme, rest = uri.split("://", 1)
@@ -139,7 +141,7 @@ class FileIO:
 def _s3_filesystem(options: Mapping[str, str]) -> pafs.S3FileSystem:
     path_style = options.get("s3.path.style.access", "true").strip().lower()
     if path_style not in ("true", "false"):
-        raise ValueError(f"s3.path.style.access must be true or false, got {path_style!r}.")
+        raise OptionError(f"s3.path.style.access must be true or false, got {path_style!r}.")
     return pafs.S3FileSystem(
         endpoint_override=options.get("s3.endpoint"), access_key=options.get("s3.access-key"),
         secret_key=options.get("s3.secret-key"), session_token=options.get("s3.session-token"),

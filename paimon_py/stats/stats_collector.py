@@ -14,7 +14,7 @@ from typing import Any, Sequence
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from paimon_py.manifest.simple_stats import SimpleStats
+from paimon_py.stats.simple_stats import SimpleStats
 from paimon_py.types import (ArrayType, BinaryType, CharType, DataType, DoubleType, FloatType,
                              MapType, MultisetType, RowType, VarBinaryType, VarCharType)
 

@@ -1,7 +1,7 @@
 """Ordering and filtering of key-value records, shared by writers, compaction and readers.
 
 Records with equal keys are ordered by the ``sequence.field`` columns (if any), then by
-``_SEQUENCE_NUMBER``; the merge engines (``mergetree/merge_function.py``) fold them in that order.
+``_SEQUENCE_NUMBER``; the merge engines (``mergetree/merge_function/``) fold them in that order.
 """
 
 from __future__ import annotations

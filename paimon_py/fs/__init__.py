@@ -1,0 +1,1 @@
+"""File system access (``FileIO`` over ``pyarrow.fs``)."""

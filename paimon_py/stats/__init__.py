@@ -1,0 +1,1 @@
+"""Column statistics of data files: ``SimpleStats`` and the collector that gathers them."""
