@@ -51,10 +51,13 @@ def conf_args(pg, database, slot="lake", **extra) -> list[str]:
 
 
 class Job:
-    """A sync job in a child process; ``stop()`` kills its whole process group."""
+    """A sync job in a child process; ``stop()`` kills its whole process group. Its Flink logs
+    (with what the Python operators log) go to ``<log_path>.flink/``."""
 
     def __init__(self, name: str, args: list[str], log_path: str, env: dict | None = None):
         self.log = open(log_path, "ab")
+        self.flink_log_dir = log_path + ".flink"
+        env = {**(env or os.environ), "FLINK_LOG_DIR": self.flink_log_dir}
         command = [sys.executable, os.path.join(ROOT, "jobs", f"{name}.py"), *args,
                    "--flink_conf", "execution.checkpointing.interval=500ms",
                    "--flink_conf", "execution.checkpointing.min-pause=100ms",
@@ -80,6 +83,15 @@ class Job:
     def output(self) -> str:
         with open(self.log_path, errors="replace") as f:
             return f.read()[-6000:]
+
+    def operator_log(self) -> str:
+        """What the job's Python operators logged (the mini-cluster's python log)."""
+        text = ""
+        for name in sorted(os.listdir(self.flink_log_dir)) if os.path.isdir(self.flink_log_dir) else ():
+            if "python" in name and name.endswith(".log"):
+                with open(os.path.join(self.flink_log_dir, name), errors="replace") as f:
+                    text += f.read()
+        return text
 
 
 def lake_rows(warehouse: str, table: str, keys: list[str]) -> list[dict]:

@@ -37,7 +37,8 @@ class RowChanges:
     columns: list[list] = field(default_factory=list)
     kinds: list[str] = field(default_factory=list)
     unchanged_toast: list[tuple[int, int]] = field(default_factory=list)
-    """(row, column) whose value must still be fetched from the table."""
+    """(row, column) whose value must still be fetched from the table (an unchanged TOASTed value
+    or a generated column)."""
 
     def add(self, kind: str, values: list) -> None:
         if not self.columns:
@@ -49,6 +50,14 @@ class RowChanges:
                 value = None
             self.columns[i].append(value)
         self.kinds.append(kind)
+
+    def add_unsent_columns(self, count: int) -> None:
+        """Appends ``count`` columns pgoutput does not send (generated columns), marked to be read
+        from the table for every inserted or updated row, like unchanged TOASTed values."""
+        first = len(self.columns)
+        self.columns += [[None] * len(self.kinds) for _ in range(count)]
+        self.unchanged_toast += [(row, first + i) for row, kind in enumerate(self.kinds) if kind in ("+I", "+U")
+                                 for i in range(count)]
 
     def drop(self, rows: set[int]) -> None:
         """Removes the given rows (positions in this segment)."""

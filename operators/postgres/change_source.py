@@ -28,6 +28,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Callable, Iterator, Optional, Union
 
+import psycopg2.errors
+
 from operators.change_batch import ChangeBatch
 from operators.postgres import replication as repl
 from operators.postgres.change_decoder import ChangeDecoder, RowChanges, Transaction
@@ -215,6 +217,7 @@ class PostgresChangeSource:
                     events.append(event)
                 if oid not in self.mappings or self._skipped(oid, transaction):
                     continue
+                self._add_generated(oid, segment)
                 self._resolve_toast(oid, segment)
                 batch = open_batches.setdefault(oid, [self.mappings[oid], [[] for _ in segment.columns], [], []])
                 self._append(batch, segment, transaction.commit_time_us // 1000)
@@ -240,20 +243,46 @@ class PostgresChangeSource:
         op_ts.extend([op_ts_ms] * (len(kinds) - len(op_ts)))
 
     def _relation_changed(self, relation: Relation) -> Optional[SchemaEvent]:
-        """A new or changed source table: a new mapping and its schema event."""
+        """A new or changed source table: a new mapping and its schema event. Generated columns,
+        which pgoutput leaves out, follow the sent ones (their values are read by key)."""
         if not self.config.matches(relation.namespace, relation.name):
             return None
         known = self.tables.get(relation.oid)
         nullable = {c.name: c.nullable for c in known.columns} if known else {}
+        catalog = repl.describe_table(self.conn, relation.oid, relation.namespace, relation.name,
+                                      relation.replica_identity)
+        sent = {c.name for c in relation.columns}
         columns = tuple(SourceColumn(c.name, c.type_oid, c.type_modifier, nullable.get(c.name, True))
                         for c in relation.columns)
+        columns += tuple(c for c in catalog.columns if c.generated and c.name not in sent)
         if known is None:
             LOG.info("New source table %s.%s picked up.", relation.namespace, relation.name)
             keys = tuple(c.name for c in relation.columns if c.part_of_key)
         else:
             keys = known.primary_keys
+            self._warn_column_drift(known, columns)
         return self._register(SourceTable(relation.namespace, relation.name, relation.oid, columns, keys,
                                           relation.replica_identity))
+
+    def _warn_column_drift(self, known: SourceTable, columns: tuple[SourceColumn, ...]) -> None:
+        """Says loudly where the lake cannot hold what the source shows: a dropped column (kept in
+        the lake, NULL from now on, as in Paimon CDC), or a column added with a default that the
+        rows already there take in the source but not in the lake."""
+        names, old = {c.name for c in columns}, {c.name for c in known.columns}
+        for name in sorted(old - names):
+            LOG.warning("%s: column %s was dropped in the source; the lake keeps it, and rows written from now "
+                        "on have NULL in it.", known.qualified, name)
+        added = names - old
+        for name in sorted(added & repl.columns_with_missing_values(self.conn, known.oid) if added else ()):
+            LOG.warning("%s: column %s was added with a default that the existing rows take in the source; "
+                        "in the lake they have NULL until they change (re-run the snapshot, or UPDATE them, to "
+                        "backfill).", known.qualified, name)
+
+    def _add_generated(self, oid: int, segment: RowChanges) -> None:
+        """Generated columns of the mapping after the ones pgoutput sent: read by key."""
+        unsent = len(self.mappings[oid].columns) - len(segment.relation.columns)
+        if unsent and len(segment):
+            segment.add_unsent_columns(unsent)
 
     def _resolve_toast(self, oid: int, segment: RowChanges) -> None:
         """Fetch unchanged TOASTed values the server did not send from the table, by key.
@@ -267,7 +296,8 @@ class PostgresChangeSource:
         table = self.tables[oid]
         if not table.primary_keys:
             raise repl.SourceNotReady(
-                f"{table.qualified} has no primary key, so an unchanged large value cannot be looked up: "
+                f"{table.qualified} has no primary key, so an unchanged large value (which PostgreSQL does not "
+                f"send) cannot be looked up: "
                 f"run ALTER TABLE {table.qualified} REPLICA IDENTITY FULL; or add a primary key.")
         names = [c.name for c in table.columns]
         key_index = [names.index(k) for k in table.primary_keys]
@@ -292,10 +322,25 @@ class PostgresChangeSource:
             segment.drop(gone)
 
     def _current_values(self, table: SourceTable, keys: list[list], columns: list[str]) -> dict[tuple, tuple]:
-        """Primary key (as text) -> the current values (as text) of ``columns``, for the rows still there."""
+        """Primary key (as text) -> the current values (as text) of ``columns``, for the rows still
+        there. A column dropped since the change reads as NULL (the lake keeps it: see
+        ``_warn_column_drift``); a table dropped since has no rows."""
+        try:
+            return self._select_by_key(table, keys, columns)
+        except psycopg2.errors.UndefinedTable:
+            LOG.warning("%s was dropped: its pending changes with values PostgreSQL did not send are skipped.",
+                        table.qualified)
+            return {}
+        except psycopg2.errors.UndefinedColumn:
+            existing = {c.name for c in repl.describe_table(self.conn, table.oid, table.schema, table.name,
+                                                            table.replica_identity).columns}
+            return self._select_by_key(table, keys, [c if c in existing else None for c in columns])
+
+    def _select_by_key(self, table: SourceTable, keys: list[list], columns: list[Optional[str]]) -> dict:
         key_list = ", ".join(f'"{k}"' for k in table.primary_keys)
         values = ", ".join("(" + ", ".join(["%s"] * len(table.primary_keys)) + ")" for _ in keys)
-        select = ", ".join([*(f'"{k}"::text' for k in table.primary_keys), *(f'"{c}"::text' for c in columns)])
+        select = ", ".join([*(f'"{k}"::text' for k in table.primary_keys),
+                            *(f'"{c}"::text' if c is not None else "NULL" for c in columns)])
         with self.conn.cursor() as cur:
             cur.execute(f"SELECT {select} FROM {table.qualified} WHERE ({key_list}) IN ({values})",
                         [v for key in keys for v in key])

@@ -6,6 +6,7 @@ Every problem a user can fix is raised as ``SourceNotReady`` with what to change
 
 from __future__ import annotations
 
+import logging
 import select
 import time
 from dataclasses import dataclass, field
@@ -16,6 +17,8 @@ import psycopg2.extensions
 import psycopg2.extras
 
 from operators.postgres.source_config import PostgresSourceConfig
+
+LOG = logging.getLogger(__name__)
 
 SESSION_OPTIONS = "-c DateStyle=ISO -c TimeZone=UTC -c IntervalStyle=postgres -c extra_float_digits=3"
 """Session settings under which text values (COPY and pgoutput) have one fixed form."""
@@ -141,6 +144,8 @@ class SourceColumn:
     type_oid: int
     type_modifier: int
     nullable: bool
+    generated: bool = False
+    """A generated (stored) column: pgoutput does not send its values (PostgreSQL < 18)."""
 
 
 @dataclass(frozen=True)
@@ -171,7 +176,7 @@ def list_tables(conn, config: PostgresSourceConfig) -> list[SourceTable]:
 
 def describe_table(conn, oid: int, schema: str, name: str, replica_identity: str) -> SourceTable:
     with conn.cursor() as cur:
-        cur.execute("SELECT attname, atttypid, atttypmod, NOT attnotnull FROM pg_attribute"
+        cur.execute("SELECT attname, atttypid, atttypmod, NOT attnotnull, attgenerated <> '' FROM pg_attribute"
                     " WHERE attrelid = %s AND attnum > 0 AND NOT attisdropped ORDER BY attnum", (oid,))
         columns = tuple(SourceColumn(*row) for row in cur.fetchall())
         cur.execute("SELECT a.attname FROM pg_index i JOIN LATERAL unnest(i.indkey) WITH ORDINALITY"
@@ -179,7 +184,21 @@ def describe_table(conn, oid: int, schema: str, name: str, replica_identity: str
                     " AND a.attnum = k.attnum WHERE i.indrelid = %s AND i.indisprimary ORDER BY k.ord",
                     (oid,))
         keys = tuple(r[0] for r in cur.fetchall())
+    generated = [c.name for c in columns if c.generated]
+    if generated and not keys:
+        LOG.warning('"%s"."%s": generated column(s) %s left out of the lake: PostgreSQL does not replicate '
+                    'their values, and a table without a primary key cannot look them up.', schema, name,
+                    ", ".join(generated))
+        columns = tuple(c for c in columns if not c.generated)
     return SourceTable(schema, name, oid, columns, keys, replica_identity)
+
+
+def columns_with_missing_values(conn, oid: int) -> set[str]:
+    """Columns added with a default that the rows already there take without being rewritten."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT attname FROM pg_attribute WHERE attrelid = %s AND atthasmissing AND NOT attisdropped",
+                    (oid,))
+        return {r[0] for r in cur.fetchall()}
 
 
 def check_select_privilege(conn, tables: list[SourceTable], username: str) -> None:
