@@ -33,12 +33,12 @@ sys.path.insert(0, ROOT)
 import paimon_py  # noqa: E402
 from benchmarks.common import machine, publish  # noqa: E402
 from jobs.sync_synthetic import create_tables  # noqa: E402
-from operators.change_batch import ChangeBatch  # noqa: E402
-from operators.schema_evolution import SchemaEvolutionLogic  # noqa: E402
-from operators.synthetic_source import (LOG_TABLE, PK_TABLE, ChangeModel, SourceSchema,  # noqa: E402
+from operators.cdc.change_batch import ChangeBatch  # noqa: E402
+from operators.sink.schema_evolution import SchemaEvolutionLogic  # noqa: E402
+from operators.synthetic.synthetic_source import (LOG_TABLE, PK_TABLE, ChangeModel, SourceSchema,  # noqa: E402
                                         SyntheticChangeStream)
-from operators.table_committer import TableCommitterLogic  # noqa: E402
-from operators.table_writer import TableWriterLogic  # noqa: E402
+from operators.sink.table_committer import TableCommitterLogic  # noqa: E402
+from operators.sink.table_writer import TableWriterLogic  # noqa: E402
 
 
 def rows_in(stream: SyntheticChangeStream, positions: int) -> int:

@@ -53,10 +53,10 @@ import pyarrow.compute as pc  # noqa: E402
 import pyarrow.csv as pacsv  # noqa: E402
 
 from benchmarks.common import machine, publish  # noqa: E402
-from operators.catalog import open_catalog  # noqa: E402
+from operators.cdc.catalog import open_catalog  # noqa: E402
 from operators.postgres.local_server import LocalPostgres, find_bin_dir  # noqa: E402
 from operators.postgres.replication import format_lsn, parse_lsn  # noqa: E402
-from operators.source_position import PositionStore, property_key  # noqa: E402
+from operators.cdc.source_position import PositionStore, property_key  # noqa: E402
 
 DB = "bench"
 TABLE = "bench"

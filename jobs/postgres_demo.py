@@ -24,7 +24,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from operators.postgres.local_server import LocalPostgres  # noqa: E402
-from operators.source_position import POSITIONS_DIRECTORY  # noqa: E402
+from operators.cdc.source_position import POSITIONS_DIRECTORY  # noqa: E402
 
 DATABASE = "shop"
 TABLES = {"customers": ["id"], "orders": ["id"], "order_events": ["order_id", "at", "event"]}

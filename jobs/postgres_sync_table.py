@@ -11,7 +11,9 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from operators.postgres.sync_job import main  # noqa: E402
+from operators.postgres.job_args import from_args  # noqa: E402
+from operators.cli import run_job  # noqa: E402
+from operators.sync_job import SyncJob  # noqa: E402
 
 if __name__ == "__main__":
-    main(sys.argv[1:], database_sync=False)
+    run_job(lambda argv: SyncJob(from_args(argv, database_sync=False)), sys.argv[1:])

@@ -19,7 +19,7 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import paimon_py  # noqa: E402
-from operators.synthetic_source import (EVENTS_SCHEMA, LOG_TABLE, PK_TABLE,  # noqa: E402
+from operators.synthetic.synthetic_source import (EVENTS_SCHEMA, LOG_TABLE, PK_TABLE,  # noqa: E402
                                         SyntheticChangeStream, orders_schema)
 
 
@@ -35,13 +35,13 @@ def create_tables(warehouse: str) -> None:
 def build(args):
     from pyflink.common.typeinfo import Types
 
-    from operators import bridge
-    from operators.failures import FailurePlan
-    from operators.job_config import create_environment
-    from operators.sink import add_paimon_sink, new_commit_user
-    from operators.synthetic_reader import SyntheticReader
+    from operators.runtime import bridge
+    from operators.runtime.failures import FailurePlan
+    from operators.runtime.job_config import create_environment, job_settings
+    from operators.sink.paimon_sink import add_paimon_sink, new_commit_user
+    from operators.synthetic.synthetic_reader import SyntheticReader
 
-    env = create_environment(args.flink_conf)
+    env = create_environment(job_settings(args.flink_conf))
     failures = FailurePlan(args.fail, args.failure_dir)
     ticks = bridge.tick_source(env, args.positions, args.ticks_per_second).set_parallelism(1)
     envelopes = ticks.map(lambda t: bridge.data_envelope("split-0", t), output_type=bridge.ENVELOPE_TYPE) \

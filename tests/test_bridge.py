@@ -46,7 +46,7 @@ def run_job(out_dir: str, bundle: str = "time100") -> None:
                                     StreamExecutionEnvironment)
     from pyflink.datastream.state import ValueStateDescriptor
 
-    from operators import bridge
+    from operators.runtime import bridge
 
     out = Path(out_dir)
     config = Configuration()
@@ -130,7 +130,7 @@ def run_checks() -> dict:
                                     StreamExecutionEnvironment)
     from pyflink.java_gateway import get_gateway
 
-    from operators import bridge
+    from operators.runtime import bridge
 
     class Noop(KeyedProcessFunction):
         def process_element(self, value, ctx):
@@ -230,7 +230,7 @@ def _load(out_dir: Path) -> dict[tuple[int, int], list[dict]]:
 
 
 def test_bridge_jar_is_built_once():
-    from operators import bridge
+    from operators.runtime import bridge
     jar = bridge.bridge_jar()
     before = jar.stat().st_mtime_ns
     assert bridge.bridge_jar() == jar

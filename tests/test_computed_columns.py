@@ -7,7 +7,7 @@ import datetime
 import pyarrow as pa
 import pytest
 
-from operators.computed_columns import (InvalidColumnSpec, RowOrigin, computed_column, metadata_column)
+from operators.cdc.computed_columns import (InvalidColumnSpec, RowOrigin, computed_column, metadata_column)
 from paimon_py.types import BigIntType, IntType, TimestampType, VarCharType
 
 TYPES = {"ts": TimestampType(6), "id": BigIntType(), "name": VarCharType()}
@@ -49,8 +49,8 @@ def test_metadata_columns():
 
 
 @pytest.mark.parametrize("spec, message", [
-    ("nope", "expected name=function"), ("x=year(missing)", "must be a source column"),
-    ("x=frobnicate(ts)", "unknown function frobnicate"), ("x=year(name)", "must be a DATE or TIMESTAMP"),
+    ("nope", "write name=function"), ("x=year(missing)", "is not a source column"),
+    ("x=frobnicate(ts)", "unknown function frobnicate"), ("x=year(name)", "use a DATE or TIMESTAMP column"),
 ])
 def test_bad_specs(spec, message):
     with pytest.raises(InvalidColumnSpec, match=message):
@@ -58,5 +58,5 @@ def test_bad_specs(spec, message):
 
 
 def test_unknown_metadata_column():
-    with pytest.raises(InvalidColumnSpec, match="supported: table_name, database_name, schema_name, op_ts"):
+    with pytest.raises(InvalidColumnSpec, match="use one of table_name, database_name, schema_name, op_ts"):
         metadata_column("commit_lsn")

@@ -21,7 +21,7 @@ import pypaimon
 import pytest
 
 import paimon_py
-from operators.synthetic_source import LOG_TABLE, PK_TABLE, ChangeModel, SyntheticChangeStream
+from operators.synthetic.synthetic_source import LOG_TABLE, PK_TABLE, ChangeModel, SyntheticChangeStream
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 POSITIONS = 120

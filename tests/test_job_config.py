@@ -2,7 +2,8 @@
 
 import pytest
 
-from operators.job_config import UnsafeCheckpointing, cluster_additions, load_settings, parse_key_values
+from operators.cdc.sync_flags import parse_key_values
+from operators.runtime.job_config import UnsafeCheckpointing, cluster_additions, load_settings
 
 
 def test_defaults_are_exactly_once():

@@ -19,9 +19,9 @@ import uuid
 import pyarrow.fs as pafs
 import pytest
 
-from operators.catalog import open_catalog
+from operators.cdc.catalog import open_catalog
 from operators.postgres.local_server import LocalPostgres, free_port
-from operators.source_position import POSITIONS_DIRECTORY, PositionStore
+from operators.cdc.source_position import POSITIONS_DIRECTORY, PositionStore
 from tests.test_postgres_sync import (EVENTS, ORDERS, ROOT, Job, conf_args, confirmed_lsn, fill, wait_equal,
                                       workload)
 

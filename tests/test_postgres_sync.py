@@ -271,7 +271,7 @@ def test_misconfigured_server_and_bad_options_fail_fast(tmp_path):
              str(tmp_path / "lake"), "--database", "lake", "--table", "t",
              *conf_args(server, "postgres", **{"scan.startup.mode": "earliest", "table-name": "t"})],
             capture_output=True, text=True, timeout=60, cwd=ROOT)
-        assert "scan.startup.mode=earliest: use one of initial, latest-offset, snapshot" in result.stderr
+        assert "scan.startup.mode=earliest is unknown — use one of initial, latest-offset, snapshot" in result.stderr
 
 
 def test_killed_during_snapshot_resumes_without_savepoint(pg, database, tmp_path):

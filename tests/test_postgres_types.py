@@ -272,7 +272,7 @@ def test_to_string_keeps_postgres_text(conn, inserts, attributes):
 def test_unsupported_type(conn, sql_type):
     registry = TypeRegistry(conn)
     with pytest.raises(UnsupportedTypeError, match=rf"column 'c_bad' has PostgreSQL type {sql_type}, which "
-                                                  r"has no Paimon type: use --type_mapping to-string"):
+                                                  r"has no Paimon type — use --type_mapping to-string"):
         pgtypes.paimon_type(registry.get(pg_oid(conn, sql_type)), -1, True, column="c_bad")
     with pytest.raises(UnsupportedTypeError, match=rf"type {sql_type}\[\]"):
         pgtypes.paimon_type(registry.get(pg_oid(conn, sql_type + "[]")), -1, True, column="c_bad")

@@ -360,7 +360,7 @@ def test_unsupported_type_fails_fast(pg, database, tmp_path):
     elapsed = time.monotonic() - started
     output = result.stdout + result.stderr
     assert result.returncode != 0, output[-3000:]
-    assert ("column 'c_where' has PostgreSQL type point, which has no Paimon type: use --type_mapping "
+    assert ("column 'c_where' has PostgreSQL type point, which has no Paimon type — use --type_mapping "
             "to-string") in result.stderr, output[-3000:]
     assert "Syncing into" not in result.stdout  # prepare() failed: nothing submitted
     assert "pyflink" not in output.lower() and "JobManager" not in output, output[-3000:]

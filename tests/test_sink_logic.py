@@ -5,9 +5,9 @@ import pyarrow as pa
 import pytest
 
 import paimon_py
-from operators.change_batch import ChangeBatch
-from operators.table_committer import RestoredCommitsNeedRestart, TableCommitterLogic
-from operators.table_writer import TableWriterLogic
+from operators.cdc.change_batch import ChangeBatch
+from operators.sink.table_committer import RestoredCommitsNeedRestart, TableCommitterLogic
+from operators.sink.table_writer import TableWriterLogic
 
 SCHEMA = pa.schema([pa.field("id", pa.int64(), nullable=False), pa.field("v", pa.string())])
 
@@ -82,7 +82,7 @@ def test_writer_picks_up_a_newer_schema(catalog):
 
 
 def test_schema_evolution_adds_widens_ignores_and_refuses(catalog):
-    from operators.schema_evolution import IncompatibleSchemaChange, SchemaEvolutionLogic
+    from operators.sink.schema_evolution import IncompatibleSchemaChange, SchemaEvolutionLogic
 
     catalog.create_table("db.s", paimon_py.Schema.from_pyarrow_schema(pa.schema([
         pa.field("id", pa.int64(), nullable=False), pa.field("n", pa.int32()),
@@ -117,7 +117,7 @@ def test_newer_updates_win_across_a_schema_change_inside_one_checkpoint(catalog)
 
 
 def test_bucket_router_splits_by_partition_and_bucket_like_the_writer(tmp_path):
-    from operators.bucket_router import BucketRouter
+    from operators.sink.bucket_router import BucketRouter
 
     catalog = paimon_py.CatalogFactory.create({"warehouse": str(tmp_path)})
     catalog.create_database("db")

@@ -8,9 +8,9 @@ import pyarrow.fs as pafs
 import pytest
 
 import paimon_py
-from operators.catalog import InvalidCatalogOption, catalog_options, open_catalog
-from operators.postgres import sync_job
-from operators.source_position import PositionStore, SourcePosition
+from operators.cdc.catalog import InvalidCatalogOption, catalog_options, open_catalog
+from operators.postgres import job_args
+from operators.cdc.source_position import PositionStore, SourcePosition
 from paimon_py.fs.file_io import FileIO
 
 SOURCE = "postgres/127.0.0.1:5432/shop/lake"
@@ -62,7 +62,7 @@ def test_catalog_conf_takes_the_s3_options_and_refuses_others():
 
 
 def test_sync_job_passes_catalog_conf_to_its_operators():
-    job = sync_job.from_args(
+    job = job_args.from_args(
         ["--warehouse", "s3://bucket/lake", "--database", "lake",
          "--catalog_conf", "s3.endpoint=http://127.0.0.1:9000", "--catalog_conf", "s3.region=us-east-1",
          *[x for kv in ("hostname=127.0.0.1", "port=5432", "username=u", "password=p",

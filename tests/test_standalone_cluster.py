@@ -15,7 +15,7 @@ import pypaimon
 import pytest
 
 import paimon_py
-from operators.synthetic_source import LOG_TABLE, PK_TABLE, ChangeModel, SyntheticChangeStream
+from operators.synthetic.synthetic_source import LOG_TABLE, PK_TABLE, ChangeModel, SyntheticChangeStream
 from tests.flink_standalone import ROOT, Cluster, wait_for
 
 pytestmark = pytest.mark.slow

@@ -2,8 +2,8 @@
 
 Phases: ``snapshot`` (tables read in chunks from an exported snapshot), then ``stream``
 (pgoutput changes from the job's slot). ``step()`` does one bounded piece of work and returns
-the events to send, in order: schema events ``(target, arrow schema, TableSpec)`` and
-``ChangeBatch``es. ``state`` is everything needed to continue (kept in Flink state and sent as
+the events to send, in order: ``SchemaEvent``s and ``ChangeBatch``es (the contract of
+``operators/cdc/source.py``). ``state`` is everything needed to continue (kept in Flink state and sent as
 the source position at every checkpoint):
 
 * ``lsn``: where the stream resumes (the end of the last transaction handed over, or the
@@ -26,44 +26,25 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Callable, Iterator, Optional, Union
+from typing import Iterator, Optional
 
 import psycopg2.errors
 
-from operators.change_batch import ChangeBatch
+from operators.cdc.change_batch import ChangeBatch
+from operators.cdc.schema_event import SchemaEvent
+from operators.cdc.source_position import SourcePosition, latest
+from operators.cdc.source import Event, TablePosition
+from operators.cdc.targets import Targets
 from operators.postgres import replication as repl
 from operators.postgres.change_decoder import ChangeDecoder, RowChanges, Transaction
 from operators.postgres.pgoutput import Relation, Truncate
 from operators.postgres.replication import SourceColumn, SourceTable
 from operators.postgres.snapshot_reader import SnapshotReader
 from operators.postgres.source_config import PostgresSourceConfig
-from operators.postgres.table_mapping import TableMapping
+from operators.postgres.table_mapping import TableMapping, table_mapping
 from operators.postgres.types import TypeRegistry
-from operators.schema_evolution import TableSpec
 
 LOG = logging.getLogger(__name__)
-
-SchemaEvent = tuple  # (target, pyarrow.Schema, TableSpec)
-Event = Union[SchemaEvent, ChangeBatch]
-
-
-@dataclass(frozen=True)
-class Targets:
-    """Which lake table each source table goes to, and how it is created."""
-
-    name_of: Callable[[str, str], str]
-    """(schema, table) -> ``database.table``."""
-    spec_of: Callable[[SourceTable], TableSpec]
-    to_string: bool = False
-    computed: tuple[str, ...] = ()
-    """``--computed_column`` specs."""
-    metadata: tuple[str, ...] = ()
-    """``--metadata_column`` names."""
-
-    def mapping(self, table: SourceTable, registry: TypeRegistry, database: str) -> TableMapping:
-        return TableMapping.of(self.name_of(table.schema, table.name), table.columns, registry,
-                               self.spec_of(table), self.to_string, (database, table.schema, table.name),
-                               self.computed, self.metadata)
 
 
 class PostgresChangeSource:
@@ -112,9 +93,9 @@ class PostgresChangeSource:
     def _register(self, table: SourceTable) -> SchemaEvent:
         self.tables[table.oid] = table
         self.state["tables"].setdefault(_key(table), {"done": True, "after": None, "skip_until": 0})
-        mapping = self.targets.mapping(table, self.registry, self.config.database)
+        mapping = table_mapping(self.targets, table, self.registry, self.config.database)
         self.mappings[table.oid] = mapping
-        return mapping.target, mapping.arrow_schema(), mapping.spec
+        return mapping.schema_event()
 
     def _open_snapshot(self) -> None:
         """A new exported snapshot for the tables not done yet (see the module docstring)."""
@@ -186,9 +167,9 @@ class PostgresChangeSource:
                 cur.execute("SELECT pg_logical_emit_message(false, 'paimon-cdc-heartbeat', '')")
             self.last_activity = time.monotonic()
 
-    def acknowledge(self, lsn: int) -> None:
+    def acknowledge(self, published: SourcePosition) -> None:
         if self.stream is not None:
-            self.stream.acknowledge(lsn)
+            self.stream.acknowledge(published.state["lsn"])
 
     # --- transactions -> events ----------------------------------------------------------
 
@@ -297,8 +278,8 @@ class PostgresChangeSource:
         if not table.primary_keys:
             raise repl.SourceNotReady(
                 f"{table.qualified} has no primary key, so an unchanged large value (which PostgreSQL does not "
-                f"send) cannot be looked up: "
-                f"run ALTER TABLE {table.qualified} REPLICA IDENTITY FULL; or add a primary key.")
+                f"send) cannot be looked up — "
+                f"run ALTER TABLE {table.qualified} REPLICA IDENTITY FULL; or add a primary key")
         names = [c.name for c in table.columns]
         key_index = [names.index(k) for k in table.primary_keys]
         rows = sorted({row for row, _ in segment.unchanged_toast})
@@ -356,3 +337,34 @@ class PostgresChangeSource:
 
 def _key(table: SourceTable) -> str:
     return f"{table.schema}.{table.name}"
+
+
+@dataclass(frozen=True)
+class PostgresSourceFactory:
+    """What a PostgreSQL job ships to the reader (``ChangeSourceFactory``)."""
+
+    config: PostgresSourceConfig
+    targets: Targets
+
+    @property
+    def source_id(self) -> str:
+        return self.config.source_id
+
+    @property
+    def bounded(self) -> bool:
+        return self.config.startup_mode == "snapshot"
+
+    def open(self, state: Optional[dict], instance: str) -> PostgresChangeSource:
+        return PostgresChangeSource(self.config, self.targets, state, instance)
+
+    def resume_state(self, published: SourcePosition, table_position: TablePosition) -> dict:
+        """Per table, a later position in its lake table's latest snapshot wins (a crash between
+        two tables' commits of one checkpoint); its table then skips what that position covers."""
+        state = published.state
+        for key, entry in state["tables"].items():
+            schema, name = key.split(".", 1)
+            newer = latest(published, table_position(self.targets.name_of(schema, name)))
+            if newer is not published:
+                state["tables"][key] = newer.state["tables"].get(key, entry)
+                state["tables"][key]["skip_until"] = max(state["tables"][key]["skip_until"], newer.state["lsn"])
+        return state

@@ -16,16 +16,13 @@ import psycopg2
 import psycopg2.extensions
 import psycopg2.extras
 
+from operators.cdc.errors import SourceNotReady
 from operators.postgres.source_config import PostgresSourceConfig
 
 LOG = logging.getLogger(__name__)
 
 SESSION_OPTIONS = "-c DateStyle=ISO -c TimeZone=UTC -c IntervalStyle=postgres -c extra_float_digits=3"
 """Session settings under which text values (COPY and pgoutput) have one fixed form."""
-
-
-class SourceNotReady(RuntimeError):
-    """The server, the user's privileges or the slot are not set up for change capture."""
 
 
 def format_lsn(lsn: int) -> str:
@@ -44,16 +41,23 @@ def connect(config: PostgresSourceConfig, replication: bool = False, application
     try:
         conn = psycopg2.connect(config.dsn(options=SESSION_OPTIONS, application_name=application_name), **kwargs)
     except psycopg2.OperationalError as e:
-        text = str(e).strip()
-        hint = ""
-        if "replication" in text and "pg_hba" in text:
-            hint = (" Allow replication connections for this user in pg_hba.conf "
-                    "(a 'host replication <user> <address> scram-sha-256' line) and reload.")
-        raise SourceNotReady(f"Cannot connect to PostgreSQL at {config.hostname}:{config.port} "
-                             f"database {config.database} as {config.username}: {text}.{hint}") from None
+        text = " ".join(str(e).split())
+        raise SourceNotReady(f"cannot connect to PostgreSQL at {config.hostname}:{config.port} database "
+                             f"{config.database} as {config.username}: {text} — {_connect_hint(text)}") from None
     if not replication:
         conn.autocommit = True
     return conn
+
+
+def _connect_hint(text: str) -> str:
+    if "replication" in text and "pg_hba" in text:
+        return ("allow replication connections for this user in pg_hba.conf (a 'host replication <user> "
+                "<address> scram-sha-256' line) and reload")
+    if "password" in text or "authentication" in text:
+        return "check username and password in --postgres_conf"
+    if "does not exist" in text:
+        return "check database-name and username in --postgres_conf"
+    return "check hostname and port in --postgres_conf, and that the server accepts TCP connections"
 
 
 # --- server checks --------------------------------------------------------------------------
@@ -68,20 +72,20 @@ def check_server(conn, config: PostgresSourceConfig) -> None:
                     " current_setting('server_version_num')::int")
         wal_level, max_slots, max_senders, used_slots, can_replicate, version = cur.fetchone()
         if version < 100000:
-            raise SourceNotReady("PostgreSQL 10 or newer is needed (pgoutput logical decoding).")
+            raise SourceNotReady("this server is older than PostgreSQL 10 — use PostgreSQL 10 or newer (pgoutput logical decoding)")
         if wal_level != "logical":
-            raise SourceNotReady(f"wal_level is '{wal_level}': set wal_level = logical in postgresql.conf "
-                                 f"(or ALTER SYSTEM SET wal_level = logical) and restart PostgreSQL.")
+            raise SourceNotReady(f"wal_level is '{wal_level}' — set wal_level = logical in postgresql.conf "
+                                 f"(or ALTER SYSTEM SET wal_level = logical) and restart PostgreSQL")
         if not can_replicate:
-            raise SourceNotReady(f"User {config.username} may not stream changes: run "
-                                 f"ALTER ROLE {config.username} WITH REPLICATION; as a superuser.")
+            raise SourceNotReady(f"user {config.username} may not stream changes — run "
+                                 f"ALTER ROLE {config.username} WITH REPLICATION; as a superuser")
         slot = slot_state(conn, config.slot)
         if slot is None and used_slots >= max_slots:
-            raise SourceNotReady(f"All {max_slots} replication slots are in use (max_replication_slots): "
+            raise SourceNotReady(f"all {max_slots} replication slots are in use (max_replication_slots) — "
                                  f"raise max_replication_slots and restart, or drop an unused slot "
-                                 f"with SELECT pg_drop_replication_slot('<name>').")
+                                 f"with SELECT pg_drop_replication_slot('<name>')")
         if max_senders < 1:
-            raise SourceNotReady("max_wal_senders is 0: set it to at least 1 and restart PostgreSQL.")
+            raise SourceNotReady("max_wal_senders is 0 — set it to at least 1 and restart PostgreSQL")
         if slot is not None:
             _check_slot(slot, config)
 
@@ -125,15 +129,15 @@ def end_own_connections(conn, config: PostgresSourceConfig, application_name: st
 
 def _check_slot(slot: SlotState, config: PostgresSourceConfig) -> None:
     if slot.plugin != "pgoutput":
-        raise SourceNotReady(f"Slot {config.slot} uses the plugin {slot.plugin}, not pgoutput: choose "
-                             f"another slot.name or drop it (SELECT pg_drop_replication_slot('{config.slot}')).")
+        raise SourceNotReady(f"slot {config.slot} uses the plugin {slot.plugin}, not pgoutput — choose "
+                             f"another slot.name or drop it (SELECT pg_drop_replication_slot('{config.slot}'))")
     if slot.database != config.database:
-        raise SourceNotReady(f"Slot {config.slot} belongs to database {slot.database}, not "
-                             f"{config.database}: choose another slot.name.")
+        raise SourceNotReady(f"slot {config.slot} belongs to database {slot.database}, not "
+                             f"{config.database} — choose another slot.name")
     if slot.active_pid is not None:
         raise SourceNotReady(f"Slot {config.slot} is in use by server process {slot.active_pid} (another "
-                             f"consumer, or a job that is still running): stop it, or choose another "
-                             f"slot.name.")
+                             f"consumer, or a job that is still running) — stop it, or choose another "
+                             f"slot.name")
 
 
 # --- tables and publication -----------------------------------------------------------------
@@ -206,8 +210,8 @@ def check_select_privilege(conn, tables: list[SourceTable], username: str) -> No
         for table in tables:
             cur.execute("SELECT has_table_privilege(%s, %s, 'SELECT')", (username, table.oid))
             if not cur.fetchone()[0]:
-                raise SourceNotReady(f"User {username} may not read {table.qualified}: run GRANT SELECT ON "
-                                     f"{table.qualified} TO {username}; (the initial snapshot reads it).")
+                raise SourceNotReady(f"user {username} may not read {table.qualified} (the initial snapshot reads it) — run GRANT "
+                                     f"SELECT ON {table.qualified} TO {username};")
 
 
 def inspect_source(conn, config: PostgresSourceConfig) -> list[SourceTable]:
@@ -246,9 +250,9 @@ def ensure_publication(conn, config: PostgresSourceConfig, tables: list[SourceTa
                                 + ", ".join(t.qualified for t in missing))
         except psycopg2.errors.InsufficientPrivilege as e:
             raise SourceNotReady(
-                f"Cannot create or change publication {config.publication}: {str(e).strip()}. Create it as "
+                f"cannot create or change publication {config.publication}: {str(e).strip()} — create it as "
                 f"a superuser or the tables' owner, e.g. CREATE PUBLICATION {config.publication} FOR TABLE "
-                f"{', '.join(t.qualified for t in tables) or '...'}; then start the job again.") from None
+                f"{', '.join(t.qualified for t in tables) or '...'}; then start the job again") from None
 
 
 def _create_publication_sql(conn, config: PostgresSourceConfig, tables: list[SourceTable]) -> str:
@@ -261,8 +265,8 @@ def _create_publication_sql(conn, config: PostgresSourceConfig, tables: list[Sou
         if schemas:
             return f'CREATE PUBLICATION "{name}" FOR TABLES IN SCHEMA ' + ", ".join(f'"{s}"' for s in schemas)
     if not tables:
-        raise SourceNotReady(f"No table in database {config.database} matches schema-name="
-                             f"{config.schema_pattern} and table-name={config.table_pattern}.")
+        raise SourceNotReady(f"no table in database {config.database} matches schema-name="
+                             f"{config.schema_pattern} and table-name={config.table_pattern} — check the patterns")
     return f'CREATE PUBLICATION "{name}" FOR TABLE ' + ", ".join(t.qualified for t in tables)
 
 
@@ -321,7 +325,8 @@ class ReplicationStream:
                 slot_name=self.config.slot, decode=False, start_lsn=self.start_lsn, status_interval=10,
                 options={"proto_version": "1", "publication_names": self.config.publication})
         except psycopg2.Error as e:
-            raise SourceNotReady(f"Cannot stream from slot {self.config.slot}: {str(e).strip()}") from None
+            raise SourceNotReady(f"cannot stream from slot {self.config.slot}: {str(e).strip()} — check the slot and the user's "
+                                 f"REPLICATION privilege") from None
         return self
 
     @property

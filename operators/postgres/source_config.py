@@ -9,10 +9,12 @@ import re
 from dataclasses import dataclass
 from typing import Mapping
 
+from operators.cdc.errors import UserError
+
 STARTUP_MODES = ("initial", "latest-offset", "snapshot")
 
 
-class InvalidSourceOption(ValueError):
+class InvalidSourceOption(UserError, ValueError):
     """A ``--postgres_conf`` option is missing, unknown or has a bad value."""
 
 
@@ -74,33 +76,32 @@ class PostgresSourceConfig:
     def parse(options: Mapping[str, str], table_required: bool) -> "PostgresSourceConfig":
         unknown = sorted(set(options) - set(_KEYS))
         if unknown:
-            known = "\n".join(f"  {k}: {v}" for k, v in _KEYS.items())
-            raise InvalidSourceOption(f"Unknown --postgres_conf option(s) {', '.join(unknown)}. "
-                                      f"Known options:\n{known}")
+            raise InvalidSourceOption(f"unknown --postgres_conf option(s) {', '.join(unknown)} — known: "
+                                      f"{', '.join(_KEYS)} (descriptions: README, PostgreSQL CDC)")
         required = ["hostname", "username", "database-name", "slot.name"]
         if table_required:
             required.append("table-name")
         missing = [k for k in required if not options.get(k)]
         if missing:
             raise InvalidSourceOption(
-                "Missing --postgres_conf " + ", ".join(f"{k}=..." for k in missing) + ".")
+                "missing --postgres_conf " + ", ".join(f"{k}=..." for k in missing) + " — add them")
         plugin = options.get("decoding.plugin.name", "pgoutput")
         if plugin != "pgoutput":
-            raise InvalidSourceOption(f"decoding.plugin.name={plugin} is not supported: use pgoutput "
-                                      f"(built into PostgreSQL 10+, no server extension needed).")
+            raise InvalidSourceOption(f"decoding.plugin.name={plugin} is not supported — use pgoutput "
+                                      f"(built into PostgreSQL 10+, no server extension needed)")
         mode = options.get("scan.startup.mode", "initial")
         if mode not in STARTUP_MODES:
-            raise InvalidSourceOption(f"scan.startup.mode={mode}: use one of {', '.join(STARTUP_MODES)}.")
+            raise InvalidSourceOption(f"scan.startup.mode={mode} is unknown — use one of {', '.join(STARTUP_MODES)}")
         slot = options["slot.name"]
         if not re.fullmatch(r"[a-z0-9_]{1,63}", slot):
-            raise InvalidSourceOption(f"slot.name={slot}: PostgreSQL slot names may contain only lower "
-                                      f"case letters, digits and underscores (at most 63).")
+            raise InvalidSourceOption(f"slot.name={slot} is not a PostgreSQL slot name — use only lower "
+                                      f"case letters, digits and underscores (at most 63)")
         for key in ("schema-name", "table-name"):
             if options.get(key):
                 try:
                     re.compile(options[key])
                 except re.error as e:
-                    raise InvalidSourceOption(f"{key}={options[key]} is not a valid regex: {e}.") from None
+                    raise InvalidSourceOption(f"{key}={options[key]} is not a valid regex ({e}) — fix the pattern") from None
         return PostgresSourceConfig(
             hostname=options["hostname"], port=_int(options, "port", 5432, 1),
             username=options["username"], password=options.get("password", ""),
@@ -119,9 +120,9 @@ def _int(options: Mapping[str, str], key: str, default: int, minimum: int) -> in
     try:
         value = int(text)
     except ValueError:
-        raise InvalidSourceOption(f"{key}={text} is not an integer.") from None
+        raise InvalidSourceOption(f"{key}={text} is not an integer — give a whole number") from None
     if value < minimum:
-        raise InvalidSourceOption(f"{key}={text} must be at least {minimum}.")
+        raise InvalidSourceOption(f"{key}={text} is too small — give at least {minimum}")
     return value
 
 

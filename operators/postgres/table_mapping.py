@@ -15,11 +15,13 @@ from typing import Optional, Sequence
 import numpy as np
 import pyarrow as pa
 
-from operators.change_batch import ROW_KIND, ChangeBatch
-from operators.computed_columns import ExtraColumn, RowOrigin, computed_column, metadata_column
+from operators.cdc.change_batch import ROW_KIND, ChangeBatch
+from operators.cdc.computed_columns import ExtraColumn, RowOrigin, computed_column, metadata_column
 from operators.postgres import types as pgtypes
-from operators.postgres.replication import SourceColumn
-from operators.schema_evolution import PAIMON_TYPE, TableSpec
+from operators.postgres.replication import SourceColumn, SourceTable
+from operators.cdc.schema_event import SchemaEvent
+from operators.cdc.table_spec import PAIMON_TYPE, TableSpec
+from operators.cdc.targets import Targets
 from paimon_py.types import DataType, to_arrow_type
 
 
@@ -52,6 +54,9 @@ class TableMapping:
         extras = tuple([computed_column(c, source_types) for c in computed]
                        + [metadata_column(m) for m in metadata])
         return TableMapping(target, tuple(columns), pg_types, data_types, spec, origin, extras)
+
+    def schema_event(self) -> SchemaEvent:
+        return SchemaEvent(self.target, self.arrow_schema(), self.spec)
 
     @property
     def names(self) -> list[str]:
@@ -97,6 +102,13 @@ class TableMapping:
         schema = pa.schema([f.with_nullable(True) for f in self.arrow_schema()]
                            + [pa.field(ROW_KIND, pa.string(), False)])
         return ChangeBatch.of(self.target, pa.Table.from_arrays([*arrays, kinds], schema=schema))
+
+
+def table_mapping(targets: Targets, table: SourceTable, registry, database: str) -> TableMapping:
+    """The mapping of ``table`` to its target (``registry``: the server's ``TypeRegistry``)."""
+    return TableMapping.of(targets.name_of(table.schema, table.name), table.columns, registry,
+                           targets.spec_of(table.schema, table.name, table.primary_keys), targets.to_string,
+                           (database, table.schema, table.name), targets.computed, targets.metadata)
 
 
 def _neutral_nulls(array: pa.Array) -> pa.Array:

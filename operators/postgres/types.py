@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from operators.cdc.errors import UserError
 from paimon_py.types import (
     ArrayType, BigIntType, BooleanType, CharType, DataType, DateType, DecimalType,
     DoubleType, FloatType, IntType, LocalZonedTimestampType, SmallIntType, TimestampType,
@@ -33,7 +34,7 @@ _DEFAULT_TIME_PRECISION = 6
 _US_PER_DAY = 86_400_000_000
 
 
-class UnsupportedTypeError(ValueError):
+class UnsupportedTypeError(UserError, ValueError):
     """A column type that has no Paimon type (outside to-string mapping)."""
 
 
@@ -141,7 +142,7 @@ def _scalar_type(pg_type: PgType, typmod: int, declared: PgType, column: Optiona
             return mapped
     what = f"column {column!r}" if column else "a column"
     raise UnsupportedTypeError(f"{what} has PostgreSQL type {declared.display}, which has no "
-                               f"Paimon type: {TO_STRING_HINT}")
+                               f"Paimon type — {TO_STRING_HINT}")
 
 
 def _modified_type(name: str, typmod: int) -> Optional[DataType]:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from typing import Mapping, Optional
 
+from operators.cdc.errors import UserError
 from paimon_py.fs.file_io import S3_OPTIONS
 
 CATALOG_OPTIONS = ("warehouse", "metastore", *S3_OPTIONS)
 """What ``--catalog_conf`` accepts: the filesystem catalog and its FileIO options."""
 
 
-class InvalidCatalogOption(ValueError):
+class InvalidCatalogOption(UserError, ValueError):
     """A ``--catalog_conf`` key this project does not know, or a warehouse given twice."""
 
 
@@ -25,13 +26,13 @@ def catalog_options(warehouse: str, conf: Optional[Mapping[str, str]] = None) ->
     conf = dict(conf or {})
     unknown = sorted(set(conf) - set(CATALOG_OPTIONS))
     if unknown:
-        raise InvalidCatalogOption(f"--catalog_conf {', '.join(unknown)}: unknown; the filesystem catalog "
-                                   f"takes {', '.join(CATALOG_OPTIONS)}.")
+        raise InvalidCatalogOption(f"--catalog_conf {', '.join(unknown)}: unknown — the filesystem catalog "
+                                   f"takes {', '.join(CATALOG_OPTIONS)}")
     if conf.get("metastore", "filesystem") != "filesystem":
-        raise InvalidCatalogOption("--catalog_conf metastore: only the filesystem catalog is supported.")
+        raise InvalidCatalogOption("--catalog_conf metastore: unsupported — only the filesystem catalog is supported")
     if conf.setdefault("warehouse", warehouse) != warehouse:
         raise InvalidCatalogOption(f"--catalog_conf warehouse={conf['warehouse']} differs from "
-                                   f"--warehouse {warehouse}; give it once.")
+                                   f"--warehouse {warehouse} — give it once")
     return conf
 
 

@@ -22,11 +22,14 @@ from typing import Any, Mapping
 
 import yaml  # PyYAML comes with apache-flink (through apache-beam)
 
-DEFAULTS_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+from operators.cdc.errors import InvalidJobOption, UserError
+from operators.cdc.sync_flags import parse_key_values
+
+DEFAULTS_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                              "flink-conf", "config.yaml")
 
 
-class UnsafeCheckpointing(ValueError):
+class UnsafeCheckpointing(UserError, ValueError):
     """Flink settings that would break exactly-once delivery into the lake."""
 
 
@@ -67,36 +70,25 @@ def _defaults(defaults_file: str) -> dict[str, str]:
         return flatten(yaml.safe_load(f) or {})
 
 
-def parse_key_values(pairs: list[str] | None, option: str) -> dict[str, str]:
-    """``["k=v", ...]`` from repeated command-line options, with a clear error otherwise."""
-    out = {}
-    for pair in pairs or []:
-        if "=" not in pair:
-            raise ValueError(f"{option} expects key=value, got {pair!r}.")
-        key, value = pair.split("=", 1)
-        out[key.strip()] = value.strip()
-    return out
-
-
 def check_exactly_once(settings: Mapping[str, str]) -> None:
     interval = settings.get("execution.checkpointing.interval", "").strip()
     if not interval or _millis(interval) <= 0:
         raise UnsafeCheckpointing(
-            "Checkpointing is off; the sink commits to the lake only when a checkpoint completes. "
-            "Set --flink_conf execution.checkpointing.interval=10s (or a value in flink-conf/).")
+            "checkpointing is off, and the sink commits to the lake only when a checkpoint completes — "
+            "set --flink_conf execution.checkpointing.interval=10s (or a value in flink-conf/)")
     if settings.get("execution.checkpointing.mode", "EXACTLY_ONCE").upper() != "EXACTLY_ONCE":
         raise UnsafeCheckpointing(
-            "execution.checkpointing.mode must be EXACTLY_ONCE: with AT_LEAST_ONCE a writer may "
-            "flush after its barrier and records could be committed twice or lost.")
+            "with execution.checkpointing.mode AT_LEAST_ONCE a writer may flush after its barrier and records "
+            "could be committed twice or lost — set execution.checkpointing.mode=EXACTLY_ONCE")
     if settings.get("execution.checkpointing.unaligned.enabled", "false").lower() == "true":
         raise UnsafeCheckpointing(
-            "Unaligned checkpoints break the sink's flush-before-barrier rule; set "
-            "execution.checkpointing.unaligned.enabled=false.")
+            "unaligned checkpoints break the sink's flush-before-barrier rule — set "
+            "execution.checkpointing.unaligned.enabled=false")
     timeout = settings.get("execution.checkpointing.aligned-checkpoint-timeout", "0")
     if _millis(timeout) > 0:
         raise UnsafeCheckpointing(
             "execution.checkpointing.aligned-checkpoint-timeout switches to unaligned checkpoints "
-            "under backpressure; set it to 0.")
+            "under backpressure — set it to 0")
 
 
 _UNITS = {"": 1, "ms": 1, "s": 1000, "sec": 1000, "min": 60_000, "m": 60_000, "h": 3_600_000}
@@ -105,7 +97,7 @@ _UNITS = {"": 1, "ms": 1, "s": 1000, "sec": 1000, "min": 60_000, "m": 60_000, "h
 def _millis(text: str) -> int:
     match = re.fullmatch(r"\s*(\d+)\s*([a-z]*)\s*", text.lower())
     if not match or match.group(2) not in _UNITS:
-        raise ValueError(f"Cannot read the duration {text!r}; write it like '10 s' or '500 ms'.")
+        raise InvalidJobOption(f"cannot read the duration {text!r} — write it like '10 s' or '500 ms'")
     return int(match.group(1)) * _UNITS[match.group(2)]
 
 
@@ -115,20 +107,24 @@ def submitted_to_cluster() -> bool:
     return "PYFLINK_GATEWAY_PORT" in os.environ
 
 
-def create_environment(flink_conf: list[str] | None):
-    """The job's StreamExecutionEnvironment with its settings (see the module docstring), max
-    parallelism 128 (the bridge's marker keys depend on it), the bridge configured."""
+def job_settings(flink_conf: list[str] | None) -> dict[str, str]:
+    """The settings a job sets (see the module docstring), checked; call before creating anything."""
+    overrides = parse_key_values(flink_conf, "--flink_conf")
+    if submitted_to_cluster():
+        from pyflink.datastream import StreamExecutionEnvironment
+        cluster = StreamExecutionEnvironment.get_execution_environment()
+        return cluster_additions(_configuration_of(cluster), overrides)
+    return load_settings(overrides)
+
+
+def create_environment(settings: Mapping[str, str]):
+    """The job's StreamExecutionEnvironment with ``settings`` (``job_settings``), max parallelism
+    128 (the bridge's marker keys depend on it), the bridge configured."""
     from pyflink.common import Configuration
     from pyflink.datastream import StreamExecutionEnvironment
 
-    from operators import bridge
+    from operators.runtime import bridge
 
-    overrides = parse_key_values(flink_conf, "--flink_conf")
-    if submitted_to_cluster():
-        cluster = StreamExecutionEnvironment.get_execution_environment()
-        settings = cluster_additions(_configuration_of(cluster), overrides)
-    else:
-        settings = load_settings(overrides)
     config = Configuration()
     for key, value in settings.items():
         config.set_string(key, value)

@@ -27,18 +27,15 @@ from pyflink.common.typeinfo import Types
 from pyflink.datastream import FlatMapFunction, KeyedProcessFunction, ProcessFunction
 from pyflink.datastream.state import ListStateDescriptor, ValueStateDescriptor
 
-from operators.bridge import BARRIER, CHECKPOINT_ID, COMPLETE, DATA, END, KIND, PAYLOAD, RESTORE, data_envelope
-from operators.bucket_router import BucketRouter
-from operators.catalog import open_catalog
-from operators.failures import FailurePlan
-from operators.schema_evolution import SchemaEvolutionLogic
-from operators.source_position import POSITION
-from operators.table_committer import PendingPosition, TableCommitterLogic
-from operators.table_writer import TableWriterLogic
-
-SCHEMA = "S"
-"""Envelope kind of a schema event (payload: pickled ``(table, pyarrow.Schema)``, or
-``(table, pyarrow.Schema, TableSpec)`` to create the table if it does not exist)."""
+from operators.runtime.bridge import (BARRIER, CHECKPOINT_ID, COMPLETE, DATA, END, KIND, PAYLOAD, POSITION, RESTORE,
+                                      SCHEMA, data_envelope)
+from operators.sink.bucket_router import BucketRouter
+from operators.cdc.catalog import open_catalog
+from operators.runtime.failures import FailurePlan
+from operators.sink.schema_evolution import SchemaEvolutionLogic
+from operators.cdc.source_position import PendingPosition
+from operators.sink.table_committer import TableCommitterLogic
+from operators.sink.table_writer import TableWriterLogic
 
 COMMITTER_KEY = "__ckpt_signal_0"
 """Marker key the bridge picks for subtask 0 of a parallelism-1 operator (see the Java source)."""
@@ -133,7 +130,7 @@ class ChangeCommitter(KeyedProcessFunction):
 
 class SchemaEvolution(ProcessFunction):
     """Parallelism 1, in line before the writers: applies schema events (kind ``S``, payload a
-    pickled ``(table, pyarrow.Schema)``) in stream order and forwards the change batches, so a
+    pickled ``SchemaEvent``) in stream order and forwards the change batches, so a
     schema change is in place before the first batch that needs it reaches a writer (writers
     still wait with a bounded retry if not). Being in line also means the events cannot be held
     back behind backpressured data, as a separate side-output branch could be."""
@@ -147,6 +144,7 @@ class SchemaEvolution(ProcessFunction):
 
     def process_element(self, value, ctx):
         if value[KIND] == SCHEMA:
-            self.logic.apply(*pickle.loads(value[PAYLOAD]))  # (table, schema[, TableSpec])
+            event = pickle.loads(value[PAYLOAD])
+            self.logic.apply(event.table, event.schema, event.spec)
         else:
             yield value

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from operators.change_batch import ROW_KIND, ChangeBatch
-from operators.schema_evolution import paimon_type_of
+from operators.cdc.change_batch import ROW_KIND, ChangeBatch
+from operators.sink.schema_evolution import paimon_type_of
 from paimon_py.catalog import FileSystemCatalog
 from paimon_py.operation.commit_message import CommitMessage
 from paimon_py.schema.schema_change import is_widening

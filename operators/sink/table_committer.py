@@ -23,18 +23,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Iterable, Optional, Union
 
-from operators.source_position import PositionStore, SourcePosition
-from operators.table_writer import Committable
+from operators.cdc.source_position import PendingPosition, PositionStore, SourcePosition
+from operators.sink.table_writer import Committable
 from paimon_py.catalog import FileSystemCatalog
 from paimon_py.snapshot.snapshot import Snapshot
-
-
-@dataclass(frozen=True)
-class PendingPosition:
-    """A source position waiting for its checkpoint to complete."""
-
-    checkpoint_id: int
-    position: SourcePosition
 
 
 Pending = Union[Committable, PendingPosition]

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pyflink.common.typeinfo import Types
 
-from operators.bridge import ENVELOPE_TYPE, KEY, process_with_signals
-from operators.failures import FailurePlan
-from operators.sink_functions import ChangeCommitter, ChangeWriter, RouteByBucket, SchemaEvolution
+from operators.runtime.bridge import ENVELOPE_TYPE, KEY, process_with_signals
+from operators.runtime.failures import FailurePlan
+from operators.sink.sink_functions import ChangeCommitter, ChangeWriter, RouteByBucket, SchemaEvolution
 
 
 def add_paimon_sink(changes, catalog_options: dict[str, str], commit_user: str, writer_parallelism: int = 1,

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
-from operators.change_batch import ROW_KIND, ChangeBatch
+from operators.cdc.change_batch import ROW_KIND, ChangeBatch
 
 PK_TABLE = "cdc.orders"
 LOG_TABLE = "cdc.events"

@@ -53,7 +53,13 @@ ENVELOPE_TYPE = Types.ROW_NAMED(
     list(ENVELOPE_FIELDS),
     [Types.STRING(), Types.STRING(), Types.LONG(), Types.PICKLED_BYTE_ARRAY()])
 
+# Envelope kinds: every kind that travels in an envelope, in one place.
 DATA = "D"
+"""A change batch (payload: ``ChangeBatch``), a writer's committable, or a reader's tick."""
+SCHEMA = "S"
+"""A schema event (payload: a pickled ``operators.cdc.schema_event.SchemaEvent``)."""
+POSITION = "P"
+"""A source position on its way to the committer (payload: a ``PendingPosition``)."""
 BARRIER = "B"
 COMPLETE = "C"
 RESTORE = "R"
@@ -61,7 +67,7 @@ END = "E"
 END_INPUT_CHECKPOINT_ID = 2 ** 63 - 1  # Java Long.MAX_VALUE, as Paimon's END_INPUT_CHECKPOINT_ID
 
 BRIDGE_CLASS = "io.paimoncdc.bridge.CheckpointSignalBridge"
-_BUILD_SCRIPT = Path(__file__).resolve().parent.parent / "bridge" / "build.py"
+_BUILD_SCRIPT = Path(__file__).resolve().parents[2] / "bridge" / "build.py"
 
 
 # --- envelopes -----------------------------------------------------------------------------

@@ -16,62 +16,21 @@ derived from the Arrow type.
 
 from __future__ import annotations
 
-import json
 import logging
-from dataclasses import dataclass, field
 from typing import Optional
 
 import pyarrow as pa
 
+from operators.cdc.errors import UserError
+from operators.cdc.table_spec import TableSpec, paimon_type_of, schema_for
 from paimon_py.catalog import FileSystemCatalog
-from paimon_py.schema.schema import Schema
 from paimon_py.schema.schema_change import SchemaChange, is_widening
-from paimon_py.types import DataField, DataType, from_arrow_type, parse_data_type, row_type_from_arrow_schema
+from paimon_py.schema.schema_manager import apply_changes, validate_new_schema, validate_table_schema
 
 LOG = logging.getLogger(__name__)
 
-PAIMON_TYPE = b"paimon.type"
 
-
-@dataclass(frozen=True)
-class TableSpec:
-    """How a target table is created when it does not exist yet."""
-
-    primary_keys: tuple[str, ...] = ()
-    partition_keys: tuple[str, ...] = ()
-    options: dict[str, str] = field(default_factory=dict)
-
-
-def paimon_type_of(f: pa.Field) -> DataType:
-    meta = f.metadata or {}
-    if PAIMON_TYPE in meta:
-        return parse_data_type(json.loads(meta[PAIMON_TYPE])).copy(nullable=f.nullable)
-    return from_arrow_type(f.type, f.nullable)
-
-
-def schema_for(source_schema: pa.Schema, spec: TableSpec) -> Schema:
-    """A Paimon schema from an Arrow schema (ids as Paimon assigns them) and a ``TableSpec``.
-    Types with ROW fields keep the Arrow-derived form (it carries the nested field ids)."""
-    fields = []
-    for data_field, arrow_field in zip(row_type_from_arrow_schema(source_schema).fields, source_schema):
-        typed = paimon_type_of(arrow_field)
-        keep_ids = _contains_struct(arrow_field.type)
-        fields.append(DataField(data_field.id, data_field.name, data_field.type if keep_ids else typed))
-    return Schema(fields, list(spec.partition_keys), list(spec.primary_keys), dict(spec.options))
-
-
-def _contains_struct(t: pa.DataType) -> bool:
-    """Whether a type has ROW fields (whose ids only the Arrow-derived form carries)."""
-    if pa.types.is_struct(t):
-        return True
-    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
-        return _contains_struct(t.value_type)
-    if pa.types.is_map(t):
-        return _contains_struct(t.key_type) or _contains_struct(t.item_type)
-    return False
-
-
-class IncompatibleSchemaChange(ValueError):
+class IncompatibleSchemaChange(UserError, ValueError):
     """A source column changed in a way the Paimon table cannot follow."""
 
 
@@ -89,6 +48,20 @@ class SchemaEvolutionLogic:
             self.catalog.create_database(database, ignore_if_exists=True)
             self.catalog.create_table(table_name, schema_for(source_schema, spec), ignore_if_exists=True)
             LOG.info("Created table %s.", table_name)
+        changes = self._changes(table_name, source_schema)
+        if changes:
+            self.catalog.alter_table(table_name, changes)
+        return changes
+
+    def check(self, table_name: str, source_schema: pa.Schema, spec: Optional[TableSpec] = None) -> None:
+        """What ``apply`` would refuse, refused without creating or changing anything."""
+        if self.catalog.table_exists(table_name):
+            validate_table_schema(apply_changes(self.catalog.get_table(table_name).schema,
+                                                self._changes(table_name, source_schema)))
+        elif spec is not None:
+            validate_new_schema(schema_for(source_schema, spec))
+
+    def _changes(self, table_name: str, source_schema: pa.Schema) -> list[SchemaChange]:
         table = self.catalog.get_table(table_name)
         changes = []
         for field in source_schema:
@@ -98,8 +71,6 @@ class SchemaEvolutionLogic:
                 continue
             old_type = table.schema.field(field.name).type
             changes += self._type_change(table_name, field.name, old_type, new_type)
-        if changes:
-            self.catalog.alter_table(table_name, changes)
         return changes
 
     def _type_change(self, table_name: str, column: str, old, new) -> list[SchemaChange]:
@@ -110,10 +81,10 @@ class SchemaEvolutionLogic:
         if is_widening(new, old):
             LOG.info("Ignoring narrowing of %s.%s from %s to %s.", table_name, column, old, new)
             return []
-        message = (f"Table {table_name}: column '{column}' changed from {old} to {new}, which the "
-                   f"Paimon table cannot follow. Start the job with --ignore_incompatible to skip "
-                   f"such changes (the column keeps its type), or recreate the table.")
+        message = (f"table {table_name}: column '{column}' changed from {old} to {new}, which the "
+                   f"Paimon table cannot follow — start the job with --ignore_incompatible to skip "
+                   f"such changes (the column keeps its type), or recreate the table")
         if self.ignore_incompatible:
-            LOG.warning("%s Ignored.", message)
+            LOG.warning("%s. Ignored.", message)
             return []
         raise IncompatibleSchemaChange(message)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from operators.change_batch import ChangeBatch
+from operators.cdc.change_batch import ChangeBatch
 from paimon_py.bucket import bucket_ids
 from paimon_py.catalog import FileSystemCatalog
 from paimon_py.partition import group_by_partition

@@ -12,11 +12,11 @@ from pyflink.common.typeinfo import Types
 from pyflink.datastream import KeyedProcessFunction
 from pyflink.datastream.state import ValueStateDescriptor
 
-from operators.bridge import data_envelope, signal_envelope
-from operators.change_batch import ChangeBatch
-from operators.failures import FailurePlan
-from operators.sink_functions import SCHEMA
-from operators.synthetic_source import SourceSchema, SyntheticChangeStream
+from operators.cdc.schema_event import SchemaEvent
+from operators.runtime.bridge import SCHEMA, data_envelope, signal_envelope
+from operators.cdc.change_batch import ChangeBatch
+from operators.runtime.failures import FailurePlan
+from operators.synthetic.synthetic_source import SourceSchema, SyntheticChangeStream
 
 class SyntheticReader(KeyedProcessFunction):
     def __init__(self, stream: SyntheticChangeStream, failures: FailurePlan | None = None):
@@ -30,7 +30,7 @@ class SyntheticReader(KeyedProcessFunction):
         position = self.position.value() or 0
         for event in self.stream.events(position):
             if isinstance(event, SourceSchema):
-                yield signal_envelope(SCHEMA, 0, event.table, pickle.dumps((event.table, event.schema)))
+                yield signal_envelope(SCHEMA, 0, event.table, pickle.dumps(SchemaEvent(event.table, event.schema)))
             elif isinstance(event, ChangeBatch):
                 yield data_envelope(event.table, event)
         self.position.update(position + 1)

@@ -20,13 +20,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from operators.cdc.errors import UserError
 from paimon_py.types import (BigIntType, DataType, DateType, IntType, LocalZonedTimestampType, TimestampType,
                              VarCharType, to_arrow_type)
 
 METADATA_COLUMNS = ("table_name", "database_name", "schema_name", "op_ts")
 
 
-class InvalidColumnSpec(ValueError):
+class InvalidColumnSpec(UserError, ValueError):
     """A computed or metadata column that cannot be made."""
 
 
@@ -51,7 +52,7 @@ class ExtraColumn:
 
 def metadata_column(name: str) -> ExtraColumn:
     if name not in METADATA_COLUMNS:
-        raise InvalidColumnSpec(f"--metadata_column {name}: supported: {', '.join(METADATA_COLUMNS)}.")
+        raise InvalidColumnSpec(f"--metadata_column {name}: unknown — use one of {', '.join(METADATA_COLUMNS)}")
     if name == "op_ts":
         return ExtraColumn(name, LocalZonedTimestampType(3, nullable=False),
                            lambda rows, origin: origin.op_ts_ms.cast(pa.timestamp("ms", tz="UTC")))
@@ -67,17 +68,17 @@ def computed_column(spec: str, source_types: Mapping[str, DataType]) -> ExtraCol
     """``name=function(column, args...)`` over the source's columns (their Paimon types)."""
     match = _CALL.match(spec)
     if not match:
-        raise InvalidColumnSpec(f"--computed_column {spec!r}: expected name=function(column[, args]).")
+        raise InvalidColumnSpec(f"--computed_column {spec!r}: not understood — write name=function(column[, args])")
     name, function, raw_args = match.groups()
     args = [a.strip().strip("'\"") for a in raw_args.split(",")] if raw_args.strip() else []
     if not args or args[0] not in source_types:
-        raise InvalidColumnSpec(f"--computed_column {spec!r}: the first argument must be a source column "
-                                f"({', '.join(source_types)}).")
+        raise InvalidColumnSpec(f"--computed_column {spec!r}: the first argument is not a source column — use one of "
+                                f"{', '.join(source_types)}")
     column, rest = args[0], args[1:]
     maker = _FUNCTIONS.get(function.lower())
     if maker is None:
-        raise InvalidColumnSpec(f"--computed_column {spec!r}: unknown function {function}; supported: "
-                                f"{', '.join(sorted(_FUNCTIONS))}.")
+        raise InvalidColumnSpec(f"--computed_column {spec!r}: unknown function {function} — use one of "
+                                f"{', '.join(sorted(_FUNCTIONS))}")
     data_type, compute = maker(column, source_types[column], rest, spec)
     return ExtraColumn(name, data_type, lambda rows, origin: compute(rows.column(column)))
 
@@ -91,8 +92,7 @@ def _part(component: str):
 
 def _require_temporal(source_type: DataType, spec: str) -> None:
     if not isinstance(source_type, (DateType, TimestampType, LocalZonedTimestampType)):
-        raise InvalidColumnSpec(f"--computed_column {spec!r}: the column must be a DATE or TIMESTAMP, "
-                                f"not {source_type}.")
+        raise InvalidColumnSpec(f"--computed_column {spec!r}: the column is a {source_type} — use a DATE or TIMESTAMP column")
 
 
 _JAVA_PATTERN = [("yyyy", "%Y"), ("yy", "%y"), ("MM", "%m"), ("dd", "%d"), ("HH", "%H"), ("mm", "%M"),
@@ -101,7 +101,7 @@ _JAVA_PATTERN = [("yyyy", "%Y"), ("yy", "%y"), ("MM", "%m"), ("dd", "%d"), ("HH"
 
 def _date_format(column, source_type, rest, spec):
     if len(rest) != 1:
-        raise InvalidColumnSpec(f"--computed_column {spec!r}: date_format(column, 'pattern').")
+        raise InvalidColumnSpec(f"--computed_column {spec!r}: a pattern is missing — write date_format(column, 'pattern')")
     _require_temporal(source_type, spec)
     pattern = rest[0]
     for java, strf in _JAVA_PATTERN:
@@ -117,7 +117,7 @@ def _substring(column, source_type, rest, spec):
 
 def _truncate(column, source_type, rest, spec):
     if len(rest) != 1:
-        raise InvalidColumnSpec(f"--computed_column {spec!r}: truncate(column, width).")
+        raise InvalidColumnSpec(f"--computed_column {spec!r}: a width is missing — write truncate(column, width)")
     width = int(rest[0])
 
     def compute(values):

@@ -19,9 +19,6 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-POSITION = "P"
-"""Envelope kind of a source position (payload: a ``SourcePosition``)."""
-
 PROPERTY_PREFIX = "cdc.position."
 
 
@@ -46,6 +43,15 @@ class SourcePosition:
     @property
     def property_key(self) -> str:
         return property_key(self.source)
+
+
+@dataclass(frozen=True)
+class PendingPosition:
+    """A source position taken at checkpoint ``checkpoint_id``'s barrier, on its way to the
+    committer, which holds it until that checkpoint completes."""
+
+    checkpoint_id: int
+    position: SourcePosition
 
 
 def property_key(source: str) -> str:

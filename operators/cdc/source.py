@@ -1,0 +1,105 @@
+"""The contract a database source implements to plug into the CDC jobs.
+
+A ``ChangeSourceFactory`` is what a job ships to the reader (``operators/runtime/source_reader.py``):
+small, picklable, and able to open its ``ChangeSource`` in the reader's process. The reader calls
+the source from a ticking loop, one bounded step per tick, and owns everything Flink: keyed
+state, positions at each checkpoint barrier, acknowledgements when a checkpoint completes.
+
+A source has two phases, ``snapshot`` (the tables as they are, in chunks) and ``stream`` (changes
+after the snapshot), and a JSON-serialisable ``state`` that continues it exactly: kept in Flink
+state, sent as the ``SourcePosition`` at every checkpoint, committed into the lake's snapshots,
+and published once the lake holds everything before it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+from typing import Callable, Iterator, Optional, Protocol, Union
+
+from operators.cdc.change_batch import ChangeBatch
+from operators.cdc.schema_event import SchemaEvent
+from operators.cdc.source_position import SourcePosition
+
+Event = Union[SchemaEvent, ChangeBatch]
+"""What a source hands over, in order: a table's schema always before its first batch that needs it."""
+
+
+class ChangeSource(Protocol):
+    state: dict
+    """Everything needed to continue exactly where the last handed-over event ends."""
+
+    @property
+    def snapshot_done(self) -> bool:
+        """True once the source streams (only then are published positions acknowledged)."""
+
+    def start(self) -> list[Event]:
+        """Connects, prepares what is missing, and returns the schema events of all tables."""
+
+    def step(self) -> list[Event]:
+        """One bounded piece of work: a snapshot chunk, or the changes available now."""
+
+    def snapshot_all(self) -> Iterator[Event]:
+        """The whole remaining snapshot (the bounded ``snapshot`` startup mode's last tick)."""
+
+    def acknowledge(self, published: SourcePosition) -> None:
+        """Tells the server that everything up to ``published`` is in the lake."""
+
+    def close(self) -> None:
+        ...
+
+
+TablePosition = Callable[[str], Optional[SourcePosition]]
+"""Target table -> this source's position in that lake table's latest snapshot, if any."""
+
+
+class ChangeSourceFactory(Protocol):
+    source_id: str
+    """Stable across restarts of the same command: where its positions are published."""
+    bounded: bool
+    """True for the ``snapshot`` startup mode: read the tables, commit, end."""
+
+    def open(self, state: Optional[dict], instance: str) -> ChangeSource:
+        """The source, continuing ``state`` (None: a first start). ``instance`` is unique per job
+        submission (for tagging server connections)."""
+
+    def resume_state(self, published: SourcePosition, table_position: TablePosition) -> dict:
+        """The state to continue from after a restart without Flink state: the published
+        position, improved per table by a later position in that table's latest snapshot."""
+
+
+@dataclass
+class SourcePlan:
+    """What a source's checks found: the tables to capture and, for the bounded ``snapshot``
+    mode, how many reader steps the snapshot takes (one per chunk, estimated)."""
+
+    schema_events: list[SchemaEvent] = field(default_factory=list)
+    snapshot_ticks: int = 1
+
+
+class SourcePreparation(Protocol):
+    """The client side of a source, run by the job before it is submitted."""
+
+    factory: ChangeSourceFactory
+
+    def check(self) -> SourcePlan:
+        """Every check (server settings, privileges, tables, column types): creates nothing."""
+
+    def create(self) -> None:
+        """Creates what the source needs on the server (publication, slot, ...), or reuses it."""
+
+
+@dataclass
+class SyncSource:
+    """A source's job, as its command line describes it: everything ``operators/sync_job.py``
+    needs to check, prepare and assemble it."""
+
+    name: str
+    """Flink job name, e.g. ``postgres_sync_database shop``."""
+    preparation: SourcePreparation
+    catalog_options: dict[str, str]
+    """``--warehouse`` and ``--catalog_conf``: every operator opens the lake from them."""
+    args: argparse.Namespace
+    """The common flags of ``operators/cdc/sync_flags.py``."""
+    reader_key: str
+    """Key (and name) of the source's single reader, e.g. its replication slot."""

@@ -1,0 +1,128 @@
+"""``SourceReader``: the PyFlink function around any ``ChangeSource`` (``operators/cdc/source.py``),
+behind the checkpoint-signal bridge (parallelism 1, one key).
+
+* a tick (``D``) does one step of work and keeps the source's state in keyed state;
+* ``B(n)`` sends the source position (envelope kind ``P``) down the sink to the committer;
+* ``C(n)`` acknowledges to the server the position the committer has published (everything up to
+  it is in the lake), so the server keeps its log until the data is safe, never less;
+* a job started without any state resumes from the published position (see
+  ``ChangeSourceFactory.resume_state``).
+
+In the bounded ``snapshot`` mode the tick source has as many ticks as the snapshot has chunks
+(estimated by the job): a chunk per tick, the last tick reads whatever is left; the job ends when
+the ticks end and the sink commits at end of input.
+"""
+
+from __future__ import annotations
+
+import copy
+import pickle
+import time
+from typing import Optional
+
+from pyflink.common.typeinfo import Types
+from pyflink.datastream import KeyedProcessFunction
+from pyflink.datastream.state import ValueStateDescriptor
+
+from operators.cdc.change_batch import ChangeBatch
+from operators.cdc.source import ChangeSourceFactory, Event
+from operators.cdc.source_position import PendingPosition, PositionStore, SourcePosition, table_position
+from operators.runtime.bridge import (BARRIER, CHECKPOINT_ID, COMPLETE, DATA, KIND, PAYLOAD, POSITION, SCHEMA,
+                                      data_envelope, signal_envelope)
+from operators.cdc.catalog import open_catalog
+from operators.runtime.failures import FailurePlan
+
+
+class SourceReader(KeyedProcessFunction):
+    def __init__(self, factory: ChangeSourceFactory, catalog_options: dict[str, str], instance: str,
+                 tick_interval_s: float, last_tick: int = 2 ** 63 - 1, failures: FailurePlan | None = None):
+        """``catalog_options``: the lake's (``operators/cdc/catalog.py``), the same the committer
+        opens, so both find the same ``PositionStore``.
+        ``instance``: unique per job submission; tags the job's server connections.
+        ``tick_interval_s``: the tick source's interval (see ``_tick``); ``last_tick``: the last
+        tick of a bounded (``snapshot`` mode) source."""
+        self.factory = factory
+        self.catalog_options = catalog_options
+        self.instance = instance
+        self.tick_interval_s = tick_interval_s
+        self.last_tick = last_tick
+        self.failures = failures or FailurePlan()
+
+    def open(self, runtime_context):
+        self.saved = runtime_context.get_state(ValueStateDescriptor("source-state", Types.PICKLED_BYTE_ARRAY()))
+        self.source = None
+        self.seq = 0
+        self.ticks = 0
+        self.last_step_end = 0.0
+        self.catalog = open_catalog(self.catalog_options)
+        self.positions = PositionStore.of(self.catalog)
+
+    def process_element(self, value, ctx):
+        kind = value[KIND]
+        if kind == DATA:
+            yield from self._tick(value[PAYLOAD])
+        elif kind == BARRIER and self.source is not None:
+            self.seq += 1
+            position = SourcePosition(self.factory.source_id, self.seq, copy.deepcopy(self.source.state))
+            n = value[CHECKPOINT_ID]
+            yield signal_envelope(POSITION, n, payload=PendingPosition(n, position))
+        elif kind == COMPLETE and self.source is not None:
+            published = self.positions.load(self.factory.source_id)
+            if published is not None and self.source.snapshot_done:
+                self.source.acknowledge(published)
+
+    def _tick(self, tick: int):
+        """One step of work. Ticks that queued up while the last step ran (they arrive back to
+        back) are skipped, so no backlog of ticks builds up in front of checkpoint barriers
+        (except in the bounded mode, whose ticks are counted)."""
+        bounded = self.factory.bounded
+        if not bounded and time.monotonic() - self.last_step_end < self.tick_interval_s / 2:
+            return
+        if self.source is None:
+            yield from self._start()
+        if not bounded:
+            events = self.source.step()
+        elif self.source.snapshot_done:
+            events = []
+        else:
+            events = self.source.snapshot_all() if tick >= self.last_tick else self.source.step()
+        yield from (_envelope(e) for e in events)
+        self.saved.update((self.seq, copy.deepcopy(self.source.state)))
+        self.failures.check("reader", "after-emit", self.ticks)
+        self.ticks += 1
+        self.last_step_end = time.monotonic()
+
+    def _start(self):
+        restored = self.saved.value()
+        if restored is not None:
+            self.seq, state = restored
+        else:
+            state = self._published_state()
+        self.source = self.factory.open(state, self.instance)
+        yield from (_envelope(e) for e in self.source.start())
+
+    def _published_state(self) -> Optional[dict]:
+        """The lake's view after a restart without Flink state (None: never started)."""
+        published = self.positions.load(self.factory.source_id)
+        if published is None:
+            return None
+        self.seq = published.seq
+
+        def in_table(target: str) -> Optional[SourcePosition]:
+            if not self.catalog.table_exists(target):
+                return None
+            position = table_position(self.catalog.get_table(target), self.factory.source_id)
+            if position is not None:
+                self.seq = max(self.seq, position.seq)
+            return position
+        return self.factory.resume_state(published, in_table)
+
+    def close(self):
+        if self.source is not None:
+            self.source.close()
+
+
+def _envelope(event: Event):
+    if isinstance(event, ChangeBatch):
+        return data_envelope(event.table, event)
+    return signal_envelope(SCHEMA, 0, event.table, pickle.dumps(event))

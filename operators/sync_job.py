@@ -1,0 +1,81 @@
+"""``SyncJob``: one place where every source's sync job is checked, prepared and assembled.
+
+Preparation runs in the client (``python jobs/...`` or the ``flink run`` client) so that a bad
+option, an unready server or an incompatible table fails before anything exists: the source's
+checks, then the lake tables' checks (types, options, compatible evolution), and only then the
+source's server objects and the lake tables are created. The topology::
+
+    ticks -> key_by(reader key) -> [bridge] -> SourceReader -> add_paimon_sink
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from operators.cdc.catalog import open_catalog
+from operators.cdc.errors import InvalidJobOption
+from operators.cdc.source import SourcePlan, SyncSource
+from operators.runtime.job_config import job_settings
+from operators.sink.schema_evolution import SchemaEvolutionLogic
+from paimon_py.exceptions import PaimonError
+
+
+@dataclass
+class SyncJob:
+    source: SyncSource
+    plan: Optional[SourcePlan] = None
+    settings: Optional[dict[str, str]] = None
+    """Flink settings, checked by ``prepare``."""
+
+    def prepare(self) -> list[str]:
+        """Checks everything (Flink settings, the source, the lake tables), then creates the
+        source's server objects and the lake tables; returns the target tables."""
+        source = self.source
+        self.settings = job_settings(source.args.flink_conf)
+        plan = source.preparation.check()
+        evolution = SchemaEvolutionLogic(open_catalog(source.catalog_options), source.args.ignore_incompatible)
+        for event in plan.schema_events:
+            try:
+                evolution.check(event.table, event.schema, event.spec)
+            except PaimonError as e:
+                raise InvalidJobOption(f"table {event.table}: {e} — fix --table_conf (or the existing table)") from e
+        source.preparation.create()
+        for event in plan.schema_events:
+            evolution.apply(event.table, event.schema, event.spec)
+        self.plan = plan
+        return sorted({e.table for e in plan.schema_events})
+
+    def build(self, commit_user: Optional[str] = None):
+        """The job's StreamExecutionEnvironment (not started); after ``prepare``."""
+        from pyflink.common.typeinfo import Types
+
+        from operators.runtime import bridge
+        from operators.runtime.failures import FailurePlan
+        from operators.runtime.job_config import create_environment
+        from operators.runtime.source_reader import SourceReader
+        from operators.sink.paimon_sink import add_paimon_sink, new_commit_user
+
+        source, args = self.source, self.source.args
+        env = create_environment(self.settings)
+        failures = FailurePlan(args.fail, args.failure_dir)
+        factory = source.preparation.factory
+        ticks_total = self.plan.snapshot_ticks if factory.bounded else 2 ** 63 - 1
+        ticks = bridge.tick_source(env, ticks_total, args.ticks_per_second).set_parallelism(1)
+        key = source.reader_key
+        keyed = ticks.map(lambda t: bridge.data_envelope(key, t), output_type=bridge.ENVELOPE_TYPE) \
+            .set_parallelism(1).key_by(lambda e: e[bridge.KEY], key_type=Types.STRING())
+        kind = source.name.split("_")[0]
+        commit_user = commit_user or new_commit_user(f"{kind}-{key}")
+        reader = SourceReader(factory, source.catalog_options, f"paimon-cdc {commit_user[-12:]}",
+                              1.0 / args.ticks_per_second, self.plan.snapshot_ticks - 1, failures)
+        changes = bridge.process_with_signals(keyed, reader, output_type=bridge.ENVELOPE_TYPE,
+                                              name=f"{kind} reader", parallelism=1)
+        add_paimon_sink(changes, source.catalog_options, commit_user, args.writer_parallelism, failures,
+                        args.ignore_incompatible)
+        return env
+
+    def run(self) -> None:
+        targets = self.prepare()
+        print(f"Syncing into {len(targets)} table(s): {', '.join(targets)}", flush=True)
+        self.build().execute(self.source.name)

@@ -1,0 +1,136 @@
+"""Bad input to the sync jobs, as a new user would give it: each case ends with exit code 2 and one
+line ``error: <what> — <how to fix>`` on stderr (no traceback), and nothing is created: no lake
+table, no replication slot, no publication. A private PostgreSQL server (and one with
+``wal_level=replica``) started and stopped by this module.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass, field
+
+import pytest
+
+from operators.postgres.local_server import LocalPostgres
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+pytestmark = pytest.mark.slow
+
+DATABASE = "shop"
+
+
+@pytest.fixture(scope="module")
+def pg():
+    server = LocalPostgres().start()
+    server.execute(f"CREATE DATABASE {DATABASE}")
+    server.execute("CREATE TABLE orders (id bigint PRIMARY KEY, v int, note text)", database=DATABASE)
+    server.execute("CREATE TABLE events (at timestamptz, message text)", database=DATABASE)
+    server.execute("CREATE TABLE shapes (id int PRIMARY KEY, p point)", database=DATABASE)
+    server.execute("CREATE ROLE reader LOGIN PASSWORD 'pw' NOREPLICATION")
+    yield server
+    server.stop()
+
+
+@dataclass
+class Case:
+    job: str
+    flags: list[str]
+    conf: dict[str, str] = field(default_factory=dict)
+    expected: str = ""
+    """A part of the one-line message."""
+
+
+CASES = {
+    "unknown source option": Case("postgres_sync_database", [], {"slot.nmae": "x"}, "unknown --postgres_conf option(s) slot.nmae"),
+    "bad startup mode": Case("postgres_sync_database", [], {"scan.startup.mode": "earliest"},
+                             "scan.startup.mode=earliest is unknown — use one of initial, latest-offset, snapshot"),
+    "bad chunk size": Case("postgres_sync_database", [], {"scan.snapshot.chunk.size": "many"},
+                           "scan.snapshot.chunk.size=many is not an integer"),
+    "unknown flag": Case("postgres_sync_database", ["--tabel_conf", "bucket=2"], {}, "unrecognized arguments: --tabel_conf"),
+    "missing flag": Case("postgres_sync_table", [], {"table-name": "orders"}, "the following arguments are required: --table"),
+    "bad type mapping": Case("postgres_sync_database", ["--type_mapping", "to-strings"], {}, "--type_mapping to-strings"),
+    "bad regex": Case("postgres_sync_database", ["--excluding_tables", "(orders"], {}, "--excluding_tables (orders: not a valid regex"),
+    "bad metadata column": Case("postgres_sync_database", ["--metadata_column", "op_time"], {}, "op_time"),
+    "bad computed column": Case("postgres_sync_table", ["--table", "t", "--computed_column", "d=decade(v)"],
+                                {"table-name": "orders"}, "decade"),
+    "unknown catalog option": Case("postgres_sync_database", ["--catalog_conf", "s3.acces-key=k"], {}, "s3.acces-key"),
+    "unsafe flink setting": Case("postgres_sync_database", ["--flink_conf", "execution.checkpointing.mode=AT_LEAST_ONCE"],
+                                 {}, "EXACTLY_ONCE"),
+    "refused connection": Case("postgres_sync_database", [], {"port": "1"}, "check hostname and port"),
+    "wrong password": Case("postgres_sync_database", [], {"password": "wrong"}, "check username and password"),
+    "missing privilege": Case("postgres_sync_database", [], {"username": "reader", "password": "pw"},
+                              "ALTER ROLE reader WITH REPLICATION"),
+    "unsupported type": Case("postgres_sync_table", ["--table", "shapes"], {"table-name": "shapes"}, "to-string"),
+    "no primary key": Case("postgres_sync_table", ["--table", "ev"], {"table-name": "events"}, "--primary_keys"),
+    "bad table option": Case("postgres_sync_database", ["--table_conf", "merge-engine=newest"], {}, "merge-engine"),
+    "bad bucket key": Case("postgres_sync_table", ["--table", "t", "--table_conf", "bucket-key=nope"],
+                           {"table-name": "orders"}, "bucket-key"),
+}
+
+
+def run(pg: LocalPostgres, case: Case, warehouse: str, slot: str) -> subprocess.CompletedProcess:
+    conf = {**pg.conf(DATABASE), "slot.name": slot, **case.conf}
+    if case.job == "postgres_sync_database":
+        conf.setdefault("table-name", "orders|events")
+    args = [a for k, v in conf.items() for a in ("--postgres_conf", f"{k}={v}")]
+    return subprocess.run([sys.executable, os.path.join(ROOT, "jobs", f"{case.job}.py"), "--warehouse", warehouse,
+                           "--database", "lake", *case.flags, *args],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT,
+                          env={**os.environ, "PAIMON_CDC_LOG_DIR": os.path.dirname(warehouse)})
+
+
+def assert_refused(result: subprocess.CompletedProcess, expected: str) -> None:
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2, result.stdout[-2000:] + result.stderr[-3000:]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr[-3000:]
+    assert " — " in lines[0], lines[0]
+    assert expected in lines[0], lines[0]
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def assert_nothing_created(pg: LocalPostgres, warehouse: str) -> None:
+    tables = [d for d in os.listdir(warehouse)] if os.path.isdir(warehouse) else []
+    assert not [d for d in tables if d.endswith(".db")], tables
+    assert pg.execute("SELECT slot_name FROM pg_replication_slots") == []
+    assert pg.execute("SELECT pubname FROM pg_publication", database=DATABASE) == []
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_refused_with_one_line_and_nothing_created(pg, tmp_path, name):
+    case = CASES[name]
+    warehouse = str(tmp_path / "lake")
+    result = run(pg, case, warehouse, "s_" + name.replace(" ", "_"))
+    assert_refused(result, case.expected)
+    assert_nothing_created(pg, warehouse)
+    with open(tmp_path / "client.log") as log:
+        assert "Traceback" in log.read(), "the traceback goes to the client log"
+    assert not re.search(r"\bpw\b", result.stdout + result.stderr), "the reader's password is never shown"
+
+
+def test_a_server_without_logical_decoding(tmp_path):
+    with LocalPostgres(settings={"wal_level": "replica"}) as server:
+        server.execute(f"CREATE DATABASE {DATABASE}")
+        server.execute("CREATE TABLE orders (id bigint PRIMARY KEY)", database=DATABASE)
+        warehouse = str(tmp_path / "lake")
+        result = run(server, Case("postgres_sync_database", []), warehouse, "lake")
+        assert_refused(result, "wal_level = logical")
+        assert_nothing_created(server, warehouse)
+
+
+def test_database_wide_buckets_leave_append_tables_unbucketed(pg, tmp_path):
+    """``--table_conf bucket=2`` shapes the primary-key tables; a table without a primary key
+    becomes an append table without buckets, said once at start (bounded run: it ends)."""
+    warehouse = str(tmp_path / "lake")
+    pg.execute("INSERT INTO orders VALUES (1, 1, 'a') ON CONFLICT DO NOTHING", database=DATABASE)
+    pg.execute("INSERT INTO events VALUES (now(), 'e')", database=DATABASE)
+    result = run(pg, Case("postgres_sync_database", ["--table_conf", "bucket=2"],
+                          {"scan.startup.mode": "snapshot"}), warehouse, "buckets")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.count("lake.events: the source table has no primary key") == 1, result.stdout[-3000:]
+    import paimon_py
+    catalog = paimon_py.CatalogFactory.create({"warehouse": warehouse})
+    assert catalog.get_table("lake.orders").schema.options["bucket"] == "2"
+    assert catalog.get_table("lake.events").schema.options["bucket"] == "-1"
