@@ -150,7 +150,7 @@ def test_sync_database_into_s3_warehouse(postgres_server, database, cdc_role, s3
     assert len(lake_rows_s3(options, "lake.events", ["at"])) == 2400  # no event twice, none lost
 
     logs = [os.path.join(d, f) for d, _, files in os.walk(tmp_path) for f in files if f.endswith((".log", ".out"))]
-    assert any("flink-log" in path for path in logs), logs
+    assert any(".log.flink" + os.sep in path for path in logs), logs  # Job keeps Flink's logs in <log>.flink/
     for path in logs:
         with open(path, errors="replace") as f:
             text = f.read()
