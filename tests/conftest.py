@@ -1,5 +1,10 @@
-"""Fixtures for the paimon_py <-> pypaimon compatibility tests.
+"""Fixtures shared by the tests (support code lives in ``tests/support/``).
 
+* ``postgres_server``: the session's one private PostgreSQL server (``LocalPostgres``, started
+  the first time a test asks for it, stopped by PID at the end of the session). Server-wide
+  state (slots, publications, roles) outlives a test: drop what you create or use unique names.
+* ``database``: a fresh database on ``postgres_server`` for one test, dropped afterwards with
+  its replication slots.
 * ``warehouse``: a fresh warehouse directory (under pytest's ``tmp_path``).
 * ``pp_catalog`` / ``ppy_catalog``: a paimon_py catalog and a pypaimon catalog over that same
   warehouse, so a table written by one is read by the other.
@@ -11,7 +16,9 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, settings
 
-from tests import helpers
+from operators.postgres.local_server import LocalPostgres
+from tests.support import helpers
+from tests.support.postgres import database_name, fresh_database
 
 # Timing-based health checks and deadlines fail on a loaded 2-core machine without any defect.
 settings.register_profile("project", deadline=None,
@@ -53,3 +60,20 @@ def open_catalogs(warehouse):
 @pytest.fixture
 def read_sorted():
     return helpers.read_sorted
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One ``LocalPostgres`` (wal_level=logical) for the whole session, started lazily."""
+    server = LocalPostgres().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def database(postgres_server, request):
+    """The name of an empty database on ``postgres_server`` for this test only (``db_<test>``)."""
+    with fresh_database(postgres_server, database_name(request.node.name)) as name:
+        yield name

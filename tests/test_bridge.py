@@ -27,6 +27,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # the tests run PyFlink jobs (a JVM) in child processes; the jar may be compiled
+
 TICKS = 1500
 TICKS_PER_SECOND = 150.0
 BATCH = 4  # records per element: the input is 6,000 records in 1,500 batches
@@ -255,7 +257,6 @@ def test_topology_checks():
     assert checks["marker_subtasks"] == [0, 1, 2]
 
 
-@pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_signals_through_checkpoints_failure_and_restore(tmp_path):
     started = time.monotonic()

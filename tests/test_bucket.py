@@ -29,7 +29,7 @@ from paimon_py.types import (
     from_arrow_type,
     to_arrow_type,
 )
-from tests.test_binary_row import KEY_TYPES, nullable_value
+from tests.support.row_values import KEY_TYPES, nullable_value
 
 # ---------------------------------------------------------------------------------------------
 # §5 test vectors

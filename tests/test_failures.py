@@ -15,7 +15,7 @@ import os
 import pyarrow as pa
 import pytest
 
-from tests import helpers as h
+from tests.support import helpers as h
 
 SCHEMA = pa.schema([
     pa.field("region_code", pa.string(), nullable=False),

@@ -2,7 +2,7 @@
 other's tables.
 
 Paimon Java here is 1.0-SNAPSHOT (the self-contained jar of PyPI ``paimon-python-ali==0.1.1``),
-driven through tests/java/PaimonJavaTool.java by tests/java_tool.py. A JVM start costs ~1.5 s,
+driven through tests/java/PaimonJavaTool.java by tests/support/java_tool.py. A JVM start costs ~1.5 s,
 so commands are batched: all tables that only paimon_py writes are built once per module and
 read (every snapshot of every table) by a single JVM.
 
@@ -30,9 +30,9 @@ import random
 import pyarrow as pa
 import pytest
 
-from tests import helpers as h
-from tests import java_tool
-from tests.type_cases import TYPE_CASES, cycle_value
+from tests.support import helpers as h
+from tests.support import java_tool
+from tests.support.type_cases import TYPE_CASES, cycle_value
 
 D = decimal.Decimal
 # ~25 s on an idle 2-core machine (JVM runs dominate), a minute under load

@@ -23,8 +23,8 @@ import random
 import pyarrow as pa
 import pytest
 
-from tests import helpers as h
-from tests.type_cases import TYPE_CASES, cycle_value
+from tests.support import helpers as h
+from tests.support.type_cases import TYPE_CASES, cycle_value
 
 D = decimal.Decimal
 UTC = dt.timezone.utc

@@ -24,6 +24,8 @@ DATABASE = "shop"
 
 @pytest.fixture(scope="module")
 def pg():
+    # A private server, not the session's shared one: the checks below assert that no slot and no
+    # publication exists anywhere on the server, and the module creates a role of its own.
     server = LocalPostgres().start()
     server.execute(f"CREATE DATABASE {DATABASE}")
     server.execute("CREATE TABLE orders (id bigint PRIMARY KEY, v int, note text)", database=DATABASE)

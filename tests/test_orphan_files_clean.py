@@ -11,9 +11,9 @@ import pyarrow as pa
 from paimon_py.operation.expire_snapshots import ExpireSnapshots
 from paimon_py.operation.orphan_files_clean import OrphanFilesClean
 from paimon_py.tag.tag_manager import TagManager
-from tests import helpers as h
-from tests.test_expire_snapshots import (SCHEMA, History, assert_snapshots_read, files_on_disk,
-                                         read_pypaimon, referenced_files, snapshot_files)
+from tests.support import helpers as h
+from tests.support.snapshot_history import (SCHEMA, History, assert_snapshots_read, files_on_disk, read_pypaimon,
+                                            referenced_files, snapshot_files)
 
 DAY_S = 24 * 3600
 

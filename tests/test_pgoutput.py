@@ -5,69 +5,27 @@ identities, truncate, unchanged TOASTed values, ALTER TABLE, enum types and logi
 
 from __future__ import annotations
 
-import select
 import time
-import uuid
-from contextlib import contextmanager
-from typing import Iterator
 
-import psycopg2
-import psycopg2.extras
 import pytest
 
 from operators.postgres import pgoutput
 from operators.postgres.local_server import LocalPostgres
 from operators.postgres.pgoutput import UNCHANGED_TOAST
-from operators.postgres.replication import SESSION_OPTIONS
+from tests.support.postgres import change_stream, fresh_database
+
+pytestmark = pytest.mark.slow  # a PostgreSQL server
+
+DATABASE = "pgoutput"
 
 
 @pytest.fixture(scope="module")
-def pg():
-    server = LocalPostgres().start()
-    server.execute("CREATE PUBLICATION pub FOR ALL TABLES")
-    yield server
-    server.stop()
-
-
-class ChangeStream:
-    """Decoded messages of a temporary pgoutput slot created when it opens."""
-
-    def __init__(self, cursor, conn):
-        self.cursor, self.conn = cursor, conn
-
-    def transactions(self, count: int, timeout_s: float = 10.0) -> list[list[pgoutput.Message]]:
-        """The next ``count`` transactions, each from Begin to Commit."""
-        out: list[list[pgoutput.Message]] = []
-        current: list[pgoutput.Message] = []
-        deadline = time.monotonic() + timeout_s
-        while len(out) < count:
-            message = self.cursor.read_message()
-            if message is None:
-                assert time.monotonic() < deadline, f"only {len(out)} of {count} transactions arrived"
-                select.select([self.conn], [], [], 0.2)
-                continue
-            current.append(pgoutput.decode(message.payload))
-            if isinstance(current[-1], pgoutput.Commit):
-                out.append(current)
-                current = []
-        return out
-
-
-@contextmanager
-def change_stream(server: LocalPostgres, messages: bool = False) -> Iterator[ChangeStream]:
-    conn = psycopg2.connect(server.dsn, options=SESSION_OPTIONS,
-                            connection_factory=psycopg2.extras.LogicalReplicationConnection)
-    try:
-        cursor = conn.cursor()
-        slot = "test_" + uuid.uuid4().hex[:12]
-        cursor.execute(f"CREATE_REPLICATION_SLOT {slot} TEMPORARY LOGICAL pgoutput NOEXPORT_SNAPSHOT")
-        options = {"proto_version": "1", "publication_names": "pub"}
-        if messages:
-            options["messages"] = "true"
-        cursor.start_replication(slot_name=slot, decode=False, options=options)
-        yield ChangeStream(cursor, conn)
-    finally:
-        conn.close()
+def server(postgres_server):
+    """The session's server once this module's database exists, with publication ``pub`` for all
+    its tables (the tests run their SQL in that database)."""
+    with fresh_database(postgres_server, DATABASE):
+        postgres_server.execute("CREATE PUBLICATION pub FOR ALL TABLES", database=DATABASE)
+        yield postgres_server
 
 
 def changes(transaction: list) -> list:
@@ -77,14 +35,14 @@ def changes(transaction: list) -> list:
 
 
 def table_oid(server: LocalPostgres, name: str) -> int:
-    return server.execute("SELECT %s::regclass::oid", (name,))[0][0]
+    return server.execute("SELECT %s::regclass::oid", (name,), database=DATABASE)[0][0]
 
 
-def test_insert_relation_begin_commit(pg):
-    pg.execute("CREATE TABLE t_insert (id int PRIMARY KEY, name varchar(10), note text)")
-    with change_stream(pg) as stream:
+def test_insert_relation_begin_commit(server):
+    server.execute("CREATE TABLE t_insert (id int PRIMARY KEY, name varchar(10), note text)", database=DATABASE)
+    with change_stream(server, database=DATABASE) as stream:
         before_us = time.time_ns() // 1000
-        pg.execute("INSERT INTO t_insert VALUES (1, 'a', NULL), (2, '', 'x y')")
+        server.execute("INSERT INTO t_insert VALUES (1, 'a', NULL), (2, '', 'x y')", database=DATABASE)
         (tx,) = stream.transactions(1)
     begin, relation, first, second, commit = tx
     assert isinstance(begin, pgoutput.Begin) and isinstance(commit, pgoutput.Commit)
@@ -92,7 +50,7 @@ def test_insert_relation_begin_commit(pg):
     assert begin.commit_time_us == commit.commit_time_us
     assert abs(commit.commit_time_us - before_us) < 60_000_000  # Unix epoch, not 2000-01-01
     assert begin.xid > 0
-    assert relation == pgoutput.Relation(table_oid(pg, "t_insert"), "public", "t_insert", "d", [
+    assert relation == pgoutput.Relation(table_oid(server, "t_insert"), "public", "t_insert", "d", [
         pgoutput.RelationColumn("id", 23, -1, True),
         pgoutput.RelationColumn("name", 1043, 14, False),
         pgoutput.RelationColumn("note", 25, -1, False)])
@@ -100,17 +58,17 @@ def test_insert_relation_begin_commit(pg):
     assert second == pgoutput.Insert(relation.oid, ["2", "", "x y"])
 
 
-def test_update_delete_with_replica_identity_default_and_full(pg):
-    pg.execute("CREATE TABLE t_identity (id int PRIMARY KEY, v text, w int)")
-    pg.execute("INSERT INTO t_identity VALUES (1, 'one', 10), (2, 'two', 20)")
-    oid = table_oid(pg, "t_identity")
-    with change_stream(pg) as stream:
-        pg.execute("UPDATE t_identity SET v = 'uno' WHERE id = 1")
-        pg.execute("UPDATE t_identity SET id = 3 WHERE id = 2")
-        pg.execute("DELETE FROM t_identity WHERE id = 3")
-        pg.execute("ALTER TABLE t_identity REPLICA IDENTITY FULL")
-        pg.execute("UPDATE t_identity SET w = NULL WHERE id = 1")
-        pg.execute("DELETE FROM t_identity WHERE id = 1")
+def test_update_delete_with_replica_identity_default_and_full(server):
+    server.execute("CREATE TABLE t_identity (id int PRIMARY KEY, v text, w int)", database=DATABASE)
+    server.execute("INSERT INTO t_identity VALUES (1, 'one', 10), (2, 'two', 20)", database=DATABASE)
+    oid = table_oid(server, "t_identity")
+    with change_stream(server, database=DATABASE) as stream:
+        server.execute("UPDATE t_identity SET v = 'uno' WHERE id = 1", database=DATABASE)
+        server.execute("UPDATE t_identity SET id = 3 WHERE id = 2", database=DATABASE)
+        server.execute("DELETE FROM t_identity WHERE id = 3", database=DATABASE)
+        server.execute("ALTER TABLE t_identity REPLICA IDENTITY FULL", database=DATABASE)
+        server.execute("UPDATE t_identity SET w = NULL WHERE id = 1", database=DATABASE)
+        server.execute("DELETE FROM t_identity WHERE id = 1", database=DATABASE)
         txs = [changes(tx) for tx in stream.transactions(5)]
     assert txs == [
         [pgoutput.Update(oid, None, None, ["1", "uno", "10"])],
@@ -121,29 +79,30 @@ def test_update_delete_with_replica_identity_default_and_full(pg):
     ]
 
 
-def test_truncate(pg):
-    pg.execute("CREATE TABLE t_trunc_a (id serial PRIMARY KEY)")
-    pg.execute("CREATE TABLE t_trunc_b (id int PRIMARY KEY)")
-    with change_stream(pg) as stream:
-        pg.execute("TRUNCATE t_trunc_a, t_trunc_b RESTART IDENTITY CASCADE")
-        pg.execute("TRUNCATE t_trunc_b")
+def test_truncate(server):
+    server.execute("CREATE TABLE t_trunc_a (id serial PRIMARY KEY)", database=DATABASE)
+    server.execute("CREATE TABLE t_trunc_b (id int PRIMARY KEY)", database=DATABASE)
+    with change_stream(server, database=DATABASE) as stream:
+        server.execute("TRUNCATE t_trunc_a, t_trunc_b RESTART IDENTITY CASCADE", database=DATABASE)
+        server.execute("TRUNCATE t_trunc_b", database=DATABASE)
         first, second = (changes(tx) for tx in stream.transactions(2))
-    a, b = table_oid(pg, "t_trunc_a"), table_oid(pg, "t_trunc_b")
+    a, b = table_oid(server, "t_trunc_a"), table_oid(server, "t_trunc_b")
     assert first == [pgoutput.Truncate([a, b], cascade=True, restart_identity=True)]
     assert second == [pgoutput.Truncate([b], cascade=False, restart_identity=False)]
 
 
-def test_unchanged_toast_value(pg):
-    pg.execute("CREATE TABLE t_toast (id int PRIMARY KEY, big text, n int)")
+def test_unchanged_toast_value(server):
+    server.execute("CREATE TABLE t_toast (id int PRIMARY KEY, big text, n int)", database=DATABASE)
     # md5 hex does not compress well enough to stay inline: stored out of line (TOASTed)
-    pg.execute("INSERT INTO t_toast SELECT 1, string_agg(md5(i::text), ''), 0 FROM generate_series(1, 200) i")
-    big = pg.execute("SELECT big FROM t_toast")[0][0]
+    server.execute("INSERT INTO t_toast SELECT 1, string_agg(md5(i::text), ''), 0 FROM generate_series(1, 200) i",
+                   database=DATABASE)
+    big = server.execute("SELECT big FROM t_toast", database=DATABASE)[0][0]
     assert len(big) > 2048
-    with change_stream(pg) as stream:
-        pg.execute("UPDATE t_toast SET n = 1")
-        pg.execute("UPDATE t_toast SET big = big || 'x', n = 2")
-        pg.execute("ALTER TABLE t_toast REPLICA IDENTITY FULL")
-        pg.execute("UPDATE t_toast SET n = 3")
+    with change_stream(server, database=DATABASE) as stream:
+        server.execute("UPDATE t_toast SET n = 1", database=DATABASE)
+        server.execute("UPDATE t_toast SET big = big || 'x', n = 2", database=DATABASE)
+        server.execute("ALTER TABLE t_toast REPLICA IDENTITY FULL", database=DATABASE)
+        server.execute("UPDATE t_toast SET n = 3", database=DATABASE)
         txs = [changes(tx)[0] for tx in stream.transactions(3)]
     assert txs[0].new == ["1", UNCHANGED_TOAST, "1"]
     assert txs[1].new == ["1", big + "x", "2"]
@@ -152,15 +111,15 @@ def test_unchanged_toast_value(pg):
     assert repr(UNCHANGED_TOAST) == "UNCHANGED_TOAST"
 
 
-def test_relation_after_add_column_and_type_message(pg):
-    pg.execute("CREATE TYPE colour AS ENUM ('red', 'green')")
-    pg.execute("CREATE TABLE t_alter (id int PRIMARY KEY)")
-    with change_stream(pg) as stream:
-        pg.execute("INSERT INTO t_alter VALUES (1)")
-        pg.execute("ALTER TABLE t_alter ADD COLUMN c colour, ADD COLUMN amount numeric(12, 3)")
-        pg.execute("INSERT INTO t_alter VALUES (2, 'green', -1.5)")
+def test_relation_after_add_column_and_type_message(server):
+    server.execute("CREATE TYPE colour AS ENUM ('red', 'green')", database=DATABASE)
+    server.execute("CREATE TABLE t_alter (id int PRIMARY KEY)", database=DATABASE)
+    with change_stream(server, database=DATABASE) as stream:
+        server.execute("INSERT INTO t_alter VALUES (1)", database=DATABASE)
+        server.execute("ALTER TABLE t_alter ADD COLUMN c colour, ADD COLUMN amount numeric(12, 3)", database=DATABASE)
+        server.execute("INSERT INTO t_alter VALUES (2, 'green', -1.5)", database=DATABASE)
         first, second = stream.transactions(2)
-    colour = pg.execute("SELECT 'colour'::regtype::oid")[0][0]
+    colour = server.execute("SELECT 'colour'::regtype::oid", database=DATABASE)[0][0]
     assert [c.name for c in first[1].columns] == ["id"]
     type_info, relation, insert = second[1:4]
     assert type_info == pgoutput.TypeInfo(colour, "public", "colour")
@@ -169,9 +128,9 @@ def test_relation_after_add_column_and_type_message(pg):
     assert insert.new == ["2", "green", "-1.500"]
 
 
-def test_logical_message(pg):
-    with change_stream(pg, messages=True) as stream:
-        pg.execute("SELECT pg_logical_emit_message(true, 'pfx', 'hello'::bytea)")
+def test_logical_message(server):
+    with change_stream(server, messages=True, database=DATABASE) as stream:
+        server.execute("SELECT pg_logical_emit_message(true, 'pfx', 'hello'::bytea)", database=DATABASE)
         (tx,) = stream.transactions(1)
     (message,) = [m for m in tx if isinstance(m, pgoutput.LogicalMessage)]
     assert message.transactional and message.prefix == "pfx" and message.content == b"hello"

@@ -1,11 +1,12 @@
-"""postgres_sync_database on a real standalone Flink cluster (``tests/flink_standalone.py``): a
-private PostgreSQL server, ``flink run -d -py jobs/postgres_sync_database.py`` (the client part
-checks the server and creates the target tables in the ``flink run`` process, then submits), a
-primary-key table and an append table snapshotted and then streamed under a workload; the job
-stopped with a savepoint (``flink stop --savepointPath``), more changes while it is down, the same
-command resubmitted with ``-s <savepoint>``; the lake equals the source again, the append table
-has no duplicates, and the slot's confirmed LSN moves past the changes made while stopped. Every
-process the test starts (cluster, PostgreSQL) is stopped by PID at the end, also on failure.
+"""postgres_sync_database on a real standalone Flink cluster
+(``tests/support/flink_standalone.py``): the session's PostgreSQL server (a fresh database),
+``flink run -d -py jobs/postgres_sync_database.py`` (the client part checks the server and
+creates the target tables in the ``flink run`` process, then submits), a primary-key table and
+an append table snapshotted and then streamed under a workload; the job stopped with a savepoint
+(``flink stop --savepointPath``), more changes while it is down, the same command resubmitted
+with ``-s <savepoint>``; the lake equals the source again, the append table has no duplicates,
+and the slot's confirmed LSN moves past the changes made while stopped. Every process the test
+starts (the cluster) is stopped by PID at the end, also on failure.
 """
 
 from __future__ import annotations
@@ -16,20 +17,19 @@ from collections import Counter
 
 import pytest
 
-from operators.postgres.local_server import LocalPostgres
-from tests.flink_standalone import ROOT, Cluster, wait_for
-from tests.test_postgres_sync import (EVENTS, ORDERS, conf_args, confirmed_lsn, fill, lake_rows,
-                                      normalise, wait_equal, workload)
+from tests.support.flink_standalone import ROOT, Cluster
+from tests.support.postgres import (EVENTS, ORDERS, conf_args, confirmed_lsn, fill, lake_rows, normalise, wait_equal,
+                                    workload)
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
-DATABASE = "shop"
 SLOT = "lake"
 RUNNING = ("INITIALIZING", "CREATED", "RUNNING", "RESTARTING")
 
 
 class ClusterJob:
-    """A job submitted to ``cluster`` with ``flink run -d``, shaped like test_postgres_sync's ``Job``
+    """A job submitted to ``cluster`` with ``flink run -d``, shaped like ``tests.support.postgres.Job``
     for ``wait_equal``: ``process.poll()`` is None while the job runs, ``output()`` tells why not."""
 
     def __init__(self, cluster: Cluster, args: list[str], savepoint: str | None = None):
@@ -69,17 +69,8 @@ class ClusterJob:
         out = self.cluster.script("flink", "stop", "--savepointPath", directory, self.job_id, timeout=300)
         found = re.search(r"Savepoint completed\. Path: (\S+)", out)
         assert found, out
-        wait_for(lambda: self.state() == "FINISHED", 120, "the stopped job to finish")
+        wait_until(lambda: self.state() == "FINISHED", 120, "the stopped job to finish")
         return found.group(1)
-
-
-@pytest.fixture
-def pg():
-    server = LocalPostgres().start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
@@ -92,45 +83,47 @@ def cluster(tmp_path):
         cluster.stop()
 
 
-def test_stop_with_savepoint_and_restore(pg, cluster, tmp_path):
+def test_stop_with_savepoint_and_restore(postgres_server, database, cluster, tmp_path):
+    # database before cluster: the cluster (and the job holding the slot) stops first
     warehouse = str(tmp_path / "lake")
-    pg.execute(f"CREATE DATABASE {DATABASE}")
-    pg.execute(ORDERS, database=DATABASE)
-    pg.execute(EVENTS, database=DATABASE)
-    fill(pg, DATABASE, 1, 2000)
+    postgres_server.execute(ORDERS, database=database)
+    postgres_server.execute(EVENTS, database=database)
+    fill(postgres_server, database, 1, 2000)
     args = ["--warehouse", warehouse, "--database", "lake",
-            *conf_args(pg, DATABASE, slot=SLOT, **{"scan.snapshot.chunk.size": "700"})]
+            *conf_args(postgres_server, database, slot=SLOT, **{"scan.snapshot.chunk.size": "700"})]
 
     job = ClusterJob(cluster, args)
     assert "Syncing into 2 table(s): lake.events, lake.orders" in job.client_output
-    wait_equal(pg, DATABASE, warehouse, "orders", "lake.orders", ["id"], job, timeout=240)
-    workload(pg, DATABASE, 5000)  # streamed: TOAST, key change, deletes, updates, inserts
-    wait_equal(pg, DATABASE, warehouse, "orders", "lake.orders", ["id"], job, timeout=180)
-    wait_equal(pg, DATABASE, warehouse, "events", "lake.events", ["at", "message"], job, timeout=120)
+    wait_equal(postgres_server, database, warehouse, "orders", "lake.orders", ["id"], job, timeout=240)
+    workload(postgres_server, database, 5000)  # streamed: TOAST, key change, deletes, updates, inserts
+    wait_equal(postgres_server, database, warehouse, "orders", "lake.orders", ["id"], job, timeout=180)
+    wait_equal(postgres_server, database, warehouse, "events", "lake.events", ["at", "message"], job, timeout=120)
 
     savepoint = job.stop_with_savepoint("file://" + str(tmp_path / "savepoints"))
     assert os.path.isdir(savepoint.removeprefix("file:")), savepoint
-    wait_for(lambda: pg.execute("SELECT active_pid IS NULL FROM pg_replication_slots WHERE slot_name = %s",
-                                (SLOT,))[0][0], 60, "the stopped job to release the slot")
-    stopped_lsn = confirmed_lsn(pg, SLOT)
+    wait_until(lambda: postgres_server.execute("SELECT active_pid IS NULL FROM pg_replication_slots "
+                                               "WHERE slot_name = %s", (SLOT,))[0][0],
+               60, "the stopped job to release the slot")
+    stopped_lsn = confirmed_lsn(postgres_server, SLOT)
     assert stopped_lsn > 0
 
-    workload(pg, DATABASE, 9000)  # while the job is stopped
-    pg.execute("UPDATE orders SET note = 'after stop' WHERE id % 17 = 0", database=DATABASE)
-    changed_lsn = int(pg.execute("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn")[0][0])
+    workload(postgres_server, database, 9000)  # while the job is stopped
+    postgres_server.execute("UPDATE orders SET note = 'after stop' WHERE id % 17 = 0", database=database)
+    changed_lsn = int(postgres_server.execute("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn")[0][0])
 
     job = ClusterJob(cluster, args, savepoint=savepoint)  # the same command, restored
-    restored = wait_for(lambda: cluster.rest(f"/jobs/{job.job_id}/checkpoints")["latest"]["restored"], 120,
-                        "the restored job to report its savepoint")
+    restored = wait_until(lambda: cluster.rest(f"/jobs/{job.job_id}/checkpoints")["latest"]["restored"], 120,
+                          "the restored job to report its savepoint")
     assert restored["is_savepoint"] and restored["external_path"] == savepoint, restored
-    wait_equal(pg, DATABASE, warehouse, "orders", "lake.orders", ["id"], job, timeout=240)
-    events = wait_equal(pg, DATABASE, warehouse, "events", "lake.events", ["at", "message"], job, timeout=120)
+    wait_equal(postgres_server, database, warehouse, "orders", "lake.orders", ["id"], job, timeout=240)
+    events = wait_equal(postgres_server, database, warehouse, "events", "lake.events", ["at", "message"], job,
+                        timeout=120)
     assert len(events) == 2400
     lake_events = normalise(lake_rows(warehouse, "lake.events", ["at", "message"]))
     assert max(Counter((r["at"], r["message"]) for r in lake_events).values()) == 1
-    wait_for(lambda: confirmed_lsn(pg, SLOT) >= changed_lsn, 90,
-             "the slot's confirmed LSN to pass the changes made while stopped")
-    assert confirmed_lsn(pg, SLOT) > stopped_lsn
+    wait_until(lambda: confirmed_lsn(postgres_server, SLOT) >= changed_lsn, 90,
+               "the slot's confirmed LSN to pass the changes made while stopped")
+    assert confirmed_lsn(postgres_server, SLOT) > stopped_lsn
     assert job.poll() is None, job.output()
     history = cluster.rest(f"/jobs/{job.job_id}/exceptions").get("exceptionHistory", {}).get("entries", [])
     assert not history, job.output()

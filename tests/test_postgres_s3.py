@@ -1,5 +1,5 @@
 """postgres_sync_database into an ``s3://`` warehouse, end to end: a private S3-compatible server
-(moto in server mode, a child process), a private PostgreSQL server, the job as a child process
+(moto in server mode, a child process), the session's PostgreSQL server, the job as a child process
 with the S3 endpoint and credentials in ``--catalog_conf``. The lake is read back through
 paimon_py with the same options and compared row by row with the source; the published source
 position must be an object in the bucket (nothing on local disk), the replication slot must
@@ -20,10 +20,10 @@ import pyarrow.fs as pafs
 import pytest
 
 from operators.cdc.catalog import open_catalog
-from operators.postgres.local_server import LocalPostgres, free_port
+from operators.postgres.local_server import free_port
 from operators.cdc.source_position import POSITIONS_DIRECTORY, PositionStore
-from tests.test_postgres_sync import (EVENTS, ORDERS, ROOT, Job, conf_args, confirmed_lsn, fill, wait_equal,
-                                      workload)
+from tests.support.postgres import EVENTS, ORDERS, ROOT, Job, conf_args, confirmed_lsn, fill, wait_equal, workload
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -63,13 +63,6 @@ def s3_endpoint(tmp_path):
         log.close()
 
 
-@pytest.fixture(scope="module")
-def pg():
-    server = LocalPostgres().start()
-    yield server
-    server.stop()
-
-
 def s3_options(endpoint: str) -> dict[str, str]:
     return {"warehouse": WAREHOUSE, "s3.endpoint": endpoint, "s3.access-key": "lake-user",
             "s3.secret-key": SECRET_KEY, "s3.region": "us-east-1"}
@@ -90,40 +83,47 @@ def local_files_named(name: str, *roots: str) -> list[str]:
             if name in files or name in dirs]
 
 
-def test_sync_database_into_s3_warehouse(pg, s3_endpoint, tmp_path):
+@pytest.fixture
+def cdc_role(postgres_server, database):
+    """Role ``cdc`` (the job's login, with a secret password); roles are server-wide: it and what
+    it owns in ``database`` (the publication the job creates) are dropped afterwards."""
+    postgres_server.execute(f"CREATE ROLE cdc LOGIN SUPERUSER PASSWORD '{DB_PASSWORD}'")
+    try:
+        yield "cdc"
+    finally:
+        postgres_server.execute("DROP OWNED BY cdc", database=database)
+        postgres_server.execute("DROP ROLE cdc")
+
+
+def test_sync_database_into_s3_warehouse(postgres_server, database, cdc_role, s3_endpoint, tmp_path):
     options = s3_options(s3_endpoint)
     bucket_fs = pafs.S3FileSystem(endpoint_override=s3_endpoint, access_key="lake-user", secret_key=SECRET_KEY,
                                   region="us-east-1", allow_bucket_creation=True)
     bucket_fs.create_dir(BUCKET)
-    database = "s3sync"
-    pg.execute(f"CREATE DATABASE {database}")
-    pg.execute(f"CREATE ROLE cdc LOGIN SUPERUSER PASSWORD '{DB_PASSWORD}'")
-    pg.execute(ORDERS, database=database)
-    pg.execute(EVENTS, database=database)
-    fill(pg, database, 1, 2000)
+    postgres_server.execute(ORDERS, database=database)
+    postgres_server.execute(EVENTS, database=database)
+    fill(postgres_server, database, 1, 2000)
     catalog_conf = [x for k, v in options.items() if k != "warehouse" for x in ("--catalog_conf", f"{k}={v}")]
     args = ["--warehouse", WAREHOUSE, "--database", "lake", *catalog_conf,
-            *conf_args(pg, database, username="cdc", password=DB_PASSWORD,
+            *conf_args(postgres_server, database, username=cdc_role, password=DB_PASSWORD,
                        **{"scan.snapshot.chunk.size": "700"})]
     env = {**os.environ, "FLINK_LOG_DIR": str(tmp_path / "flink-log")}
 
     def synced(job: Job) -> None:
-        wait_equal(pg, database, options, "orders", "lake.orders", ["id"], job, read_lake=lake_rows_s3)
-        wait_equal(pg, database, options, "events", "lake.events", ["at", "message"], job, read_lake=lake_rows_s3)
+        for table, keys in (("orders", ["id"]), ("events", ["at", "message"])):
+            wait_equal(postgres_server, database, options, table, f"lake.{table}", keys, job, read_lake=lake_rows_s3)
 
     started = time.monotonic()
     job = Job("postgres_sync_database", args, str(tmp_path / "job1.log"), env)
     try:
-        wait_equal(pg, database, options, "orders", "lake.orders", ["id"], job, read_lake=lake_rows_s3)
+        wait_equal(postgres_server, database, options, "orders", "lake.orders", ["id"], job, read_lake=lake_rows_s3)
         snapshot_done = time.monotonic()
-        workload(pg, database, 5000)  # updates (TOASTed value unchanged, a key change), deletes, inserts
-        last_change = int(pg.execute("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn")[0][0])
+        workload(postgres_server, database, 5000)  # updates (TOASTed value unchanged, a key change), deletes, inserts
+        last_change = int(postgres_server.execute("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn")[0][0])
         synced(job)
         streamed = time.monotonic()
-        deadline = time.monotonic() + 60
-        while confirmed_lsn(pg, "lake") < last_change and time.monotonic() < deadline:
-            time.sleep(0.5)
-        assert confirmed_lsn(pg, "lake") >= last_change, "the slot did not confirm past the last change"
+        wait_until(lambda: confirmed_lsn(postgres_server, "lake") >= last_change, 60,
+                   "the slot to confirm past the last change")
         confirmed = time.monotonic()
     finally:
         job.stop()
@@ -132,7 +132,7 @@ def test_sync_database_into_s3_warehouse(pg, s3_endpoint, tmp_path):
     assert [p.type for p in positions] == [pafs.FileType.File], positions
     name = positions[0].base_name
     store = PositionStore.of(open_catalog(options))
-    source = f"postgres/127.0.0.1:{pg.port}/{database}/lake"
+    source = f"postgres/127.0.0.1:{postgres_server.port}/{database}/lake"
     assert store.path(source).endswith("/" + name)
     published = store.load(source)
     assert published is not None and published.state["lsn"] >= last_change
@@ -140,7 +140,7 @@ def test_sync_database_into_s3_warehouse(pg, s3_endpoint, tmp_path):
     assert local_files_named(POSITIONS_DIRECTORY, ROOT, str(tmp_path)) == []
 
     # changes while the job is down; the same command again resumes from the position on S3
-    workload(pg, database, 9000)
+    workload(postgres_server, database, 9000)
     job = Job("postgres_sync_database", args, str(tmp_path / "job2.log"), env)
     try:
         synced(job)
@@ -150,7 +150,7 @@ def test_sync_database_into_s3_warehouse(pg, s3_endpoint, tmp_path):
     assert len(lake_rows_s3(options, "lake.events", ["at"])) == 2400  # no event twice, none lost
 
     logs = [os.path.join(d, f) for d, _, files in os.walk(tmp_path) for f in files if f.endswith((".log", ".out"))]
-    assert any("flink-log" in path for path in logs), logs
+    assert any(".log.flink" + os.sep in path for path in logs), logs  # Job keeps Flink's logs in <log>.flink/
     for path in logs:
         with open(path, errors="replace") as f:
             text = f.read()

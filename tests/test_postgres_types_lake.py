@@ -1,7 +1,7 @@
 """Every mapped PostgreSQL type through the real sync job into the lake, read back with pypaimon.
 
 * ``test_every_type_snapshot_and_stream``: one table with every supported column type
-  (``tests.test_postgres_types.COLUMNS`` plus ``timestamp(3)``), rows read by the snapshot and
+  (``tests.support.postgres_type_cases.COLUMNS`` plus ``timestamp(3)``), rows read by the snapshot and
   rows inserted, updated (values -> NULL, NULL -> values, a key change) and deleted while the
   job streams (pgoutput). The lake, read through pypaimon, must equal the expected Python values
   column by column; the Paimon schema is checked too.
@@ -50,10 +50,9 @@ import pytest
 from operators.postgres.local_server import LocalPostgres
 from operators.postgres.replication import SESSION_OPTIONS
 from paimon_py.types import TimestampType, to_arrow_type
-from tests.test_postgres_sync import Job, conf_args
-from tests.test_postgres_types import COLUMNS, SERVER_DEFAULTS, Col
+from tests.support.postgres import ROOT, Job, conf_args, database_name, fresh_database
+from tests.support.postgres_type_cases import COLUMNS, SERVER_DEFAULTS, Col
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 pytestmark = pytest.mark.slow
 
 TIMEOUT = 180.0
@@ -74,23 +73,21 @@ NULL_TEMPLATE = 2
 
 @pytest.fixture(scope="module")
 def pg():
+    # a private server, not postgres_server: the non-ISO, non-UTC defaults (SERVER_DEFAULTS) must be
+    # the server's own, so that only the job's session options can make its values right
     server = LocalPostgres(settings=SERVER_DEFAULTS).start()
     yield server
     server.stop()
 
 
 @pytest.fixture
-def database(pg, request):
-    name = "db_" + request.node.name.lower()[:40]
-    pg.execute(f"DROP DATABASE IF EXISTS {name}")
-    pg.execute(f"CREATE DATABASE {name}")
-    for sql in ("CREATE TYPE mood AS ENUM ('happy', 'so so')", "CREATE DOMAIN short_text AS varchar(8)",
-                "CREATE DOMAIN price AS numeric(6, 2) CHECK (VALUE >= 0)"):
-        pg.execute(sql, database=name)
-    yield name
-    for (slot,) in pg.execute("SELECT slot_name FROM pg_replication_slots WHERE database = %s", (name,)):
-        pg.execute("SELECT pg_drop_replication_slot(%s)", (slot,))
-    pg.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+def types_database(pg, request):
+    """A fresh database on ``pg`` for one test, with the enum and domain types of ``COLUMNS``."""
+    with fresh_database(pg, database_name(request.node.name)) as name:
+        for sql in ("CREATE TYPE mood AS ENUM ('happy', 'so so')", "CREATE DOMAIN short_text AS varchar(8)",
+                    "CREATE DOMAIN price AS numeric(6, 2) CHECK (VALUE >= 0)"):
+            pg.execute(sql, database=name)
+        yield name
 
 
 def create_table(pg, database: str, name: str, extra: list[tuple[str, str]] = ()) -> None:
@@ -215,7 +212,7 @@ def latest_schema(warehouse: str, database: str, table: str) -> dict:
         return json.load(f)
 
 
-def wait_for(what: str, job: Job, check, timeout: float = TIMEOUT):
+def wait_checked(what: str, job: Job, check, timeout: float = TIMEOUT):
     """Polls ``check()`` (-> list of differences, empty when done) until it passes."""
     deadline = time.monotonic() + timeout
     while True:
@@ -238,7 +235,8 @@ def job_args(pg, database: str, warehouse: str, slot: str, **conf) -> list[str]:
 
 # --- the tests --------------------------------------------------------------------------------
 
-def test_every_type_snapshot_and_stream(pg, database, tmp_path):
+def test_every_type_snapshot_and_stream(pg, types_database, tmp_path):
+    database = types_database
     warehouse = str(tmp_path / "lake")
     create_table(pg, database, "all_types")
     templates = {1: 0, 2: 1, 3: NULL_TEMPLATE}
@@ -254,7 +252,7 @@ def test_every_type_snapshot_and_stream(pg, database, tmp_path):
               job_args(pg, database, warehouse, "types_lake", **{"scan.startup.mode": "initial"}),
               str(tmp_path / "job.log"))
     try:
-        wait_for("the snapshot", job, check(expected))
+        wait_checked("the snapshot", job, check(expected))
         # while streaming: inserts, updates (NULL -> values, values -> NULL, all columns), a key
         # change and deletes, each through pgoutput
         insert(pg, database, {4: 0, 5: 1, 6: NULL_TEMPLATE})
@@ -265,7 +263,7 @@ def test_every_type_snapshot_and_stream(pg, database, tmp_path):
         pg.execute("DELETE FROM all_types WHERE id IN (2, 6)", database=database)
         pg.execute("INSERT INTO all_types (id, c_serial, c_bigserial) VALUES (9, 9, 9)", database=database)
         templates = {1: 1, 3: 0, 5: NULL_TEMPLATE, 8: 0, 9: NULL_TEMPLATE}
-        wait_for("the streamed changes", job, check(expected))
+        wait_checked("the streamed changes", job, check(expected))
     finally:
         job.stop()
 
@@ -311,7 +309,8 @@ EXTRA_TEXT_COLUMNS = [  # no Paimon type, or values Paimon cannot hold: fine as 
 ]
 
 
-def test_to_string_snapshot_mode(pg, database, tmp_path):
+def test_to_string_snapshot_mode(pg, types_database, tmp_path):
+    database = types_database
     warehouse = str(tmp_path / "lake")
     create_table(pg, database, "all_types", [(n, t) for n, t, _ in EXTRA_TEXT_COLUMNS])
     insert(pg, database, {1: 0, 2: 1, 3: NULL_TEMPLATE})
@@ -347,7 +346,8 @@ def test_to_string_snapshot_mode(pg, database, tmp_path):
     assert set(types.values()) == {"STRING"}
 
 
-def test_unsupported_type_fails_fast(pg, database, tmp_path):
+def test_unsupported_type_fails_fast(pg, types_database, tmp_path):
+    database = types_database
     warehouse = str(tmp_path / "lake")
     pg.execute("CREATE TABLE geo (id int PRIMARY KEY, name text, c_where point)", database=database)
     pg.execute("INSERT INTO geo VALUES (1, 'a', '(1,2)')", database=database)

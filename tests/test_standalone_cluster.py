@@ -16,7 +16,8 @@ import pytest
 
 import paimon_py
 from operators.synthetic.synthetic_source import LOG_TABLE, PK_TABLE, ChangeModel, SyntheticChangeStream
-from tests.flink_standalone import ROOT, Cluster, wait_for
+from tests.support.flink_standalone import ROOT, Cluster
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -41,12 +42,12 @@ def test_taskmanager_killed_mid_run(cluster, tmp_path):
                          timeout=180)
     job_id = out.strip().split()[-1]
     snapshots = os.path.join(warehouse, "cdc.db", "orders", "snapshot")
-    wait_for(lambda: os.path.isdir(snapshots) and len([n for n in os.listdir(snapshots) if n.startswith("snapshot-")]) >= 3,
+    wait_until(lambda: os.path.isdir(snapshots) and len([n for n in os.listdir(snapshots) if n.startswith("snapshot-")]) >= 3,
              90, "three committed checkpoints")
     for pid in cluster.taskmanager_pids():
         os.kill(pid, signal.SIGKILL)
     cluster.script("taskmanager.sh", "start")
-    wait_for(lambda: cluster.rest(f"/jobs/{job_id}")["state"] in ("FINISHED", "FAILED"), 180, "the job to end")
+    wait_until(lambda: cluster.rest(f"/jobs/{job_id}")["state"] in ("FINISHED", "FAILED"), 180, "the job to end")
     assert cluster.rest(f"/jobs/{job_id}")["state"] == "FINISHED"
     history = cluster.rest(f"/jobs/{job_id}/exceptions").get("exceptionHistory", {}).get("entries", [])
     assert history, "the job never saw the TaskManager loss"
@@ -75,9 +76,9 @@ def test_the_clusters_settings_govern_a_submitted_job(tmp_path):
                              "--warehouse", str(tmp_path / "lake"), "--positions", "400",
                              "--ticks_per_second", "15", "--fail", "writer:after-flush:2", timeout=180)
         job_id = out.strip().split()[-1]
-        config = wait_for(lambda: _checkpoint_config(cluster, job_id), 60, "the job's checkpoint config")
+        config = wait_until(lambda: _checkpoint_config(cluster, job_id), 60, "the job's checkpoint config")
         assert config["interval"] == 1700, config
-        wait_for(lambda: cluster.rest(f"/jobs/{job_id}")["state"] in ("FINISHED", "FAILED"), 180, "the job to end")
+        wait_until(lambda: cluster.rest(f"/jobs/{job_id}")["state"] in ("FINISHED", "FAILED"), 180, "the job to end")
         assert cluster.rest(f"/jobs/{job_id}")["state"] == "FAILED"
         history = cluster.rest(f"/jobs/{job_id}/exceptions").get("exceptionHistory", {}).get("entries", [])
         assert "injected failure" in history[0]["stacktrace"]

@@ -1,0 +1,240 @@
+"""Helpers of the PostgreSQL tests: the sync job in a child process (``Job``) and what the tests
+need around it (``conf_args``, ``lake_rows``, ``source_rows``, ``normalise``, ``wait_equal``,
+``confirmed_lsn``), the ``orders``/``events`` tables and their workload (``ORDERS``, ``EVENTS``,
+``fill``, ``workload``), a fresh database on a server (``fresh_database``, behind the ``database``
+fixture of tests/conftest.py) and a temporary pgoutput slot (``change_stream``).
+
+The server is ``operators.postgres.local_server.LocalPostgres`` (fixture ``postgres_server``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from contextlib import contextmanager
+from typing import Iterator
+
+import psycopg2
+import psycopg2.extras
+import pypaimon
+import pytest
+
+from operators.postgres import pgoutput
+from operators.postgres.local_server import LocalPostgres
+from operators.postgres.replication import SESSION_OPTIONS
+from tests.support.waiting import wait_until
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+ORDERS = """CREATE TABLE orders (id bigint PRIMARY KEY, customer text NOT NULL, amount numeric(12,2),
+    qty int, note text, placed timestamp(6))"""
+EVENTS = "CREATE TABLE events (at timestamptz, message text)"
+
+
+def conf_args(pg, database, slot="lake", **extra) -> list[str]:
+    conf = {**pg.conf(database), "slot.name": slot, **extra}
+    out = []
+    for key, value in conf.items():
+        out += ["--postgres_conf", f"{key}={value}"]
+    return out
+
+
+class Job:
+    """A sync job in a child process; ``stop()`` kills its whole process group. Its Flink logs
+    (with what the Python operators log) go to ``<log_path>.flink/``."""
+
+    def __init__(self, name: str, args: list[str], log_path: str, env: dict | None = None):
+        self.log = open(log_path, "ab")
+        self.flink_log_dir = log_path + ".flink"
+        env = {**(env or os.environ), "FLINK_LOG_DIR": self.flink_log_dir}
+        command = [sys.executable, os.path.join(ROOT, "jobs", f"{name}.py"), *args,
+                   "--flink_conf", "execution.checkpointing.interval=500ms",
+                   "--flink_conf", "execution.checkpointing.min-pause=100ms",
+                   "--flink_conf", "restart-strategy.fixed-delay.delay=200ms"]
+        self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT,
+                                        start_new_session=True, cwd=ROOT, env=env)
+        self.log_path = log_path
+
+    def wait(self, timeout: float) -> int:
+        try:
+            return self.process.wait(timeout=timeout)
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait()
+        self.log.close()
+
+    def output(self) -> str:
+        with open(self.log_path, errors="replace") as f:
+            return f.read()[-6000:]
+
+    def operator_log(self) -> str:
+        """What the job's Python operators logged (the mini-cluster's python log)."""
+        text = ""
+        for name in sorted(os.listdir(self.flink_log_dir)) if os.path.isdir(self.flink_log_dir) else ():
+            if "python" in name and name.endswith(".log"):
+                with open(os.path.join(self.flink_log_dir, name), errors="replace") as f:
+                    text += f.read()
+        return text
+
+
+def lake_rows(warehouse: str, table: str, keys: list[str]) -> list[dict]:
+    catalog = pypaimon.CatalogFactory.create({"warehouse": warehouse})
+    try:
+        t = catalog.get_table(table)
+    except Exception:
+        return []
+    rb = t.new_read_builder()
+    rows = rb.new_read().to_arrow(rb.new_scan().plan().splits()).to_pylist()
+    return sorted(rows, key=lambda r: tuple(r[k] for k in keys))
+
+
+def source_rows(pg, database: str, table: str, keys: list[str]) -> list[dict]:
+    conn = psycopg2.connect(pg.dsn_for(database), options="-c TimeZone=UTC")
+    try:
+        with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+            cur.execute(f"SELECT * FROM {table} ORDER BY {', '.join(keys)}")
+            return [dict(r) for r in cur.fetchall()]
+    finally:
+        conn.close()
+
+
+def normalise(rows: list[dict]) -> list[dict]:
+    out = []
+    for row in rows:
+        fixed = {}
+        for k, v in row.items():
+            if hasattr(v, "tzinfo") and v.tzinfo is not None:
+                v = v.replace(tzinfo=None) - (v.utcoffset() or v.utcoffset())
+            fixed[k] = v
+        out.append(fixed)
+    return out
+
+
+def wait_equal(pg, database, warehouse, table, target, keys, job: Job, timeout=120.0, read_lake=lake_rows):
+    """``read_lake(warehouse, target, keys)``: the lake's rows sorted by keys."""
+    deadline = time.monotonic() + timeout
+    while True:
+        source = normalise(source_rows(pg, database, table, keys))
+        lake = normalise(read_lake(warehouse, target, keys))
+        if source == lake:
+            return source
+        if job.process.poll() is not None:
+            pytest.fail(f"the job ended (code {job.process.returncode}):\n{job.output()}")
+        if time.monotonic() > deadline:
+            missing = [r for r in source if r not in lake][:3]
+            extra = [r for r in lake if r not in source][:3]
+            pytest.fail(f"{target}: lake != source after {timeout} s: {len(source)} vs {len(lake)} rows; "
+                        f"missing {missing}, extra {extra}\n{job.output()}")
+        time.sleep(1.0)
+
+
+def confirmed_lsn(pg, slot: str) -> int:
+    rows = pg.execute("SELECT confirmed_flush_lsn - '0/0'::pg_lsn FROM pg_replication_slots WHERE slot_name = %s",
+                      (slot,))
+    return int(rows[0][0]) if rows and rows[0][0] is not None else 0
+
+
+def fill(pg, database, first: int, count: int) -> None:
+    pg.execute(f"""INSERT INTO orders SELECT g, 'customer ' || (g % 97), (g * 1.25)::numeric(12,2), g % 13,
+                   CASE WHEN g % 50 = 0 THEN repeat('large value ', 800) ELSE 'n' || g END,
+                   '2024-01-01'::timestamp + g * interval '1 minute'
+                   FROM generate_series({first}, {first + count - 1}) g""", database=database)
+    pg.execute(f"INSERT INTO events SELECT '2024-01-01 00:00:00+00'::timestamptz + g * interval '1 second', 'e' || g"
+               f" FROM generate_series({first}, {first + count - 1}) g", database=database)
+
+
+def workload(pg, database, first: int) -> None:
+    """Updates (a TOASTed column left unchanged, a primary-key change), deletes, inserts."""
+    run = lambda sql: pg.execute(sql, database=database)  # noqa: E731
+    run(f"UPDATE orders SET qty = qty + 100 WHERE id % 50 = 0 AND id < {first}")  # note stays TOASTed
+    run(f"UPDATE orders SET id = id + 1000000 WHERE id = {first - 3}")
+    run(f"DELETE FROM orders WHERE id % 7 = 0 AND id < {first}")
+    run(f"UPDATE orders SET amount = amount * 2, placed = placed + interval '1 day' WHERE id % 11 = 0")
+    fill(pg, database, first, 200)
+
+
+def database_name(test_name: str) -> str:
+    """A database name for a test: ``db_`` and the test's name, as a plain SQL identifier."""
+    return "db_" + re.sub(r"[^a-z0-9_]", "_", test_name.lower().replace("[", "_").replace("]", ""))[:40]
+
+
+def drop_slots(server: LocalPostgres, database: str) -> None:
+    """Drops the replication slots of ``database`` (a slot in use: its walsender ends first)."""
+    for (slot,) in server.execute("SELECT slot_name FROM pg_replication_slots WHERE database = %s", (database,)):
+        server.execute("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots "
+                       "WHERE slot_name = %s AND active_pid IS NOT NULL", (slot,))
+        wait_until(lambda: server.execute("SELECT active_pid IS NULL FROM pg_replication_slots WHERE slot_name = %s",
+                                          (slot,)) in ([], [(True,)]), 30, f"slot {slot} to be released")
+        server.execute("SELECT pg_drop_replication_slot(%s)", (slot,))
+
+
+@contextmanager
+def fresh_database(server: LocalPostgres, name: str) -> Iterator[str]:
+    """``name`` created empty on ``server`` (dropped first if a previous run left it); afterwards
+    its replication slots and the database itself are dropped (slots and databases are
+    server-wide: the next test must not find them)."""
+    server.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    server.execute(f"CREATE DATABASE {name}")
+    try:
+        yield name
+    finally:
+        drop_slots(server, name)
+        server.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+# --- pgoutput ---------------------------------------------------------------------------------
+
+class ChangeStream:
+    """Decoded messages of a temporary pgoutput slot created when it opens."""
+
+    def __init__(self, cursor, conn):
+        self.cursor, self.conn = cursor, conn
+
+    def transactions(self, count: int, timeout_s: float = 10.0) -> list[list[pgoutput.Message]]:
+        """The next ``count`` transactions, each from Begin to Commit."""
+        out: list[list[pgoutput.Message]] = []
+        current: list[pgoutput.Message] = []
+        deadline = time.monotonic() + timeout_s
+        while len(out) < count:
+            message = self.cursor.read_message()
+            if message is None:
+                assert time.monotonic() < deadline, f"only {len(out)} of {count} transactions arrived"
+                select.select([self.conn], [], [], 0.2)
+                continue
+            current.append(pgoutput.decode(message.payload))
+            if isinstance(current[-1], pgoutput.Commit):
+                out.append(current)
+                current = []
+        return out
+
+
+@contextmanager
+def change_stream(server: LocalPostgres, messages: bool = False, database: str = "postgres",
+                  publication: str = "pub") -> Iterator[ChangeStream]:
+    """The messages of a temporary pgoutput slot (protocol version 1) on ``database`` for
+    ``publication``."""
+    conn = psycopg2.connect(server.dsn_for(database), options=SESSION_OPTIONS,
+                            connection_factory=psycopg2.extras.LogicalReplicationConnection)
+    try:
+        cursor = conn.cursor()
+        slot = "test_" + uuid.uuid4().hex[:12]
+        cursor.execute(f"CREATE_REPLICATION_SLOT {slot} TEMPORARY LOGICAL pgoutput NOEXPORT_SNAPSHOT")
+        options = {"proto_version": "1", "publication_names": publication}
+        if messages:
+            options["messages"] = "true"
+        cursor.start_replication(slot_name=slot, decode=False, options=options)
+        yield ChangeStream(cursor, conn)
+    finally:
+        conn.close()
