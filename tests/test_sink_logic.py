@@ -1,6 +1,9 @@
 """The writer and committer logic of the Flink sink, exercised without Flink: exactly-once
 commits by checkpoint id, restore-and-fail, and schema changes between batches."""
 
+import threading
+import time
+
 import pyarrow as pa
 import pytest
 
@@ -140,3 +143,43 @@ def test_bucket_router_splits_by_partition_and_bucket_like_the_writer(tmp_path):
         for f in m.new_files:
             placed[(m.partition[0], m.bucket)] = f.row_count
     assert {(key.split("/")[1].split("=")[1], int(key.rsplit("-", 1)[1])): b.rows().num_rows for key, b in routed} == placed
+
+
+def test_a_batch_waits_for_its_schema_and_is_never_written_under_an_older_one(catalog):
+    """Schema events travel beside the data: a writer holding a batch with a new column waits
+    until the schema evolution operator (here: another thread, later) has added it."""
+    wider = SCHEMA.append(pa.field("n", pa.int64()))
+    rows = pa.table({"id": [1], "v": ["a"], "n": [5]}, schema=wider).append_column("_row_kind", pa.array(["+I"]))
+    evolve = threading.Timer(0.3, lambda: catalog.alter_table(
+        "db.t", [paimon_py.SchemaChange.add_column("n", pa.int64())]))
+    evolve.start()
+    writer, committer = TableWriterLogic(catalog, schema_retry_interval_s=0.05), TableCommitterLogic(catalog, "job")
+    started = time.monotonic()
+    writer.write(ChangeBatch.of("db.t", rows))
+    assert time.monotonic() - started >= 0.25
+    committer.commit(writer.prepare_commit(1), up_to=1)
+    assert read(catalog) == {1: {"id": 1, "v": "a", "n": 5}}
+    writer.close()
+
+
+def test_a_schema_that_never_comes_names_the_table_and_column(catalog):
+    wider = SCHEMA.append(pa.field("n", pa.int64()))
+    rows = pa.table({"id": [1], "v": ["a"], "n": [5]}, schema=wider).append_column("_row_kind", pa.array(["+I"]))
+    writer = TableWriterLogic(catalog, schema_retry_interval_s=0.01, schema_retry_max=3)
+    with pytest.raises(TimeoutError, match="table db.t still lacks column n BIGINT .* after 3 retries"):
+        writer.write(ChangeBatch.of("db.t", rows))
+
+
+def test_the_router_waits_for_a_table_still_being_created(catalog):
+    from operators.sink.bucket_router import BucketRouter
+    from operators.sink.schema_wait import SchemaWait
+
+    create = threading.Timer(0.3, lambda: catalog.create_table("db.late", paimon_py.Schema.from_pyarrow_schema(
+        SCHEMA, primary_keys=["id"], options={"bucket": "2"})))
+    create.start()
+    rows = pa.table({"id": [1, 2, 3], "v": ["a", "b", "c"]}, schema=SCHEMA).append_column(
+        "_row_kind", pa.array(["+I"] * 3))
+    routed = BucketRouter(catalog, SchemaWait(catalog, 0.05, 100)).route(ChangeBatch.of("db.late", rows))
+    assert sum(b.rows().num_rows for _, b in routed) == 3
+    with pytest.raises(TimeoutError, match="table db.never still lacks \\(the table itself\\)"):
+        BucketRouter(catalog, SchemaWait(catalog, 0.01, 2)).route(ChangeBatch.of("db.never", rows))

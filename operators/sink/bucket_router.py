@@ -9,9 +9,12 @@ batch that waits for a schema change routes the same way as after it.
 
 from __future__ import annotations
 
+from typing import Optional
+
 import pyarrow as pa
 
 from operators.cdc.change_batch import ChangeBatch
+from operators.sink.schema_wait import SchemaWait
 from paimon_py.bucket import bucket_ids
 from paimon_py.catalog import FileSystemCatalog
 from paimon_py.partition import group_by_partition
@@ -19,8 +22,9 @@ from paimon_py.types import to_arrow_type
 
 
 class BucketRouter:
-    def __init__(self, catalog: FileSystemCatalog):
-        self.catalog = catalog
+    def __init__(self, catalog: FileSystemCatalog, wait: Optional[SchemaWait] = None):
+        """``wait``: how long to wait for a table still being created (default: Paimon's)."""
+        self.wait = wait or SchemaWait(catalog)
         self.tables: dict[str, object] = {}
 
     def route(self, batch: ChangeBatch) -> list[tuple[str, ChangeBatch]]:
@@ -50,7 +54,7 @@ class BucketRouter:
 
     def _table(self, name: str):
         if name not in self.tables:
-            self.tables[name] = self.catalog.get_table(name)
+            self.tables[name] = self.wait.table(name)
         return self.tables[name]
 
 

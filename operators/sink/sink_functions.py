@@ -1,10 +1,12 @@
-"""The PyFlink functions of the sink: change batches -> writer -> committer, plus schema evolution.
+"""The PyFlink functions of the sink: parser -> writer -> committer, and schema evolution beside.
 
-Each runs behind the checkpoint-signal bridge (``operators/bridge.py``) and opens its catalog from
-the job's catalog options (``operators/catalog.py``):
+The writer and the committer run behind the checkpoint-signal bridge (``operators/runtime/bridge.py``);
+each function opens its catalog from the job's catalog options (``operators/cdc/catalog.py``):
 
-* ``RouteByBucket``: splits change batches by (partition, bucket) and keys them for the writers;
-  source positions go to the writer subtask that owns ``COMMITTER_KEY``, which forwards them.
+* ``ChangeParser`` (after the reader): schema events go to the side output ``SCHEMA_CHANGES``;
+  change batches are split by (partition, bucket) and keyed for the writers (waiting for a table
+  still being created); source positions go to the writer subtask that owns ``COMMITTER_KEY``,
+  which forwards them.
 * ``ChangeWriter`` (keyed by table, partition and bucket): writes batches into the table's LSM writers; at ``B(n)`` it
   flushes and sends its committables for ``n`` to the committer; at end of input it sends the
   rest under ``END_INPUT_CHECKPOINT_ID``.
@@ -15,7 +17,8 @@ the job's catalog options (``operators/catalog.py``):
   started afresh (checkpoint ids from 1 again) under a new one, as Paimon does.
   Committables are sent under ``COMMITTER_KEY``, the bridge's marker key of a parallelism-1
   operator, so they share keyed state with the signals.
-* ``SchemaEvolution`` (parallelism 1, in line): applies source schema events to the tables.
+* ``SchemaEvolution`` (parallelism 1, on the side output): applies source schema events to the
+  tables; writers wait, bounded, for the schema a batch needs (``operators/sink/schema_wait.py``).
 """
 
 from __future__ import annotations
@@ -24,16 +27,16 @@ import pickle
 
 from pyflink.common import Row
 from pyflink.common.typeinfo import Types
-from pyflink.datastream import FlatMapFunction, KeyedProcessFunction, ProcessFunction
+from pyflink.datastream import KeyedProcessFunction, OutputTag, ProcessFunction
 from pyflink.datastream.state import ListStateDescriptor, ValueStateDescriptor
 
-from operators.runtime.bridge import (BARRIER, CHECKPOINT_ID, COMPLETE, DATA, END, KIND, PAYLOAD, POSITION, RESTORE,
-                                      SCHEMA, data_envelope)
-from operators.sink.bucket_router import BucketRouter
 from operators.cdc.catalog import open_catalog
-from operators.runtime.failures import FailurePlan
-from operators.sink.schema_evolution import SchemaEvolutionLogic
 from operators.cdc.source_position import PendingPosition
+from operators.runtime.bridge import (BARRIER, CHECKPOINT_ID, COMPLETE, DATA, END, ENVELOPE_TYPE, KIND, PAYLOAD,
+                                      POSITION, RESTORE, SCHEMA, data_envelope)
+from operators.runtime.failures import FailurePlan
+from operators.sink.bucket_router import BucketRouter
+from operators.sink.schema_evolution import SchemaEvolutionLogic
 from operators.sink.table_committer import TableCommitterLogic
 from operators.sink.table_writer import TableWriterLogic
 
@@ -41,8 +44,13 @@ COMMITTER_KEY = "__ckpt_signal_0"
 """Marker key the bridge picks for subtask 0 of a parallelism-1 operator (see the Java source)."""
 
 
-class RouteByBucket(FlatMapFunction):
-    """Splits change batches by (partition, bucket) and keys them for the writers."""
+SCHEMA_CHANGES = OutputTag("schema-changes", ENVELOPE_TYPE)
+"""The parser's side output: schema events, for the schema evolution operator."""
+
+
+class ChangeParser(ProcessFunction):
+    """Schema events to the side output; change batches split by (partition, bucket) and keyed
+    for the writers; positions keyed for the writer that forwards them to the committer."""
 
     def __init__(self, catalog_options: dict[str, str]):
         self.catalog_options = catalog_options
@@ -50,12 +58,15 @@ class RouteByBucket(FlatMapFunction):
     def open(self, runtime_context):
         self.router = BucketRouter(open_catalog(self.catalog_options))
 
-    def flat_map(self, value):
-        if value[KIND] == POSITION:  # to the writer that forwards positions to the committer
+    def process_element(self, value, ctx):
+        kind = value[KIND]
+        if kind == SCHEMA:
+            yield SCHEMA_CHANGES, value
+        elif kind == POSITION:
             yield Row(kind=POSITION, key=COMMITTER_KEY, checkpoint_id=None, payload=value[PAYLOAD])
-            return
-        for key, batch in self.router.route(value[PAYLOAD]):
-            yield data_envelope(key, batch)
+        else:
+            for key, batch in self.router.route(value[PAYLOAD]):
+                yield data_envelope(key, batch)
 
 
 class ChangeWriter(KeyedProcessFunction):
@@ -129,22 +140,24 @@ class ChangeCommitter(KeyedProcessFunction):
 
 
 class SchemaEvolution(ProcessFunction):
-    """Parallelism 1, in line before the writers: applies schema events (kind ``S``, payload a
-    pickled ``SchemaEvent``) in stream order and forwards the change batches, so a
-    schema change is in place before the first batch that needs it reaches a writer (writers
-    still wait with a bounded retry if not). Being in line also means the events cannot be held
-    back behind backpressured data, as a separate side-output branch could be."""
+    """Parallelism 1, on the parser's side output: applies schema events (kind ``S``, payload a
+    pickled ``SchemaEvent``) in the order the source sent them. It emits nothing; a checkpoint
+    completes only after every schema event before its barrier is applied, so none is lost
+    across a failure."""
 
-    def __init__(self, catalog_options: dict[str, str], ignore_incompatible: bool = False):
+    def __init__(self, catalog_options: dict[str, str], ignore_incompatible: bool = False,
+                 failures: FailurePlan | None = None):
         self.catalog_options = catalog_options
         self.ignore_incompatible = ignore_incompatible
+        self.failures = failures or FailurePlan()
 
     def open(self, runtime_context):
         self.logic = SchemaEvolutionLogic(open_catalog(self.catalog_options), self.ignore_incompatible)
+        self.applied = 0
 
     def process_element(self, value, ctx):
-        if value[KIND] == SCHEMA:
-            event = pickle.loads(value[PAYLOAD])
-            self.logic.apply(event.table, event.schema, event.spec)
-        else:
-            yield value
+        event = pickle.loads(value[PAYLOAD])
+        self.failures.check("schema", "before-apply", self.applied + 1)
+        self.logic.apply(event.table, event.schema, event.spec)
+        self.applied += 1
+        yield from ()

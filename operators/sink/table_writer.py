@@ -4,24 +4,21 @@ Holds one ``FileStoreWrite`` per target table; writes change batches; on the pre
 ``B(n)`` flushes every table and returns its committables for checkpoint ``n``. When a batch
 has a column the table lacks, or a type wider than the table's, its schema change is still on
 its way (schema evolution runs in its own operator): the writer flushes what it has under the
-old schema (those messages wait for the next barrier), reloads the table, and retries for a
-bounded time (``cdc.schema-change-retry-interval`` / ``cdc.schema-change-retry-max-num``, as in
-Paimon) until the schema fits.
+old schema (those messages wait for the next barrier) and waits for the table to fit
+(``operators/sink/schema_wait.py``).
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from operators.cdc.change_batch import ROW_KIND, ChangeBatch
-from operators.sink.schema_evolution import paimon_type_of
+from operators.sink.schema_wait import SchemaWait, unfit_columns
 from paimon_py.catalog import FileSystemCatalog
 from paimon_py.operation.commit_message import CommitMessage
-from paimon_py.schema.schema_change import is_widening
 from paimon_py.types import to_arrow_type
 
 KIND_CODES = pa.array(["+I", "-U", "+U", "-D"])
@@ -41,8 +38,7 @@ class TableWriterLogic:
     def __init__(self, catalog: FileSystemCatalog, schema_retry_interval_s: float = 0.5,
                  schema_retry_max: int = 100):
         self.catalog = catalog
-        self.retry_interval = schema_retry_interval_s
-        self.retry_max = schema_retry_max
+        self.schema_wait = SchemaWait(catalog, schema_retry_interval_s, schema_retry_max)
         self.writes: dict[str, object] = {}
         self.tables: dict[str, object] = {}
         self.held: dict[str, list[CommitMessage]] = {}
@@ -75,38 +71,16 @@ class TableWriterLogic:
 
     def _table_for(self, name: str, schema: pa.Schema):
         table = self.tables.get(name)
-        if table is not None and fits(schema, table.schema):
+        if table is not None and not unfit_columns(schema, table.schema):
             return table
         previous = None
         if table is not None:  # a newer schema: keep what was written under the old one
             previous = self.writes.pop(name)
             self.held.setdefault(name, []).extend(previous.prepare_commit(wait_compaction=True))
-        table = self._load(name, schema)
+        table = self.schema_wait.table(name, schema)
         self.tables[name] = table
         self.writes[name] = table.new_file_store_write()
         if previous is not None:
             self.writes[name].take_over(previous)
             previous.close()
         return table
-
-    def _load(self, name: str, schema: pa.Schema):
-        for _ in range(self.retry_max + 1):
-            table = self.catalog.get_table(name)
-            if fits(schema, table.schema):
-                return table
-            time.sleep(self.retry_interval)
-        raise TimeoutError(
-            f"Table {name} still lacks columns or types of the incoming data ({schema}) after "
-            f"{self.retry_max} retries; raise 'cdc.schema-change-retry-max-num' or check the "
-            f"schema-evolution operator.")
-
-
-def fits(schema: pa.Schema, table_schema) -> bool:
-    """Whether every column of ``schema`` exists in the table with a type that holds it."""
-    names = set(table_schema.field_names)
-    for column in schema:
-        if column.name not in names:
-            return False
-        if not is_widening(paimon_type_of(column), table_schema.field(column.name).type):
-            return False
-    return True
