@@ -207,7 +207,8 @@ class OptionSet:
         required = [o.key for o in self if o.required or o.key in set(also_required)]
         missing = [k for k in required if not conf.get(k)]
         if missing:
-            raise OptionError(f"missing {self.name} " + ", ".join(f"{k}=..." for k in missing) + " — add them")
+            raise OptionError(f"missing {self.name} " + ", ".join(f"{k}=..." for k in missing)
+                              + (" — add it" if len(missing) == 1 else " — add them"))
 
     def parse(self, conf: Mapping[str, str], also_required: Iterable[str] = (),
               allow_unknown: bool = False) -> dict[str, Any]:
