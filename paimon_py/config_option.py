@@ -112,11 +112,20 @@ def enum(*choices: str, ignore_case: bool = True, what: str = "unknown",
 
 # ---- checks on parsed values ----------------------------------------------------------------------
 
-def at_least(minimum: int) -> Callable[[Any], None]:
-    def check(value: Any) -> None:
-        if value < minimum:
-            raise Invalid("too small", f"give at least {minimum}")
-    return check
+@dataclass(frozen=True)
+class AtLeast:
+    minimum: int
+
+    def __call__(self, value: Any) -> None:
+        if value < self.minimum:
+            raise Invalid("too small", f"give at least {self.minimum}")
+
+    def __str__(self) -> str:
+        return f"at least {self.minimum}"
+
+
+def at_least(minimum: int) -> AtLeast:
+    return AtLeast(minimum)
 
 
 def matching(pattern: str, what: str, fix: str) -> Callable[[Any], None]:
@@ -228,6 +237,9 @@ class OptionSet:
             else:
                 default = o.default_doc or ("required" if o.required else "—")
             description = o.description.replace("|", "\\|")
+            limits = [str(c) for c in o.checks if isinstance(c, AtLeast)]
+            if limits:
+                description += f" ({', '.join(limits)})"
             if o.fallback_keys:
                 description += f" (also read from {', '.join(f'`{k}`' for k in o.fallback_keys)})"
             lines.append(f"| `{o.key}` | {default} | {description} |")
