@@ -6,15 +6,27 @@ from typing import Sequence
 
 import pyarrow.fs as pafs
 
-from paimon_py.exceptions import (DatabaseAlreadyExists, DatabaseNotFound, InvalidIdentifier, OptionError,
-                                  TableAlreadyExists, TableNotFound)
-from paimon_py.fs.file_io import FileIO
+from paimon_py.config_option import ConfigOption, OptionSet, enum
+from paimon_py.exceptions import (DatabaseAlreadyExists, DatabaseNotFound, InvalidIdentifier, TableAlreadyExists,
+                                  TableNotFound)
+from paimon_py.fs.file_io import S3_CONFIG, FileIO
 from paimon_py.schema.schema import Schema
 from paimon_py.schema.schema_change import SchemaChange
 from paimon_py.schema.schema_manager import SchemaManager
 from paimon_py.table.file_store_table import FileStoreTable
 
 DB_SUFFIX = ".db"
+
+CATALOG_OPTIONS = OptionSet("catalog", [
+    ConfigOption("warehouse", required=True,
+                 description="The warehouse: a path or a URI (`s3://bucket/path`, `gs://`, `hdfs://`)"),
+    ConfigOption("metastore", enum("filesystem", ignore_case=False, what="not supported",
+                                   fix="use filesystem (the only catalog of paimon_py)"),
+                 "filesystem", "The catalog: only `filesystem`"),
+    *S3_CONFIG,
+])
+"""The filesystem catalog's options: the warehouse and the ``s3.*`` options of its FileIO (other
+keys are kept for the tables' engines and ignored here)."""
 
 
 class FileSystemCatalog:
@@ -97,15 +109,12 @@ class FileSystemCatalog:
 
 class CatalogFactory:
     """Entry point shaped like pypaimon's: ``CatalogFactory.create({"warehouse": path})``, plus
-    Paimon's ``s3.*`` options for an ``s3://`` warehouse (``paimon_py.fs.file_io.S3_OPTIONS``)."""
+    Paimon's ``s3.*`` options for an ``s3://`` warehouse (``CATALOG_OPTIONS``)."""
 
     @staticmethod
     def create(options: dict[str, str], filesystem: pafs.FileSystem | None = None) -> FileSystemCatalog:
-        if "warehouse" not in options:
-            raise OptionError("Catalog option 'warehouse' is required (a path or URI).")
-        metastore = options.get("metastore", "filesystem")
-        if metastore != "filesystem":
-            raise OptionError(f"Catalog 'metastore'={metastore!r} is not supported; use 'filesystem'.")
+        CATALOG_OPTIONS.check_required(options)
+        CATALOG_OPTIONS["metastore"].get(options)
         return FileSystemCatalog(options["warehouse"], filesystem, options)
 
 

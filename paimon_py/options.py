@@ -1,124 +1,96 @@
 """Table options (Paimon's ``CoreOptions``): typed access, Paimon's defaults, validation.
 
 Options are stored in schema files as a string-to-string map. Every option this library
-interprets is declared once in ``_OPTIONS`` with its default and a parser; a value that does not
-parse fails with a message naming the option and its legal values. Keys we do not interpret are
-kept as they are (other engines may use them).
+interprets is declared once in ``TABLE_OPTIONS`` (``paimon_py.config_option``) with its type,
+default and description; a value that does not parse fails with ``OptionError``
+(``<key>=<value> is <what> — <how to fix>``). Keys we do not interpret are kept as they are
+(other engines may use them). The README's table of table options is rendered from these
+declarations (``scripts/readme_options.py``).
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
+from paimon_py.config_option import (BOOLEAN, DURATION, INT, LIST, MEMORY, STRING, ConfigOption, OptionSet,
+                                     enum)
 from paimon_py.exceptions import OptionError
 
-MEMORY_UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "m": 1 << 20, "mb": 1 << 20,
-                "g": 1 << 30, "gb": 1 << 30, "t": 1 << 40, "tb": 1 << 40}
-DURATION_UNITS_MS = {"": 1, "ms": 1, "s": 1000, "sec": 1000, "min": 60_000, "m": 60_000,
-                     "h": 3_600_000, "d": 86_400_000}
+TABLE_OPTIONS = OptionSet("table", [
+    ConfigOption("bucket", INT, "-1", "Buckets per partition; `-1`: an unbucketed append table (a primary-key "
+                 "table in dynamic bucket mode, which paimon_py reads but does not write)"),
+    ConfigOption("bucket-key", LIST, None, "Comma-separated columns that choose the bucket",
+                 default_doc="the primary key without the partition columns"),
+    ConfigOption("file.format", enum("parquet", "orc"), "parquet", "Data file format: `parquet` or `orc`"),
+    ConfigOption("file.compression", enum("zstd", "snappy", "gzip", "lz4", "none", "uncompressed"), "zstd",
+                 "Data file compression: `zstd`, `snappy`, `gzip`, `lz4`, `none`"),
+    ConfigOption("file.compression.zstd-level", INT, "1", "zstd level of data files"),
+    ConfigOption("manifest.compression", enum("zstd", "null", "deflate", "snappy", "bzip2", "xz", "none"), "zstd",
+                 "Codec of the Avro manifest files"),
+    ConfigOption("manifest.target-file-size", MEMORY, "8 mb", "Target size of a manifest file"),
+    ConfigOption("manifest.merge-min-count", INT, "30", "Manifest files that are merged into one at the latest"),
+    ConfigOption("target-file-size", MEMORY, None, "Target size of a data file",
+                 default_doc="`128 mb` (primary key), `256 mb` (append)"),
+    ConfigOption("write-buffer-size", MEMORY, "256 mb", "Memory that buffers rows before they are spilled or flushed"),
+    ConfigOption("write-buffer-spillable", BOOLEAN, "true",
+                 "Spill a full write buffer to local disk as a sorted run rather than flush a level-0 file"),
+    ConfigOption("merge-engine", enum("deduplicate", "partial-update", "aggregation", "first-row"), "deduplicate",
+                 "How rows of one primary key merge: `deduplicate`, `partial-update`, `aggregation`, `first-row`"),
+    ConfigOption("changelog-producer", enum("none", "input", "lookup", "full-compaction"), "none",
+                 "Changelog files for streaming reads: `none`, `input`, `lookup`, `full-compaction`"),
+    ConfigOption("sequence.field", LIST, None, "Columns that order the rows of one key (instead of the write order)"),
+    ConfigOption("ignore-delete", BOOLEAN, "false", "Drop deletions (`-D`, `-U`) instead of applying them",
+                 fallback_keys=("first-row.ignore-delete", "deduplicate.ignore-delete", "partial-update.ignore-delete")),
+    ConfigOption("partial-update.remove-record-on-delete", BOOLEAN, "false", "partial-update: `-D` removes the row"),
+    ConfigOption("aggregation.remove-record-on-delete", BOOLEAN, "false", "aggregation: `-D` removes the row"),
+    ConfigOption("fields.default-aggregate-function", STRING, None,
+                 "aggregation: the function of columns without `fields.<field>.aggregate-function`"),
+    ConfigOption("ignore-update-before", BOOLEAN, "false", "Drop `-U` rows"),
+    ConfigOption("rowkind.field", STRING, None, "Column of written batches that holds each row's kind "
+                 "(`+I`, `-U`, `+U`, `-D`)"),
+    ConfigOption("partition.default-name", STRING, "__DEFAULT_PARTITION__",
+                 "Partition directory name of NULL and empty values"),
+    ConfigOption("partition.legacy-name", BOOLEAN, "true", "Partition directory names from the values' string form"),
+    ConfigOption("data-file.prefix", STRING, "data-", "File name prefix of data files"),
+    ConfigOption("changelog-file.prefix", STRING, "changelog-", "File name prefix of changelog files"),
+    ConfigOption("commit.max-retries", INT, "10", "Retries of a commit that lost a race with another commit"),
+    ConfigOption("num-levels", INT, None, "Levels of the LSM tree",
+                 default_doc="`num-sorted-run.compaction-trigger` + 1"),
+    ConfigOption("num-sorted-run.compaction-trigger", INT, "5", "Sorted runs that trigger a compaction"),
+    ConfigOption("num-sorted-run.stop-trigger", INT, None, "Sorted runs at which writes wait for compaction",
+                 default_doc="`num-sorted-run.compaction-trigger` + 3"),
+    ConfigOption("compaction.max-size-amplification-percent", INT, "200",
+                 "Size amplification (percent) that triggers a full compaction"),
+    ConfigOption("compaction.size-ratio", INT, "1", "Size difference (percent) under which sorted runs are merged"),
+    ConfigOption("full-compaction.delta-commits", INT, None, "A full compaction after this many commits"),
+    ConfigOption("write-only", BOOLEAN, "false", "Skip compaction and snapshot expiration (another job does them)"),
+    ConfigOption("compaction.min.file-num", INT, "5", "Append tables: files that trigger a compaction"),
+    ConfigOption("compaction.max.file-num", INT, "50", "Append tables: files compacted at once at most"),
+    ConfigOption("snapshot.num-retained.min", INT, "10", "Snapshots kept at least"),
+    ConfigOption("snapshot.num-retained.max", INT, str(2**31 - 1), "Snapshots kept at most"),
+    ConfigOption("snapshot.time-retained", DURATION, "1 h", "Snapshots younger than this are kept"),
+    ConfigOption("snapshot.expire.limit", INT, "50", "Snapshots expired by one commit at most"),
+    ConfigOption("changelog.num-retained.min", INT, None, "Changelogs kept at least (above the snapshot "
+                 "setting: not supported)", default_doc="`snapshot.num-retained.min`"),
+    ConfigOption("changelog.num-retained.max", INT, None, "Changelogs kept at most (above the snapshot "
+                 "setting: not supported)", default_doc="`snapshot.num-retained.max`"),
+    ConfigOption("changelog.time-retained", DURATION, None, "Changelogs younger than this are kept (above the "
+                 "snapshot setting: not supported)", default_doc="`snapshot.time-retained`"),
+    ConfigOption("snapshot.clean-empty-directories", BOOLEAN, "false",
+                 "Remove directories that expiration left empty"),
+    ConfigOption("metadata.stats-mode", STRING, "truncate(16)", "Column statistics in the data files' metadata"),
+    ConfigOption("deletion-vectors.enabled", BOOLEAN, "false", "Deletion vectors (`true` is not supported)"),
+    ConfigOption("row-tracking.enabled", BOOLEAN, "false", "Row tracking (`true` is not supported)"),
+    ConfigOption("data-file.thin-mode", BOOLEAN, "false",
+                 "Primary-key tables' data files without the key columns stored twice"),
+    ConfigOption("bucket-function.type", enum("default"), "default", "Bucket function: only `default`"),
+])
 
-
-def parse_int(text: str) -> int:
-    return int(text.strip())
-
-
-def parse_bool(text: str) -> bool:
-    value = text.strip().lower()
-    if value not in ("true", "false"):
-        raise ValueError("expected true or false")
-    return value == "true"
-
-
-def parse_memory(text: str) -> int:
-    """``"128 mb"`` -> bytes (Paimon's MemorySize syntax)."""
-    match = re.fullmatch(r"\s*(\d+)\s*([a-zA-Z]*)\s*", text)
-    if not match or match.group(2).lower() not in MEMORY_UNITS:
-        raise ValueError("expected a size such as '128 mb' or '1 gb'")
-    return int(match.group(1)) * MEMORY_UNITS[match.group(2).lower()]
-
-
-def parse_duration_ms(text: str) -> int:
-    """``"1 h"`` -> milliseconds (Paimon's Duration syntax)."""
-    match = re.fullmatch(r"\s*(\d+)\s*([a-zA-Z]*)\s*", text)
-    if not match or match.group(2).lower() not in DURATION_UNITS_MS:
-        raise ValueError("expected a duration such as '1 h', '30 min' or '10 s'")
-    return int(match.group(1)) * DURATION_UNITS_MS[match.group(2).lower()]
-
-
-def one_of(*choices: str) -> Callable[[str], str]:
-    def parse(text: str) -> str:
-        value = text.strip().lower()
-        if value not in choices:
-            raise ValueError(f"expected one of {', '.join(choices)}")
-        return value
-    return parse
-
-
-def parse_list(text: str) -> list[str]:
-    return [item.strip() for item in text.split(",") if item.strip()]
-
-
-@dataclass(frozen=True)
-class ConfigOption:
-    key: str
-    default: str | None
-    parse: Callable[[str], Any]
-    fallback_keys: tuple[str, ...] = ()
-    """Older keys read when ``key`` is not set, in order."""
-
-
-_OPTIONS = {o.key: o for o in [
-    ConfigOption("bucket", "-1", parse_int),
-    ConfigOption("bucket-key", None, parse_list),
-    ConfigOption("file.format", "parquet", one_of("parquet", "orc")),
-    ConfigOption("file.compression", "zstd", one_of("zstd", "snappy", "gzip", "lz4", "none", "uncompressed")),
-    ConfigOption("file.compression.zstd-level", "1", parse_int),
-    ConfigOption("manifest.compression", "zstd", one_of("zstd", "null", "deflate", "snappy", "bzip2", "xz", "none")),
-    ConfigOption("manifest.target-file-size", "8 mb", parse_memory),
-    ConfigOption("manifest.merge-min-count", "30", parse_int),
-    ConfigOption("target-file-size", None, parse_memory),
-    ConfigOption("write-buffer-size", "256 mb", parse_memory),
-    ConfigOption("write-buffer-spillable", "true", parse_bool),
-    ConfigOption("merge-engine", "deduplicate", one_of("deduplicate", "partial-update", "aggregation", "first-row")),
-    ConfigOption("changelog-producer", "none", one_of("none", "input", "lookup", "full-compaction")),
-    ConfigOption("sequence.field", None, parse_list),
-    ConfigOption("ignore-delete", "false", parse_bool, ("first-row.ignore-delete", "deduplicate.ignore-delete",
-                                                        "partial-update.ignore-delete")),
-    ConfigOption("partial-update.remove-record-on-delete", "false", parse_bool),
-    ConfigOption("aggregation.remove-record-on-delete", "false", parse_bool),
-    ConfigOption("fields.default-aggregate-function", None, str),
-    ConfigOption("ignore-update-before", "false", parse_bool),
-    ConfigOption("rowkind.field", None, str),
-    ConfigOption("partition.default-name", "__DEFAULT_PARTITION__", str),
-    ConfigOption("partition.legacy-name", "true", parse_bool),
-    ConfigOption("data-file.prefix", "data-", str),
-    ConfigOption("changelog-file.prefix", "changelog-", str),
-    ConfigOption("commit.max-retries", "10", parse_int),
-    ConfigOption("num-levels", None, parse_int),
-    ConfigOption("num-sorted-run.compaction-trigger", "5", parse_int),
-    ConfigOption("num-sorted-run.stop-trigger", None, parse_int),
-    ConfigOption("compaction.max-size-amplification-percent", "200", parse_int),
-    ConfigOption("compaction.size-ratio", "1", parse_int),
-    ConfigOption("full-compaction.delta-commits", None, parse_int),
-    ConfigOption("write-only", "false", parse_bool),
-    ConfigOption("compaction.min.file-num", "5", parse_int),
-    ConfigOption("compaction.max.file-num", "50", parse_int),
-    ConfigOption("snapshot.num-retained.min", "10", parse_int),
-    ConfigOption("snapshot.num-retained.max", str(2**31 - 1), parse_int),
-    ConfigOption("snapshot.time-retained", "1 h", parse_duration_ms),
-    ConfigOption("snapshot.expire.limit", "50", parse_int),
-    ConfigOption("changelog.num-retained.min", None, parse_int),
-    ConfigOption("changelog.num-retained.max", None, parse_int),
-    ConfigOption("changelog.time-retained", None, parse_duration_ms),
-    ConfigOption("snapshot.clean-empty-directories", "false", parse_bool),
-    ConfigOption("metadata.stats-mode", "truncate(16)", str),
-    ConfigOption("deletion-vectors.enabled", "false", parse_bool),
-    ConfigOption("row-tracking.enabled", "false", parse_bool),
-    ConfigOption("data-file.thin-mode", "false", parse_bool),
-    ConfigOption("bucket-function.type", "default", one_of("default")),
-]}
+FIELD_AGGREGATE_FUNCTION = ConfigOption("aggregate-function", STRING, None)
+FIELD_IGNORE_RETRACT = ConfigOption("ignore-retract", BOOLEAN, "false")
+FIELD_DISTINCT = ConfigOption("distinct", BOOLEAN, "false")
+FIELD_LIST_AGG_DELIMITER = ConfigOption("list-agg-delimiter", STRING, ",")
+"""The per-field options ``fields.<field>.<suffix>`` of the merge engines, by suffix."""
 
 UNSUPPORTED_TRUE = ("deletion-vectors.enabled", "row-tracking.enabled", "data-evolution.enabled")
 
@@ -130,33 +102,20 @@ class CoreOptions:
         self.options: dict[str, str] = {k: str(v) for k, v in options.items()}
         self._parsed: dict[str, Any] = {}
         for key in self.options:
-            if key in _OPTIONS:
+            if key in TABLE_OPTIONS:
                 self.get(key)
         for key in UNSUPPORTED_TRUE:
             if self.options.get(key, "false").lower() == "true":
-                raise OptionError(f"Option '{key}'=true is not supported by paimon_py yet; "
-                                  f"create the table without it.")
+                raise OptionError(f"{key}=true is not supported by paimon_py yet — create the table without it")
 
     def get(self, key: str) -> Any:
         if key not in self._parsed:
-            option = _OPTIONS[key]
-            found = next((k for k in (key, *option.fallback_keys) if k in self.options), None)
-            text = option.default if found is None else self.options[found]
-            self._parsed[key] = None if text is None else self._parse(found or key, text, option.parse)
+            self._parsed[key] = TABLE_OPTIONS[key].get(self.options)
         return self._parsed[key]
 
-    @staticmethod
-    def _parse(key: str, text: str, parse: Callable[[str], Any]) -> Any:
-        try:
-            return parse(text)
-        except ValueError as error:
-            raise OptionError(f"Invalid value {text!r} for table option '{key}': {error}.") from None
-
-    def _field_option(self, field: str, suffix: str, default: str | None, parse: Callable[[str], Any]) -> Any:
-        """``fields.<field>.<suffix>``, the per-field options of the merge engines."""
-        key = f"fields.{field}.{suffix}"
-        text = self.options.get(key, default)
-        return None if text is None else self._parse(key, text, parse)
+    def _field_option(self, field: str, option: ConfigOption) -> Any:
+        """``fields.<field>.<option.key>``, a per-field option of the merge engines."""
+        return ConfigOption(f"fields.{field}.{option.key}", option.type, option.default).get(self.options)
 
     @property
     def bucket(self) -> int:
@@ -230,16 +189,16 @@ class CoreOptions:
 
     def field_aggregate_function(self, field: str) -> str | None:
         """``fields.<field>.aggregate-function`` as set (without the default function)."""
-        return self._field_option(field, "aggregate-function", None, str)
+        return self._field_option(field, FIELD_AGGREGATE_FUNCTION)
 
     def field_ignore_retract(self, field: str) -> bool:
-        return self._field_option(field, "ignore-retract", "false", parse_bool)
+        return self._field_option(field, FIELD_IGNORE_RETRACT)
 
     def field_distinct(self, field: str) -> bool:
-        return self._field_option(field, "distinct", "false", parse_bool)
+        return self._field_option(field, FIELD_DISTINCT)
 
     def field_list_agg_delimiter(self, field: str) -> str:
-        return self._field_option(field, "list-agg-delimiter", ",", str)
+        return self._field_option(field, FIELD_LIST_AGG_DELIMITER)
 
     @property
     def ignore_update_before(self) -> bool:
@@ -348,3 +307,4 @@ class CoreOptions:
     @property
     def compaction_max_file_num(self) -> int:
         return self.get("compaction.max.file-num")
+

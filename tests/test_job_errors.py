@@ -46,7 +46,8 @@ class Case:
 
 
 CASES = {
-    "unknown source option": Case("postgres_sync_database", [], {"slot.nmae": "x"}, "unknown --postgres_conf option(s) slot.nmae"),
+    "unknown source option": Case("postgres_sync_database", [], {"slot.nmae": "x"},
+                                  "slot.nmae is not a --postgres_conf option — known: hostname, port, "),
     "bad startup mode": Case("postgres_sync_database", [], {"scan.startup.mode": "earliest"},
                              "scan.startup.mode=earliest is unknown — use one of initial, latest-offset, snapshot"),
     "bad chunk size": Case("postgres_sync_database", [], {"scan.snapshot.chunk.size": "many"},

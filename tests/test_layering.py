@@ -14,7 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-PAIMON_LAYERS = ["version", "exceptions", "types", "data", "bucket", "partition", "options", "fs",
+PAIMON_LAYERS = ["version", "exceptions", "types", "data", "bucket", "partition", "config_option", "options", "fs",
                  "stats", "schema", "io", "manifest", "snapshot", "tag", "mergetree", "operation",
                  "table", "catalog"]
 """``paimon_py``'s top-level modules and packages, lowest first; a module may import its own

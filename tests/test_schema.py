@@ -46,10 +46,10 @@ def test_create_twice_fails(tmp_path):
 
 
 @pytest.mark.parametrize("options, message", [
-    ({"bucket": "abc"}, "'bucket'"),
-    ({"merge-engine": "foo"}, "'merge-engine'"),
-    ({"file.format": "csv"}, "'file.format'"),
-    ({"write-buffer-size": "lots"}, "'write-buffer-size'"),
+    ({"bucket": "abc"}, "^bucket=abc is not an integer — "),
+    ({"merge-engine": "foo"}, "^merge-engine=foo is unknown — use one of deduplicate, "),
+    ({"file.format": "csv"}, "^file.format=csv is unknown — use one of parquet, orc$"),
+    ({"write-buffer-size": "lots"}, "^write-buffer-size=lots is not a memory size — "),
 ])
 def test_bad_option_values_name_the_option(tmp_path, options, message):
     with pytest.raises(OptionError, match=message):

@@ -11,25 +11,26 @@ from __future__ import annotations
 from typing import Mapping, Optional
 
 from operators.cdc.errors import UserError
-from paimon_py.fs.file_io import S3_OPTIONS
+from paimon_py.catalog import CATALOG_OPTIONS as PAIMON_CATALOG_OPTIONS
+from paimon_py.config_option import OptionSet
+from paimon_py.exceptions import OptionError
 
-CATALOG_OPTIONS = ("warehouse", "metastore", *S3_OPTIONS)
-"""What ``--catalog_conf`` accepts: the filesystem catalog and its FileIO options."""
+CATALOG_OPTIONS = OptionSet("--catalog_conf", PAIMON_CATALOG_OPTIONS, see="README, PostgreSQL CDC")
+"""What ``--catalog_conf`` accepts: the filesystem catalog's options (``paimon_py.catalog``: the
+warehouse and its FileIO's ``s3.*`` options), every other key refused."""
 
 
 class InvalidCatalogOption(UserError, ValueError):
-    """A ``--catalog_conf`` key this project does not know, or a warehouse given twice."""
+    """A ``--catalog_conf`` key this project does not know, a bad value, or a warehouse given twice."""
 
 
 def catalog_options(warehouse: str, conf: Optional[Mapping[str, str]] = None) -> dict[str, str]:
     """``--warehouse`` and the ``--catalog_conf`` pairs as one checked options dict."""
     conf = dict(conf or {})
-    unknown = sorted(set(conf) - set(CATALOG_OPTIONS))
-    if unknown:
-        raise InvalidCatalogOption(f"--catalog_conf {', '.join(unknown)}: unknown — the filesystem catalog "
-                                   f"takes {', '.join(CATALOG_OPTIONS)}")
-    if conf.get("metastore", "filesystem") != "filesystem":
-        raise InvalidCatalogOption("--catalog_conf metastore: unsupported — only the filesystem catalog is supported")
+    try:
+        CATALOG_OPTIONS.parse({"warehouse": warehouse, **conf})
+    except OptionError as e:
+        raise InvalidCatalogOption(str(e)) from e
     if conf.setdefault("warehouse", warehouse) != warehouse:
         raise InvalidCatalogOption(f"--catalog_conf warehouse={conf['warehouse']} differs from "
                                    f"--warehouse {warehouse} — give it once")

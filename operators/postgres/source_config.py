@@ -1,6 +1,7 @@
 """``PostgresSourceConfig``: the ``--postgres_conf key=value`` options of the PostgreSQL jobs,
-named as in Paimon's ``postgres_sync_table`` (and Flink CDC's postgres-cdc source), validated
-up front with messages that say what to change.
+named as in Paimon's ``postgres_sync_table`` (and Flink CDC's postgres-cdc source), declared in
+``POSTGRES_OPTIONS`` (``paimon_py.config_option``) and validated up front with messages that say
+what to change.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from operators.cdc.errors import UserError
+from paimon_py.config_option import INT, REGEX, ConfigOption, OptionSet, at_least, enum, matching
+from paimon_py.exceptions import OptionError
 
 STARTUP_MODES = ("initial", "latest-offset", "snapshot")
 
@@ -18,22 +21,34 @@ class InvalidSourceOption(UserError, ValueError):
     """A ``--postgres_conf`` option is missing, unknown or has a bad value."""
 
 
-_KEYS = {
-    "hostname": "server host (required)",
-    "port": "server port (default 5432)",
-    "username": "user with the REPLICATION attribute (required)",
-    "password": "password (default empty)",
-    "database-name": "database (required)",
-    "schema-name": "schema, or a regex of schemas (default public)",
-    "table-name": "table, or a regex of tables (postgres_sync_table: required)",
-    "slot.name": "replication slot, created when missing (required)",
-    "publication.name": "publication, created when missing (default <slot.name>_pub)",
-    "decoding.plugin.name": "logical decoding plugin: only pgoutput",
-    "scan.startup.mode": "initial | latest-offset | snapshot (default initial)",
-    "scan.snapshot.chunk.size": "rows per snapshot chunk (default 100000)",
-    "heartbeat.interval.ms": "how often the slot advances while tables are quiet (default 10000)",
-    "poll.max.rows": "change rows read per poll at most (default 50000)",
-}
+POSTGRES_OPTIONS = OptionSet("--postgres_conf", [
+    ConfigOption("hostname", required=True, description="Server host"),
+    ConfigOption("port", INT, "5432", "Server port", checks=(at_least(1),)),
+    ConfigOption("username", required=True, description="User with the `REPLICATION` attribute"),
+    ConfigOption("password", default="", description="Password"),
+    ConfigOption("database-name", required=True, description="Database"),
+    ConfigOption("schema-name", REGEX, "public", "Schema, or a regex of schemas"),
+    ConfigOption("table-name", REGEX, None, "Table, or a regex of tables (postgres_sync_table: required)",
+                 default_doc="`.*`"),
+    ConfigOption("slot.name", required=True, description="Replication slot, created when missing",
+                 checks=(matching(r"[a-z0-9_]{1,63}", "not a PostgreSQL slot name",
+                                  "use only lower case letters, digits and underscores (at most 63)"),)),
+    ConfigOption("publication.name", description="Publication, created when missing",
+                 default_doc="`<slot.name>_pub`"),
+    ConfigOption("decoding.plugin.name", enum("pgoutput", ignore_case=False, what="not supported",
+                                              fix="use pgoutput (built into PostgreSQL 10+, no server extension "
+                                                  "needed)"),
+                 "pgoutput", "Logical decoding plugin: only `pgoutput`"),
+    ConfigOption("scan.startup.mode", enum(*STARTUP_MODES, ignore_case=False), "initial",
+                 "`initial`: snapshot, then stream; `latest-offset`: stream from now; `snapshot`: read the "
+                 "tables, commit, end"),
+    ConfigOption("scan.snapshot.chunk.size", INT, "100000", "Rows per snapshot chunk", checks=(at_least(1),)),
+    ConfigOption("heartbeat.interval.ms", INT, "10000", "How often the slot advances while the tables are quiet",
+                 checks=(at_least(100),)),
+    ConfigOption("poll.max.rows", INT, "50000", "Change rows read per poll at most", checks=(at_least(1),)),
+], see="README, PostgreSQL CDC")
+"""The ``--postgres_conf`` options, named as in Paimon's ``postgres_sync_table`` (the README's table
+is rendered from them: ``scripts/readme_options.py``)."""
 
 
 @dataclass(frozen=True)
@@ -74,56 +89,19 @@ class PostgresSourceConfig:
 
     @staticmethod
     def parse(options: Mapping[str, str], table_required: bool) -> "PostgresSourceConfig":
-        unknown = sorted(set(options) - set(_KEYS))
-        if unknown:
-            raise InvalidSourceOption(f"unknown --postgres_conf option(s) {', '.join(unknown)} — known: "
-                                      f"{', '.join(_KEYS)} (descriptions: README, PostgreSQL CDC)")
-        required = ["hostname", "username", "database-name", "slot.name"]
-        if table_required:
-            required.append("table-name")
-        missing = [k for k in required if not options.get(k)]
-        if missing:
-            raise InvalidSourceOption(
-                "missing --postgres_conf " + ", ".join(f"{k}=..." for k in missing) + " — add them")
-        plugin = options.get("decoding.plugin.name", "pgoutput")
-        if plugin != "pgoutput":
-            raise InvalidSourceOption(f"decoding.plugin.name={plugin} is not supported — use pgoutput "
-                                      f"(built into PostgreSQL 10+, no server extension needed)")
-        mode = options.get("scan.startup.mode", "initial")
-        if mode not in STARTUP_MODES:
-            raise InvalidSourceOption(f"scan.startup.mode={mode} is unknown — use one of {', '.join(STARTUP_MODES)}")
-        slot = options["slot.name"]
-        if not re.fullmatch(r"[a-z0-9_]{1,63}", slot):
-            raise InvalidSourceOption(f"slot.name={slot} is not a PostgreSQL slot name — use only lower "
-                                      f"case letters, digits and underscores (at most 63)")
-        for key in ("schema-name", "table-name"):
-            if options.get(key):
-                try:
-                    re.compile(options[key])
-                except re.error as e:
-                    raise InvalidSourceOption(f"{key}={options[key]} is not a valid regex ({e}) — fix the pattern") from None
+        try:
+            values = POSTGRES_OPTIONS.parse(options, also_required=["table-name"] if table_required else [])
+        except OptionError as e:
+            raise InvalidSourceOption(str(e)) from e
+        slot = values["slot.name"]
         return PostgresSourceConfig(
-            hostname=options["hostname"], port=_int(options, "port", 5432, 1),
-            username=options["username"], password=options.get("password", ""),
-            database=options["database-name"], schema_pattern=options.get("schema-name", "public"),
-            table_pattern=options.get("table-name", ".*"), slot=slot,
-            publication=options.get("publication.name", f"{slot}_pub"), startup_mode=mode,
-            chunk_size=_int(options, "scan.snapshot.chunk.size", 100_000, 1),
-            heartbeat_ms=_int(options, "heartbeat.interval.ms", 10_000, 100),
-            poll_max_rows=_int(options, "poll.max.rows", 50_000, 1))
-
-
-def _int(options: Mapping[str, str], key: str, default: int, minimum: int) -> int:
-    text = options.get(key)
-    if text is None:
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise InvalidSourceOption(f"{key}={text} is not an integer — give a whole number") from None
-    if value < minimum:
-        raise InvalidSourceOption(f"{key}={text} is too small — give at least {minimum}")
-    return value
+            hostname=values["hostname"], port=values["port"], username=values["username"],
+            password=values["password"], database=values["database-name"], schema_pattern=values["schema-name"],
+            table_pattern=".*" if values["table-name"] is None else values["table-name"], slot=slot,
+            publication=f"{slot}_pub" if values["publication.name"] is None else values["publication.name"],
+            startup_mode=values["scan.startup.mode"],
+            chunk_size=values["scan.snapshot.chunk.size"], heartbeat_ms=values["heartbeat.interval.ms"],
+            poll_max_rows=values["poll.max.rows"])
 
 
 def _quote(value: str) -> str:

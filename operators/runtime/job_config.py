@@ -17,13 +17,14 @@ flushed at B(n)", which only aligned, exactly-once checkpoints guarantee.
 from __future__ import annotations
 
 import os
-import re
 from typing import Any, Mapping
 
 import yaml  # PyYAML comes with apache-flink (through apache-beam)
 
 from operators.cdc.errors import InvalidJobOption, UserError
 from operators.cdc.sync_flags import parse_key_values
+from paimon_py.config_option import DURATION, ConfigOption
+from paimon_py.exceptions import OptionError
 
 DEFAULTS_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                              "flink-conf", "config.yaml")
@@ -70,9 +71,15 @@ def _defaults(defaults_file: str) -> dict[str, str]:
         return flatten(yaml.safe_load(f) or {})
 
 
+CHECKPOINT_INTERVAL = ConfigOption("execution.checkpointing.interval", DURATION)
+ALIGNED_CHECKPOINT_TIMEOUT = ConfigOption("execution.checkpointing.aligned-checkpoint-timeout", DURATION, "0")
+"""The two durations among the Flink settings the check reads (Flink's own options; declared here
+only to read them with the project's one option type)."""
+
+
 def check_exactly_once(settings: Mapping[str, str]) -> None:
-    interval = settings.get("execution.checkpointing.interval", "").strip()
-    if not interval or _millis(interval) <= 0:
+    interval = settings.get(CHECKPOINT_INTERVAL.key, "").strip()
+    if not interval or _millis(CHECKPOINT_INTERVAL, settings) <= 0:
         raise UnsafeCheckpointing(
             "checkpointing is off, and the sink commits to the lake only when a checkpoint completes — "
             "set --flink_conf execution.checkpointing.interval=10s (or a value in flink-conf/)")
@@ -84,21 +91,17 @@ def check_exactly_once(settings: Mapping[str, str]) -> None:
         raise UnsafeCheckpointing(
             "unaligned checkpoints break the sink's flush-before-barrier rule — set "
             "execution.checkpointing.unaligned.enabled=false")
-    timeout = settings.get("execution.checkpointing.aligned-checkpoint-timeout", "0")
-    if _millis(timeout) > 0:
+    if _millis(ALIGNED_CHECKPOINT_TIMEOUT, settings) > 0:
         raise UnsafeCheckpointing(
             "execution.checkpointing.aligned-checkpoint-timeout switches to unaligned checkpoints "
             "under backpressure — set it to 0")
 
 
-_UNITS = {"": 1, "ms": 1, "s": 1000, "sec": 1000, "min": 60_000, "m": 60_000, "h": 3_600_000}
-
-
-def _millis(text: str) -> int:
-    match = re.fullmatch(r"\s*(\d+)\s*([a-z]*)\s*", text.lower())
-    if not match or match.group(2) not in _UNITS:
-        raise InvalidJobOption(f"cannot read the duration {text!r} — write it like '10 s' or '500 ms'")
-    return int(match.group(1)) * _UNITS[match.group(2)]
+def _millis(option: ConfigOption, settings: Mapping[str, str]) -> int:
+    try:
+        return option.get(settings)
+    except OptionError as e:
+        raise InvalidJobOption(str(e)) from e
 
 
 def submitted_to_cluster() -> bool:

@@ -7,8 +7,9 @@ fully written temporary file); object stores without conditional writes get a ch
 which is safe only with a single committer per table (Paimon's rule for such stores without a
 catalog lock as well).
 
-``s3://`` locations take Paimon's S3 options (``S3_OPTIONS``: endpoint, credentials, region,
-path-style access), as the catalog options pass them; without any, pyarrow's defaults apply (the
+``s3://`` locations take Paimon's S3 options (``S3_CONFIG``, declared with
+``paimon_py.config_option``: endpoint, credentials, region, path-style access), as the catalog
+options pass them; without any, pyarrow's defaults apply (the
 AWS credential chain: environment, profile, instance metadata).
 """
 
@@ -20,11 +21,20 @@ from typing import BinaryIO, Mapping
 
 import pyarrow.fs as pafs
 
-from paimon_py.exceptions import OptionError
+from paimon_py.config_option import BOOLEAN, ConfigOption, OptionSet
 
-S3_OPTIONS = ("s3.endpoint", "s3.access-key", "s3.secret-key", "s3.session-token", "s3.region",
-              "s3.path.style.access")
-"""Paimon's S3 filesystem options (``s3.endpoint`` may carry a scheme: ``http://host:port``)."""
+S3_CONFIG = OptionSet("Paimon S3", [
+    ConfigOption("s3.endpoint", description="S3 endpoint; `http://host:port` for an S3-compatible server"),
+    ConfigOption("s3.access-key", description="Access key"),
+    ConfigOption("s3.secret-key", description="Secret key"),
+    ConfigOption("s3.session-token", description="Session token of temporary credentials"),
+    ConfigOption("s3.region", description="Region"),
+    ConfigOption("s3.path.style.access", BOOLEAN, "true",
+                 "Path-style requests (`host/bucket/key`); `false`: virtual-hosted style"),
+])
+"""Paimon's S3 filesystem options; without keys, the AWS credential chain applies."""
+
+S3_OPTIONS = S3_CONFIG.keys
 
 
 class FileIO:
@@ -37,12 +47,10 @@ class FileIO:
     @staticmethod
     def for_uri(uri: str, options: Mapping[str, str] | None = None) -> tuple["FileIO", str]:
         """The FileIO and the filesystem path for a warehouse location (path or URI);
-        ``options``: catalog options, of which the ``s3.*`` ones (``S3_OPTIONS``) configure
+        ``options``: catalog options, of which the ``s3.*`` ones (``S3_CONFIG``) configure
         ``s3://`` locations."""
         s3 = {k: v for k, v in (options or {}).items() if k.startswith("s3.")}
-        unknown = sorted(set(s3) - set(S3_OPTIONS))
-        if unknown:
-            raise OptionError(f"Unknown S3 option(s) {', '.join(unknown)}; known: {', '.join(S3_OPTIONS)}.")
+        S3_CONFIG.check_known(s3)
         if "://" not in uri:
             return FileIO(pafs.LocalFileSystem()), os.path.abspath(uri)
         scheme, rest = uri.split("://", 1)
@@ -139,10 +147,8 @@ class FileIO:
 
 
 def _s3_filesystem(options: Mapping[str, str]) -> pafs.S3FileSystem:
-    path_style = options.get("s3.path.style.access", "true").strip().lower()
-    if path_style not in ("true", "false"):
-        raise OptionError(f"s3.path.style.access must be true or false, got {path_style!r}.")
+    path_style = S3_CONFIG["s3.path.style.access"].get(options)
     return pafs.S3FileSystem(
         endpoint_override=options.get("s3.endpoint"), access_key=options.get("s3.access-key"),
         secret_key=options.get("s3.secret-key"), session_token=options.get("s3.session-token"),
-        region=options.get("s3.region"), force_virtual_addressing=path_style == "false")
+        region=options.get("s3.region"), force_virtual_addressing=not path_style)
