@@ -5,7 +5,8 @@ import pyarrow as pa
 import pytest
 
 import paimon_py
-from operators.cdc.change_batch import ChangeBatch
+from paimon_py.data.row_kind import RowKind, all_inserts
+from operators.cdc.change_batch import ROW_KIND_FIELD, ChangeBatch
 from operators.sink.table_committer import RestoredCommitsNeedRestart, TableCommitterLogic
 from operators.sink.table_writer import TableWriterLogic
 
@@ -23,7 +24,7 @@ def catalog(tmp_path):
 
 def batch(ids, values, kinds=None, schema=SCHEMA):
     rows = pa.table({"id": ids, "v": values}, schema=schema).append_column(
-        "_row_kind", pa.array(kinds or ["+I"] * len(ids)))
+        ROW_KIND_FIELD, pa.array(kinds or [RowKind.INSERT] * len(ids), pa.int8()))
     return ChangeBatch.of("db.t", rows)
 
 
@@ -38,7 +39,7 @@ def test_commit_on_completion_only_and_idempotent(catalog):
     writer, committer = TableWriterLogic(catalog), TableCommitterLogic(catalog, "job")
     writer.write(batch([1, 2], ["a", "b"]))
     pending = writer.prepare_commit(1)
-    writer.write(batch([2, 3], [None, "c"], ["-D", "+I"]))
+    writer.write(batch([2, 3], [None, "c"], [RowKind.DELETE, RowKind.INSERT]))
     pending += writer.prepare_commit(2)
     assert read(catalog) == {}  # nothing visible before a checkpoint completes
     snapshots, pending = committer.commit(pending, up_to=1)
@@ -70,7 +71,7 @@ def test_writer_picks_up_a_newer_schema(catalog):
     writer.write(batch([1], ["a"]))
     catalog.alter_table("db.t", [paimon_py.SchemaChange.add_column("n", pa.int64())])
     wider = SCHEMA.append(pa.field("n", pa.int64()))
-    rows = pa.table({"id": [2], "v": ["b"], "n": [7]}, schema=wider).append_column("_row_kind", pa.array(["+I"]))
+    rows = pa.table({"id": [2], "v": ["b"], "n": [7]}, schema=wider).append_column(ROW_KIND_FIELD, all_inserts(1))
     writer.write(ChangeBatch.of("db.t", rows))
     committer.commit(writer.prepare_commit(1), up_to=1)
     assert read(catalog) == {1: {"id": 1, "v": "a", "n": None}, 2: {"id": 2, "v": "b", "n": 7}}
@@ -109,7 +110,7 @@ def test_newer_updates_win_across_a_schema_change_inside_one_checkpoint(catalog)
         writer.write(batch([1, 2], [f"old{i}", f"old{i}"]))
     catalog.alter_table("db.t", [paimon_py.SchemaChange.add_column("n", pa.int64())])
     wider = SCHEMA.append(pa.field("n", pa.int64()))
-    rows = pa.table({"id": [1], "v": ["new"], "n": [1]}, schema=wider).append_column("_row_kind", pa.array(["+U"]))
+    rows = pa.table({"id": [1], "v": ["new"], "n": [1]}, schema=wider).append_column(ROW_KIND_FIELD, pa.array([RowKind.UPDATE_AFTER], pa.int8()))
     writer.write(ChangeBatch.of("db.t", rows))
     committer.commit(writer.prepare_commit(1), up_to=1)
     assert read(catalog) == {1: {"id": 1, "v": "new", "n": 1}, 2: {"id": 2, "v": "old2", "n": None}}
@@ -126,7 +127,7 @@ def test_bucket_router_splits_by_partition_and_bucket_like_the_writer(tmp_path):
     catalog.create_table("db.p", paimon_py.Schema.from_pyarrow_schema(
         schema, primary_keys=["id", "day"], partition_keys=["day"], options={"bucket": "3"}))
     rows = pa.table({"id": list(range(40)), "day": ["a", "b"] * 20, "v": ["x"] * 40}, schema=schema)
-    routed = BucketRouter(catalog).route(ChangeBatch.of("db.p", rows.append_column("_row_kind", pa.array(["+I"] * 40))))
+    routed = BucketRouter(catalog).route(ChangeBatch.of("db.p", rows.append_column(ROW_KIND_FIELD, all_inserts(40))))
     assert sum(b.rows().num_rows for _, b in routed) == 40
     # write directly and compare where each key landed
     table = catalog.get_table("db.p")
