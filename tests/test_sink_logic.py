@@ -1,6 +1,8 @@
 """The writer and committer logic of the Flink sink, exercised without Flink: exactly-once
 commits by checkpoint id, restore-and-fail, and schema changes between batches."""
 
+from collections import Counter
+
 import pyarrow as pa
 import pytest
 
@@ -141,3 +143,63 @@ def test_bucket_router_splits_by_partition_and_bucket_like_the_writer(tmp_path):
         for f in m.new_files:
             placed[(m.partition[0], m.bucket)] = f.row_count
     assert {(key.split("/")[1].split("=")[1], int(key.rsplit("-", 1)[1])): b.rows().num_rows for key, b in routed} == placed
+
+
+def test_flink_router_and_file_store_write_agree_row_by_row(tmp_path):
+    """Same rows -> same (partition, bucket): the Flink router's groups and the files a direct
+    write puts each row in, on a table with two partition keys (one value the default partition), a multi-column
+    bucket key, and key columns sent in narrower types than the table's."""
+    from operators.sink.bucket_router import BucketRouter
+    from paimon_py.operation.row_router import RowRouter
+
+    catalog = paimon_py.CatalogFactory.create({"warehouse": str(tmp_path)})
+    catalog.create_database("db")
+    schema = pa.schema([pa.field("id", pa.int64(), nullable=False), pa.field("day", pa.string(), nullable=False),
+                        pa.field("region", pa.int32(), nullable=False), pa.field("k", pa.string(), nullable=False),
+                        pa.field("v", pa.string())])
+    catalog.create_table("db.p", paimon_py.Schema.from_pyarrow_schema(
+        schema, primary_keys=["id", "k", "day", "region"], partition_keys=["day", "region"],
+        options={"bucket": "5", "bucket-key": "id,k"}))
+    n = 600
+    rows = pa.table({"id": [i * 7919 % 1000 for i in range(n)], "day": ["d1", "d2", " "] * (n // 3),
+                     "region": [i % 4 for i in range(n)],
+                     "k": [f"key-{i}" * (i % 3 + 1) for i in range(n)], "v": [f"v{i}" for i in range(n)]},
+                    schema=schema)
+    narrow = rows.set_column(0, "id", rows.column("id").cast(pa.int32()))  # as a source may send it
+    routed = BucketRouter(catalog).route(ChangeBatch.of("db.p", narrow.append_column(ROW_KIND_FIELD, all_inserts(n))))
+    by_router = {}
+    for key, batch_ in routed:
+        for row in batch_.rows().to_pylist():
+            by_router[(row["id"], row["k"], row["day"], row["region"])] = key
+    assert len(by_router) == n == sum(b.rows().num_rows for _, b in routed)
+
+    table = catalog.get_table("db.p")
+    write = table.new_file_store_write()
+    groups = write.router.route(rows)
+    by_writer = {}
+    for partition, bucket, part in groups:
+        key = f"db.p/{table.partition_computer.path(partition)}/bucket-{bucket}"
+        for row in part.to_pylist():
+            by_writer[(row["id"], row["k"], row["day"], row["region"])] = key
+    assert by_writer == by_router
+    assert len({key for key, _ in routed}) == len(groups) > 5 * 3  # many (partition, bucket) pairs
+
+    # and the files the write produces sit in exactly those (partition, bucket)s
+    write.write(rows)
+    messages = write.prepare_commit()
+    write.close()
+    written = {(table.partition_computer.path(m.partition), m.bucket): sum(f.row_count for f in m.new_files)
+               for m in messages}
+    expected = Counter()
+    for key in by_router.values():
+        path, bucket = key.removeprefix("db.p/").rsplit("/bucket-", 1)
+        expected[(path, int(bucket))] += 1
+    assert written == dict(expected)
+
+    # per row: RowRouter.assign gives the bucket of Java's hash (bucket.bucket_of over hash_code)
+    from paimon_py.bucket import bucket_of, hash_code
+    routing = RowRouter(table.schema).assign(narrow)
+    key_types = table.schema.types_of(["id", "k"])
+    for i, row in enumerate(rows.to_pylist()):
+        assert routing.bucket_of_row[i] == bucket_of(hash_code([row["id"], row["k"]], key_types), 5)
+        assert routing.partitions[routing.partition_of_row[i]] == (row["day"], row["region"])
