@@ -1,4 +1,4 @@
-"""Partition directory names (format reference §1) and splitting Arrow data by partition.
+"""Partition directory names (format reference §1) and the partition of every row of Arrow data.
 
 The path of a partition is ``k1=v1/k2=v2``: each value is turned into text as Java's
 ``InternalRowPartitionComputer`` does (``toString()`` of the internal value with
@@ -201,24 +201,8 @@ class PartitionComputer:
 
 
 # ---------------------------------------------------------------------------------------------
-# Splitting data by partition
+# The partition of every row
 # ---------------------------------------------------------------------------------------------
-
-
-def group_by_partition(table: pa.Table, partition_keys: Sequence[str]) -> list[tuple[tuple[Any, ...], pa.Table]]:
-    """Split ``table`` into one sub-table per distinct partition tuple (nulls form their own
-    group), in order of first appearance; rows keep their relative order. Partition values
-    are Python objects (``as_py()``)."""
-    if table.num_rows == 0:
-        return []
-    group_of_row, partitions = partition_of_rows(table, partition_keys)
-    if len(partitions) == 1:
-        return [(partitions[0], table)]
-    order = np.argsort(group_of_row, kind="stable")
-    bounds = np.flatnonzero(np.diff(group_of_row[order])) + 1
-    starts = np.concatenate([[0], bounds])
-    ends = np.concatenate([bounds, [len(order)]])
-    return [(partitions[i], table.take(pa.array(order[s:e]))) for i, (s, e) in enumerate(zip(starts, ends))]
 
 
 def partition_of_rows(table: pa.Table, partition_keys: Sequence[str]) -> tuple[np.ndarray, list[tuple[Any, ...]]]:
