@@ -39,7 +39,8 @@ class SyncJob:
             try:
                 evolution.check(event.table, event.schema, event.spec)
             except PaimonError as e:
-                raise InvalidJobOption(f"table {event.table}: {e} — fix --table_conf (or the existing table)") from e
+                fix = "" if " — " in str(e) else " — fix --table_conf (or the existing table)"
+                raise InvalidJobOption(f"table {event.table}: {e}{fix}") from e
         source.preparation.create()
         for event in plan.schema_events:
             evolution.apply(event.table, event.schema, event.spec)

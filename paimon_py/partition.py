@@ -1,4 +1,4 @@
-"""Partition directory names (format reference §1) and splitting Arrow data by partition.
+"""Partition directory names (format reference §1) and the partition of every row of Arrow data.
 
 The path of a partition is ``k1=v1/k2=v2``: each value is turned into text as Java's
 ``InternalRowPartitionComputer`` does (``toString()`` of the internal value with
@@ -201,31 +201,25 @@ class PartitionComputer:
 
 
 # ---------------------------------------------------------------------------------------------
-# Splitting data by partition
+# The partition of every row
 # ---------------------------------------------------------------------------------------------
 
 
-def group_by_partition(table: pa.Table, partition_keys: Sequence[str]) -> list[tuple[tuple[Any, ...], pa.Table]]:
-    """Split ``table`` into one sub-table per distinct partition tuple (nulls form their own
-    group), in order of first appearance; rows keep their relative order. Partition values
-    are Python objects (``as_py()``)."""
-    if table.num_rows == 0:
-        return []
+def partition_of_rows(table: pa.Table, partition_keys: Sequence[str]) -> tuple[np.ndarray, list[tuple[Any, ...]]]:
+    """The partition of every row, vectorised: an index per row (int64) into the list of
+    distinct partition tuples, numbered in order of first appearance (nulls are a value of
+    their own). Partition values are Python objects (``as_py()``)."""
+    n = table.num_rows
     if not partition_keys:
-        return [((), table)]
+        return np.zeros(n, np.int64), ([()] if n else [])
+    if n == 0:
+        return np.zeros(0, np.int64), []
     encoded = [_dictionary_encode(table.column(k)) for k in partition_keys]
-    group_of_row = _group_ids(encoded, table.num_rows)
-    order = np.argsort(group_of_row, kind="stable")
-    bounds = np.flatnonzero(np.diff(group_of_row[order])) + 1
-    starts = np.concatenate([[0], bounds])
-    ends = np.concatenate([bounds, [len(order)]])
-    groups = []
-    for start, end in sorted(zip(starts, ends), key=lambda se: order[se[0]]):
-        first = order[start]
-        values = tuple(e.dictionary[e.indices[first].as_py()].as_py() for e in encoded)
-        rows = table if end - start == table.num_rows else table.take(pa.array(order[start:end]))
-        groups.append((values, rows))
-    return groups
+    ids = _group_ids(encoded)
+    running_max = np.maximum.accumulate(ids)  # ids appear in order: id k first where the max reaches k
+    first_rows = pa.array(np.flatnonzero(np.diff(running_max, prepend=-1) > 0))
+    columns = [e.dictionary.take(e.indices.take(first_rows)).to_pylist() for e in encoded]
+    return ids, list(zip(*columns))
 
 
 def _dictionary_encode(column: pa.ChunkedArray) -> pa.DictionaryArray:
@@ -235,10 +229,11 @@ def _dictionary_encode(column: pa.ChunkedArray) -> pa.DictionaryArray:
     return pc.dictionary_encode(array, null_encoding="encode")
 
 
-def _group_ids(encoded: list[pa.DictionaryArray], n: int) -> np.ndarray:
-    """Dense id per row of the combination of dictionary codes, kept below ``n``."""
-    ids = np.zeros(n, np.int64)
-    for e in encoded:
-        codes = e.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-        _, ids = np.unique(ids * len(e.dictionary) + codes, return_inverse=True)
-    return ids.reshape(-1)
+def _group_ids(encoded: list[pa.DictionaryArray]) -> np.ndarray:
+    """Dense id per row of the combination of dictionary codes, in order of first appearance
+    (``dictionary_encode`` numbers values so; combinations are re-encoded key by key)."""
+    ids = encoded[0].indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    for e in encoded[1:]:
+        combined = ids * len(e.dictionary) + e.indices.to_numpy(zero_copy_only=False)
+        ids = pc.dictionary_encode(pa.array(combined)).indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    return ids

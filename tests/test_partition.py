@@ -20,9 +20,9 @@ from pypaimon.schema.schema import Schema as PySchema
 from paimon_py.partition import (
     PartitionComputer,
     escape_path_name,
-    group_by_partition,
     is_null_or_whitespace_only,
     java_float_string,
+    partition_of_rows,
     partition_value_string,
 )
 from paimon_py.types import (
@@ -154,14 +154,20 @@ def test_timestamp_partition_is_escaped() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# group_by_partition
+# partition_of_rows
 # ---------------------------------------------------------------------------------------------
 
 
-def test_group_by_partition_basic() -> None:
+def _groups(table: pa.Table, keys: list[str]) -> list[tuple[tuple[Any, ...], list[int]]]:
+    """(partition, rows) in the order of the partitions' ids."""
+    ids, partitions = partition_of_rows(table, keys)
+    assert ids.dtype == np.int64 and len(ids) == table.num_rows
+    return [(p, np.flatnonzero(ids == i).tolist()) for i, p in enumerate(partitions)]
+
+
+def test_partition_of_rows_basic() -> None:
     table = pa.table({"p": [1, 2, None, 1, None], "q": ["a", "a", "a", "b", "a"], "v": [0, 1, 2, 3, 4]})
-    groups = group_by_partition(table, ["p", "q"])
-    assert [(key, g.column("v").to_pylist()) for key, g in groups] == [
+    assert _groups(table, ["p", "q"]) == [
         ((1, "a"), [0]),
         ((2, "a"), [1]),
         ((None, "a"), [2, 4]),
@@ -169,16 +175,15 @@ def test_group_by_partition_basic() -> None:
     ]
 
 
-def test_group_by_partition_trivial_cases() -> None:
+def test_partition_of_rows_trivial_cases() -> None:
     table = pa.table({"p": [7, 7], "v": [1, 2]})
-    [(key, group)] = group_by_partition(table, ["p"])
-    assert key == (7,) and group is table
-    [(key, group)] = group_by_partition(table, [])
-    assert key == () and group is table
-    assert group_by_partition(table.slice(0, 0), ["p"]) == []
+    assert _groups(table, ["p"]) == [((7,), [0, 1])]
+    assert _groups(table, []) == [((), [0, 1])]
+    assert _groups(table.slice(0, 0), ["p"]) == []
+    assert _groups(table.slice(0, 0), []) == []
 
 
-def test_group_by_partition_value_types() -> None:
+def test_partition_of_rows_value_types() -> None:
     table = pa.table(
         {
             "d": pa.array([dt.date(2024, 1, 1)] * 2 + [None], pa.date32()),
@@ -188,23 +193,21 @@ def test_group_by_partition_value_types() -> None:
             "s": pa.chunked_array([pa.array(["x"]).dictionary_encode(), pa.array(["x", "y"]).dictionary_encode()]),
         }
     )
-    keys = [k for k, _ in group_by_partition(table, table.column_names)]
-    assert keys == [
+    assert partition_of_rows(table, table.column_names)[1] == [
         (dt.date(2024, 1, 1), dt.datetime(2024, 1, 1, 12), decimal.Decimal("1.50"), True, "x"),
         (None, dt.datetime(2024, 1, 1, 12), decimal.Decimal("1.50"), False, "y"),
     ]
 
 
 @given(st.lists(st.tuples(st.sampled_from([None, 0, 1, 2]), st.sampled_from([None, "a", "b"])), min_size=1))
-def test_group_by_partition_matches_python_grouping(rows: list[tuple[Any, Any]]) -> None:
+def test_partition_of_rows_matches_python_grouping(rows: list[tuple[Any, Any]]) -> None:
     table = pa.table(
         {"p": pa.array([r[0] for r in rows], pa.int32()), "q": pa.array([r[1] for r in rows]), "i": range(len(rows))}
     )
     expected: dict[tuple[Any, Any], list[int]] = {}
     for i, row in enumerate(rows):
         expected.setdefault(row, []).append(i)
-    got = [(key, g.column("i").to_pylist()) for key, g in group_by_partition(table, ["p", "q"])]
-    assert got == list(expected.items())
+    assert _groups(table, ["p", "q"]) == list(expected.items())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -252,7 +255,7 @@ def test_partition_dirs_match_pypaimon(tmp_path: Path, legacy: bool) -> None:
     theirs = _pypaimon_partition_dirs(tmp_path, _PARTITIONED, keys, options)
     types = [from_arrow_type(_PARTITIONED.schema.field(k).type) for k in keys]
     computer = PartitionComputer(keys, types, legacy_name=legacy)
-    ours = {computer.path(values) for values, _ in group_by_partition(_PARTITIONED, keys)}
+    ours = {computer.path(values) for values in partition_of_rows(_PARTITIONED, keys)[1]}
     assert ours == theirs
     if legacy:
         assert "d=19723/n=5/s=a%2Fb%3Dc%3Ad/ts=2024-01-01T12%3A00" in ours

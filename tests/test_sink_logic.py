@@ -3,12 +3,14 @@ commits by checkpoint id, restore-and-fail, and schema changes between batches."
 
 import threading
 import time
+from collections import Counter
 
 import pyarrow as pa
 import pytest
 
 import paimon_py
-from operators.cdc.change_batch import ChangeBatch
+from paimon_py.data.row_kind import RowKind, all_inserts
+from operators.cdc.change_batch import ROW_KIND_FIELD, ChangeBatch
 from operators.sink.table_committer import RestoredCommitsNeedRestart, TableCommitterLogic
 from operators.sink.table_writer import TableWriterLogic
 
@@ -26,7 +28,7 @@ def catalog(tmp_path):
 
 def batch(ids, values, kinds=None, schema=SCHEMA):
     rows = pa.table({"id": ids, "v": values}, schema=schema).append_column(
-        "_row_kind", pa.array(kinds or ["+I"] * len(ids)))
+        ROW_KIND_FIELD, pa.array(kinds or [RowKind.INSERT] * len(ids), pa.int8()))
     return ChangeBatch.of("db.t", rows)
 
 
@@ -41,7 +43,7 @@ def test_commit_on_completion_only_and_idempotent(catalog):
     writer, committer = TableWriterLogic(catalog), TableCommitterLogic(catalog, "job")
     writer.write(batch([1, 2], ["a", "b"]))
     pending = writer.prepare_commit(1)
-    writer.write(batch([2, 3], [None, "c"], ["-D", "+I"]))
+    writer.write(batch([2, 3], [None, "c"], [RowKind.DELETE, RowKind.INSERT]))
     pending += writer.prepare_commit(2)
     assert read(catalog) == {}  # nothing visible before a checkpoint completes
     snapshots, pending = committer.commit(pending, up_to=1)
@@ -73,7 +75,7 @@ def test_writer_picks_up_a_newer_schema(catalog):
     writer.write(batch([1], ["a"]))
     catalog.alter_table("db.t", [paimon_py.SchemaChange.add_column("n", pa.int64())])
     wider = SCHEMA.append(pa.field("n", pa.int64()))
-    rows = pa.table({"id": [2], "v": ["b"], "n": [7]}, schema=wider).append_column("_row_kind", pa.array(["+I"]))
+    rows = pa.table({"id": [2], "v": ["b"], "n": [7]}, schema=wider).append_column(ROW_KIND_FIELD, all_inserts(1))
     writer.write(ChangeBatch.of("db.t", rows))
     committer.commit(writer.prepare_commit(1), up_to=1)
     assert read(catalog) == {1: {"id": 1, "v": "a", "n": None}, 2: {"id": 2, "v": "b", "n": 7}}
@@ -112,7 +114,7 @@ def test_newer_updates_win_across_a_schema_change_inside_one_checkpoint(catalog)
         writer.write(batch([1, 2], [f"old{i}", f"old{i}"]))
     catalog.alter_table("db.t", [paimon_py.SchemaChange.add_column("n", pa.int64())])
     wider = SCHEMA.append(pa.field("n", pa.int64()))
-    rows = pa.table({"id": [1], "v": ["new"], "n": [1]}, schema=wider).append_column("_row_kind", pa.array(["+U"]))
+    rows = pa.table({"id": [1], "v": ["new"], "n": [1]}, schema=wider).append_column(ROW_KIND_FIELD, pa.array([RowKind.UPDATE_AFTER], pa.int8()))
     writer.write(ChangeBatch.of("db.t", rows))
     committer.commit(writer.prepare_commit(1), up_to=1)
     assert read(catalog) == {1: {"id": 1, "v": "new", "n": 1}, 2: {"id": 2, "v": "old2", "n": None}}
@@ -129,7 +131,7 @@ def test_bucket_router_splits_by_partition_and_bucket_like_the_writer(tmp_path):
     catalog.create_table("db.p", paimon_py.Schema.from_pyarrow_schema(
         schema, primary_keys=["id", "day"], partition_keys=["day"], options={"bucket": "3"}))
     rows = pa.table({"id": list(range(40)), "day": ["a", "b"] * 20, "v": ["x"] * 40}, schema=schema)
-    routed = BucketRouter(catalog).route(ChangeBatch.of("db.p", rows.append_column("_row_kind", pa.array(["+I"] * 40))))
+    routed = BucketRouter(catalog).route(ChangeBatch.of("db.p", rows.append_column(ROW_KIND_FIELD, all_inserts(40))))
     assert sum(b.rows().num_rows for _, b in routed) == 40
     # write directly and compare where each key landed
     table = catalog.get_table("db.p")
@@ -149,7 +151,7 @@ def test_a_batch_waits_for_its_schema_and_is_never_written_under_an_older_one(ca
     """Schema events travel beside the data: a writer holding a batch with a new column waits
     until the schema evolution operator (here: another thread, later) has added it."""
     wider = SCHEMA.append(pa.field("n", pa.int64()))
-    rows = pa.table({"id": [1], "v": ["a"], "n": [5]}, schema=wider).append_column("_row_kind", pa.array(["+I"]))
+    rows = pa.table({"id": [1], "v": ["a"], "n": [5]}, schema=wider).append_column("_row_kind", pa.array([0], pa.int8()))
     evolve = threading.Timer(0.3, lambda: catalog.alter_table(
         "db.t", [paimon_py.SchemaChange.add_column("n", pa.int64())]))
     evolve.start()
@@ -164,7 +166,7 @@ def test_a_batch_waits_for_its_schema_and_is_never_written_under_an_older_one(ca
 
 def test_a_schema_that_never_comes_names_the_table_and_column(catalog):
     wider = SCHEMA.append(pa.field("n", pa.int64()))
-    rows = pa.table({"id": [1], "v": ["a"], "n": [5]}, schema=wider).append_column("_row_kind", pa.array(["+I"]))
+    rows = pa.table({"id": [1], "v": ["a"], "n": [5]}, schema=wider).append_column("_row_kind", pa.array([0], pa.int8()))
     writer = TableWriterLogic(catalog, schema_retry_interval_s=0.01, schema_retry_max=3)
     with pytest.raises(TimeoutError, match="table db.t still lacks column n BIGINT .* after 3 retries"):
         writer.write(ChangeBatch.of("db.t", rows))
@@ -178,8 +180,68 @@ def test_the_router_waits_for_a_table_still_being_created(catalog):
         SCHEMA, primary_keys=["id"], options={"bucket": "2"})))
     create.start()
     rows = pa.table({"id": [1, 2, 3], "v": ["a", "b", "c"]}, schema=SCHEMA).append_column(
-        "_row_kind", pa.array(["+I"] * 3))
+        "_row_kind", pa.array([0] * 3, pa.int8()))
     routed = BucketRouter(catalog, SchemaWait(catalog, 0.05, 100)).route(ChangeBatch.of("db.late", rows))
     assert sum(b.rows().num_rows for _, b in routed) == 3
     with pytest.raises(TimeoutError, match="table db.never still lacks \\(the table itself\\)"):
         BucketRouter(catalog, SchemaWait(catalog, 0.01, 2)).route(ChangeBatch.of("db.never", rows))
+
+
+def test_flink_router_and_file_store_write_agree_row_by_row(tmp_path):
+    """Same rows -> same (partition, bucket): the Flink router's groups and the files a direct
+    write puts each row in, on a table with two partition keys (one value the default partition), a multi-column
+    bucket key, and key columns sent in narrower types than the table's."""
+    from operators.sink.bucket_router import BucketRouter
+    from paimon_py.operation.row_router import RowRouter
+
+    catalog = paimon_py.CatalogFactory.create({"warehouse": str(tmp_path)})
+    catalog.create_database("db")
+    schema = pa.schema([pa.field("id", pa.int64(), nullable=False), pa.field("day", pa.string(), nullable=False),
+                        pa.field("region", pa.int32(), nullable=False), pa.field("k", pa.string(), nullable=False),
+                        pa.field("v", pa.string())])
+    catalog.create_table("db.p", paimon_py.Schema.from_pyarrow_schema(
+        schema, primary_keys=["id", "k", "day", "region"], partition_keys=["day", "region"],
+        options={"bucket": "5", "bucket-key": "id,k"}))
+    n = 600
+    rows = pa.table({"id": [i * 7919 % 1000 for i in range(n)], "day": ["d1", "d2", " "] * (n // 3),
+                     "region": [i % 4 for i in range(n)],
+                     "k": [f"key-{i}" * (i % 3 + 1) for i in range(n)], "v": [f"v{i}" for i in range(n)]},
+                    schema=schema)
+    narrow = rows.set_column(0, "id", rows.column("id").cast(pa.int32()))  # as a source may send it
+    routed = BucketRouter(catalog).route(ChangeBatch.of("db.p", narrow.append_column(ROW_KIND_FIELD, all_inserts(n))))
+    by_router = {}
+    for key, batch_ in routed:
+        for row in batch_.rows().to_pylist():
+            by_router[(row["id"], row["k"], row["day"], row["region"])] = key
+    assert len(by_router) == n == sum(b.rows().num_rows for _, b in routed)
+
+    table = catalog.get_table("db.p")
+    write = table.new_file_store_write()
+    groups = write.router.route(rows)
+    by_writer = {}
+    for partition, bucket, part in groups:
+        key = f"db.p/{table.partition_computer.path(partition)}/bucket-{bucket}"
+        for row in part.to_pylist():
+            by_writer[(row["id"], row["k"], row["day"], row["region"])] = key
+    assert by_writer == by_router
+    assert len({key for key, _ in routed}) == len(groups) > 5 * 3  # many (partition, bucket) pairs
+
+    # and the files the write produces sit in exactly those (partition, bucket)s
+    write.write(rows)
+    messages = write.prepare_commit()
+    write.close()
+    written = {(table.partition_computer.path(m.partition), m.bucket): sum(f.row_count for f in m.new_files)
+               for m in messages}
+    expected = Counter()
+    for key in by_router.values():
+        path, bucket = key.removeprefix("db.p/").rsplit("/bucket-", 1)
+        expected[(path, int(bucket))] += 1
+    assert written == dict(expected)
+
+    # per row: RowRouter.assign gives the bucket of Java's hash (bucket.bucket_of over hash_code)
+    from paimon_py.bucket import bucket_of, hash_code
+    routing = RowRouter(table.schema).assign(narrow)
+    key_types = table.schema.types_of(["id", "k"])
+    for i, row in enumerate(rows.to_pylist()):
+        assert routing.bucket_of_row[i] == bucket_of(hash_code([row["id"], row["k"]], key_types), 5)
+        assert routing.partitions[routing.partition_of_row[i]] == (row["day"], row["region"])

@@ -2,8 +2,11 @@
 
 Rows cross the Java/Python boundary as one pickled element per batch (design.md: one element per
 row costs 30x or more). A batch holds Arrow columns for the table's schema plus the row kind of
-each row (``+I``, ``-U``, ``+U``, ``-D``). A batch may carry columns or wider types that the table
-gets only through a schema change still on its way; the writer waits for that schema.
+each row. A batch may carry columns or wider types that the table gets only through a schema
+change still on its way; the writer waits for that schema.
+
+The row kind column ``_row_kind`` is ``int8`` holding Paimon's row kind byte (``RowKind``: 0 +I,
+1 -U, 2 +U, 3 -D), from the decoders to the writer; nothing converts it on the way.
 """
 
 from __future__ import annotations
@@ -12,7 +15,11 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from paimon_py.data.row_kind import ARROW_TYPE
+
 ROW_KIND = "_row_kind"
+ROW_KIND_FIELD = pa.field(ROW_KIND, ARROW_TYPE, False)
+"""The row kind column of every batch (``paimon_py.data.row_kind.RowKind`` values)."""
 
 
 @dataclass
@@ -24,6 +31,10 @@ class ChangeBatch:
 
     @staticmethod
     def of(table: str, rows: pa.Table) -> "ChangeBatch":
+        """``rows``: the table's columns and ``_row_kind`` (``int8``, checked)."""
+        kind_type = rows.schema.field(ROW_KIND).type
+        if kind_type != ARROW_TYPE:
+            raise TypeError(f"ChangeBatch column {ROW_KIND} must be {ARROW_TYPE} (RowKind values), got {kind_type}")
         sink = pa.BufferOutputStream()
         with pa.ipc.new_stream(sink, rows.schema) as writer:
             writer.write_table(rows)

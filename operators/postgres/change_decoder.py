@@ -1,7 +1,8 @@
 """``ChangeDecoder``: pgoutput messages -> whole transactions of row changes, column-wise.
 
 Rows of a transaction are held until its Commit, so a transaction reaches the lake whole and
-a checkpoint never falls inside one. Row kinds, as Paimon CDC writes them:
+a checkpoint never falls inside one. Row kinds (``RowKind`` values, the ``int8`` of a
+``ChangeBatch``), as Paimon CDC writes them:
 
 * INSERT -> ``+I``;
 * UPDATE -> ``+U``; with the old row (REPLICA IDENTITY FULL) ``-U`` then ``+U``; when the
@@ -26,6 +27,12 @@ from typing import Optional, Union
 
 from operators.postgres import pgoutput
 from operators.postgres.pgoutput import UNCHANGED_TOAST
+from paimon_py.data.row_kind import RowKind
+
+_INSERT = int(RowKind.INSERT)
+_UPDATE_BEFORE = int(RowKind.UPDATE_BEFORE)
+_UPDATE_AFTER = int(RowKind.UPDATE_AFTER)
+_DELETE = int(RowKind.DELETE)
 
 
 @dataclass
@@ -35,12 +42,13 @@ class RowChanges:
     relation: pgoutput.Relation
     schema_changed: bool
     columns: list[list] = field(default_factory=list)
-    kinds: list[str] = field(default_factory=list)
+    kinds: list[int] = field(default_factory=list)
+    """``RowKind`` value of each row."""
     unchanged_toast: list[tuple[int, int]] = field(default_factory=list)
     """(row, column) whose value must still be fetched from the table (an unchanged TOASTed value
     or a generated column)."""
 
-    def add(self, kind: str, values: list) -> None:
+    def add(self, kind: int, values: list) -> None:
         if not self.columns:
             self.columns = [[] for _ in self.relation.columns]
         row = len(self.kinds)
@@ -56,7 +64,7 @@ class RowChanges:
         from the table for every inserted or updated row, like unchanged TOASTed values."""
         first = len(self.columns)
         self.columns += [[None] * len(self.kinds) for _ in range(count)]
-        self.unchanged_toast += [(row, first + i) for row, kind in enumerate(self.kinds) if kind in ("+I", "+U")
+        self.unchanged_toast += [(row, first + i) for row, kind in enumerate(self.kinds) if kind in (_INSERT, _UPDATE_AFTER)
                                  for i in range(count)]
 
     def drop(self, rows: set[int]) -> None:
@@ -101,11 +109,11 @@ class ChangeDecoder:
         elif isinstance(message, pgoutput.Relation):
             self._relation(message)
         elif isinstance(message, pgoutput.Insert):
-            self._segment(message.relation_oid).add("+I", message.new)
+            self._segment(message.relation_oid).add(_INSERT, message.new)
         elif isinstance(message, pgoutput.Update):
             self._update(message)
         elif isinstance(message, pgoutput.Delete):
-            self._segment(message.relation_oid).add("-D", message.old)
+            self._segment(message.relation_oid).add(_DELETE, message.old)
         elif isinstance(message, pgoutput.Truncate):
             self._segments.append(message)
         return None
@@ -131,13 +139,13 @@ class ChangeDecoder:
         new, old = message.new, message.old
         if message.old_kind == "O":  # the whole old row: it carries every unchanged value
             new = [o if n is UNCHANGED_TOAST else n for n, o in zip(new, old)]
-            segment.add("-U", old)
-            segment.add("+U", new)
+            segment.add(_UPDATE_BEFORE, old)
+            segment.add(_UPDATE_AFTER, new)
         elif message.old_kind == "K":  # the old key only: unchanged values stay marked
-            segment.add("-D", old)
-            segment.add("+I", new)
+            segment.add(_DELETE, old)
+            segment.add(_INSERT, new)
         else:
-            segment.add("+U", new)
+            segment.add(_UPDATE_AFTER, new)
 
 
 def _shape(relation: pgoutput.Relation) -> tuple:

@@ -43,6 +43,7 @@ from operators.postgres.snapshot_reader import SnapshotReader
 from operators.postgres.source_config import PostgresSourceConfig
 from operators.postgres.table_mapping import TableMapping, table_mapping
 from operators.postgres.types import TypeRegistry
+from paimon_py.data.row_kind import RowKind
 
 LOG = logging.getLogger(__name__)
 
@@ -133,7 +134,7 @@ class PostgresChangeSource:
             else:  # handed over in one piece: a checkpoint never falls inside it
                 batches = [c for c in self.snapshot.chunks_by_pages(table) if c.num_rows]
                 entry["done"] = True
-            return [mapping.batch_from_strings(rows, "+I") for rows in batches]
+            return [mapping.batch_from_strings(rows) for rows in batches]
         self.snapshot.close()
         self.snapshot = None
         self.state["phase"] = "stream"
@@ -217,7 +218,7 @@ class PostgresChangeSource:
                 target.extend(source)
             kinds.extend(segment.kinds)
         else:  # append table: inserts only (see the README)
-            keep = [i for i, k in enumerate(segment.kinds) if k == "+I"]
+            keep = [i for i, k in enumerate(segment.kinds) if k == RowKind.INSERT]
             for target, source in zip(columns, segment.columns):
                 target.extend(source[i] for i in keep)
             kinds.extend(segment.kinds[i] for i in keep)

@@ -15,13 +15,14 @@ from typing import Optional, Sequence
 import numpy as np
 import pyarrow as pa
 
-from operators.cdc.change_batch import ROW_KIND, ChangeBatch
+from operators.cdc.change_batch import ROW_KIND_FIELD, ChangeBatch
 from operators.cdc.computed_columns import ExtraColumn, RowOrigin, computed_column, metadata_column
 from operators.postgres import types as pgtypes
 from operators.postgres.replication import SourceColumn, SourceTable
 from operators.cdc.schema_event import SchemaEvent
 from operators.cdc.table_spec import PAIMON_TYPE, TableSpec
 from operators.cdc.targets import Targets
+from paimon_py.data.row_kind import all_inserts
 from paimon_py.types import DataType, to_arrow_type
 
 
@@ -69,9 +70,10 @@ class TableMapping:
                                    metadata={PAIMON_TYPE: json.dumps(t.to_json())})
                           for name, t in named])
 
-    def batch(self, columns: Sequence[Sequence[Optional[str]]], kinds: Sequence[str],
+    def batch(self, columns: Sequence[Sequence[Optional[str]]], kinds: Sequence[int],
               op_ts_ms: Sequence[int] = ()) -> ChangeBatch:
-        """``columns[i]``: the text values of column i (None = NULL), one per row.
+        """``columns[i]``: the text values of column i (None = NULL), one per row; ``kinds``: the
+        ``RowKind`` value of each row.
 
         A delete by key (REPLICA IDENTITY DEFAULT) knows only the key columns: its NOT NULL
         columns get a neutral value (0, '', false, epoch), which no read of a primary-key table
@@ -82,14 +84,14 @@ class TableMapping:
                   in zip(columns, self.pg_types, self.columns, self.data_types)]
         arrays = [_neutral_nulls(a) if not t.nullable and a.null_count else a
                   for a, t in zip(arrays, self.data_types)]
-        return self.batch_from_arrays(arrays, pa.array(kinds, pa.string()), pa.array(op_ts_ms, pa.int64()))
+        return self.batch_from_arrays(arrays, pa.array(kinds, ROW_KIND_FIELD.type), pa.array(op_ts_ms, pa.int64()))
 
-    def batch_from_strings(self, table: pa.Table, kind: str) -> ChangeBatch:
-        """A snapshot chunk read as strings (one column per source column, in order)."""
+    def batch_from_strings(self, table: pa.Table) -> ChangeBatch:
+        """A snapshot chunk read as strings (one column per source column, in order): inserts."""
         arrays = [pgtypes.text_column_to_arrow(table.column(i), pg_type, column.type_modifier, data_type)
                   for i, (pg_type, column, data_type)
                   in enumerate(zip(self.pg_types, self.columns, self.data_types))]
-        return self.batch_from_arrays(arrays, pa.array([kind] * table.num_rows, pa.string()),
+        return self.batch_from_arrays(arrays, all_inserts(table.num_rows),
                                       pa.array(np.zeros(table.num_rows, np.int64)))
 
     def batch_from_arrays(self, arrays: list, kinds: pa.Array, op_ts_ms: pa.Array) -> ChangeBatch:
@@ -100,7 +102,7 @@ class TableMapping:
             arrays = arrays + [e.compute(rows, origin) for e in self.extras]
         # all nullable: a delete by key leaves the other columns empty
         schema = pa.schema([f.with_nullable(True) for f in self.arrow_schema()]
-                           + [pa.field(ROW_KIND, pa.string(), False)])
+                           + [ROW_KIND_FIELD])
         return ChangeBatch.of(self.target, pa.Table.from_arrays([*arrays, kinds], schema=schema))
 
 

@@ -13,17 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from operators.cdc.change_batch import ROW_KIND, ChangeBatch
 from operators.sink.schema_wait import SchemaWait, unfit_columns
 from paimon_py.catalog import FileSystemCatalog
 from paimon_py.operation.commit_message import CommitMessage
 from paimon_py.types import to_arrow_type
-
-KIND_CODES = pa.array(["+I", "-U", "+U", "-D"])
-"""Position = Paimon's row kind byte."""
-
 
 @dataclass
 class Committable:
@@ -50,8 +45,7 @@ class TableWriterLogic:
         for column in table.schema.fields:  # columns the source no longer sends (a dropped column)
             if column.name not in data.column_names:
                 data = data.append_column(column.name, pa.nulls(data.num_rows, to_arrow_type(column.type)))
-        kinds = pc.index_in(rows.column(ROW_KIND), value_set=KIND_CODES)
-        self.writes[batch.table].write(data, kinds)
+        self.writes[batch.table].write(data, rows.column(ROW_KIND))
 
     def prepare_commit(self, checkpoint_id: int) -> list[Committable]:
         """Flush everything (pre-barrier); one committable per table that has something."""

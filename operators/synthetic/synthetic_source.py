@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
-from operators.cdc.change_batch import ROW_KIND, ChangeBatch
+from operators.cdc.change_batch import ROW_KIND, ROW_KIND_FIELD, ChangeBatch
+from paimon_py.data.row_kind import RowKind, all_inserts
 
 PK_TABLE = "cdc.orders"
 LOG_TABLE = "cdc.events"
@@ -64,7 +65,7 @@ class SyntheticChangeStream:
         rng = np.random.default_rng([self.seed, position])
         ids = rng.integers(0, self.keys, self.rows)
         choice = rng.random(self.rows)
-        kinds = np.where(choice < 0.6, "+I", np.where(choice < 0.85, "+U", "-D")).astype(object)
+        kinds = np.where(choice < 0.6, RowKind.INSERT, np.where(choice < 0.85, RowKind.UPDATE_AFTER, RowKind.DELETE))
         qty = rng.integers(-1000, 1000, self.rows)
         if position >= WIDEN_AT:
             qty = qty * 10_000_000  # only fits once the column is BIGINT
@@ -75,15 +76,15 @@ class SyntheticChangeStream:
         # every tenth row an update as a -U/+U pair: the -U carries the key only
         pairs = np.flatnonzero(np.arange(self.rows) % 10 == 9)
         before = rows.take(pa.array(pairs))
-        kinds_all = np.concatenate([kinds, np.full(len(pairs), "-U", dtype=object)])
+        kinds_all = np.concatenate([kinds, np.full(len(pairs), RowKind.UPDATE_BEFORE)]).astype(np.int8)
         order = np.argsort(np.concatenate([np.arange(self.rows) * 2 + 1, pairs * 2]), kind="stable")
         combined = pa.concat_tables([rows, before]).take(pa.array(order))
-        return combined.append_column(ROW_KIND, pa.array(kinds_all[order].tolist()))
+        return combined.append_column(ROW_KIND_FIELD, pa.array(kinds_all[order]))
 
     def _log_rows(self, position: int) -> pa.Table:
         seq = np.arange(position * self.rows, (position + 1) * self.rows)
         return pa.table({"seq": seq, "payload": [f"e{s}" for s in seq]}, schema=EVENTS_SCHEMA).append_column(
-            ROW_KIND, pa.array(["+I"] * self.rows))
+            ROW_KIND_FIELD, all_inserts(self.rows))
 
 
 @dataclass
@@ -102,8 +103,7 @@ class ChangeModel:
                 self.events.update((r["seq"], r["payload"]) for r in rows)
                 continue
             for r in rows:
-                kind = r.pop(ROW_KIND)
-                if kind in ("+I", "+U"):
+                if RowKind(r.pop(ROW_KIND)).is_add():
                     self.orders[r["id"]] = r
                 else:
                     self.orders.pop(r["id"], None)

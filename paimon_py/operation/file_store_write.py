@@ -1,4 +1,4 @@
-"""``FileStoreWrite``: routes input batches to one writer per (partition, bucket).
+"""``FileStoreWrite``: routes input batches (``RowRouter``) to one writer per (partition, bucket).
 
 Primary-key tables get a ``MergeTreeWriter`` (LSM: write buffer, level-0 flushes, background
 universal compaction); append tables an ``AppendOnlyWriter``. All writers share one memory budget
@@ -13,11 +13,9 @@ import shutil
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from paimon_py.bucket import bucket_ids
 from paimon_py.data.binary_row import BinaryRow
 from paimon_py.data.row_kind import RowKind
 from paimon_py.exceptions import InvalidDataError, OptionError, UnsupportedFeatureError
@@ -37,7 +35,8 @@ from paimon_py.mergetree.write_buffer import WriteBuffer
 from paimon_py.operation.commit_message import CommitMessage
 from paimon_py.operation.file_store_scan import FileStoreScan
 from paimon_py.operation.input_validation import conform_to_schema, row_kinds
-from paimon_py.partition import PartitionComputer, group_by_partition
+from paimon_py.operation.row_router import RowRouter
+from paimon_py.partition import PartitionComputer
 from paimon_py.schema.table_schema import TableSchema
 from paimon_py.snapshot.snapshot_manager import SnapshotManager
 
@@ -65,6 +64,7 @@ class FileStoreWrite:
         self.num_buckets = self.options.bucket
         self.total_buckets = self.num_buckets if self.num_buckets > 0 else -1
         self._check_writable()
+        self.router = RowRouter(schema)
         self.merge_function = create_merge_function(schema) if self.has_primary_key else None
         self.write_buffer = WriteBuffer(self.options.write_buffer_size)
         self.executor = ThreadPoolExecutor(max_workers=os.cpu_count() or 1,
@@ -100,11 +100,10 @@ class FileStoreWrite:
         ignored = self._ignored_kinds()
         if ignored:
             data = data.filter(pc.invert(pc.is_in(kinds, pa.array(ignored, pa.int8()))))
-        groups = group_by_partition(data, list(self.schema.partition_keys))
-        self._restore({p for p, _ in groups if p not in self._restored})
-        for partition, part in groups:
-            for bucket, rows in self._split_buckets(part):
-                self._writer(partition, bucket).write(rows)
+        groups = self.router.route(data)
+        self._restore({p for p, _, _ in groups if p not in self._restored})
+        for partition, bucket, rows in groups:
+            self._writer(partition, bucket).write(rows)
         self.write_buffer.ensure_budget()
 
     def _ignored_kinds(self) -> list[int]:
@@ -116,18 +115,6 @@ class FileStoreWrite:
         if self.options.ignore_update_before or self.options.ignore_delete:
             ignored.append(int(RowKind.UPDATE_BEFORE))
         return ignored
-
-    def _split_buckets(self, part: pa.Table) -> list[tuple[int, pa.Table]]:
-        if self.num_buckets <= 0:
-            return [(0, part)]
-        keys = self.schema.bucket_keys
-        ids = bucket_ids(part, keys, self.schema.types_of(keys), self.num_buckets)
-        order = np.argsort(ids, kind="stable")
-        sorted_ids = ids[order]
-        bounds = np.flatnonzero(np.diff(sorted_ids)) + 1
-        starts = np.concatenate([[0], bounds])
-        ends = np.concatenate([bounds, [len(ids)]])
-        return [(int(sorted_ids[s]), part.take(pa.array(order[s:e]))) for s, e in zip(starts, ends)]
 
     # ---- commit ------------------------------------------------------------------------------
 

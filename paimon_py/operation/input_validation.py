@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from paimon_py.data.row_kind import RowKind
+from paimon_py.data.row_kind import all_inserts, from_short_strings
 from paimon_py.exceptions import InvalidDataError
 from paimon_py.schema.table_schema import TableSchema
 from paimon_py.types import to_arrow_field
-
-# Position in this list = RowKind code, so ``index_in`` yields the codes directly.
-_KIND_CODES = [kind.short_string() for kind in sorted(RowKind)]
 
 
 def conform_to_schema(data: pa.Table, schema: TableSchema) -> pa.Table:
@@ -75,11 +70,5 @@ def row_kinds(data: pa.Table, schema: TableSchema) -> pa.Array:
     """Row kind codes (0 +I, 1 -U, 2 +U, 3 -D) from ``rowkind.field``; all +I without it."""
     field = schema.core_options.rowkind_field
     if field is None:
-        return pa.array(np.zeros(data.num_rows, dtype=np.int8))
-    column = data.column(field)
-    codes = pc.index_in(column, value_set=pa.array(_KIND_CODES))
-    if codes.null_count:
-        bad = pc.filter(column, pc.is_null(codes)).unique()[:3].to_pylist()
-        raise InvalidDataError(f"Column '{field}' (option 'rowkind.field') holds invalid row kinds "
-                               f"{bad}; use one of {_KIND_CODES}.")
-    return pa.array(codes.to_numpy().astype(np.int8))
+        return all_inserts(data.num_rows)
+    return from_short_strings(data.column(field), f"Column '{field}' (option 'rowkind.field')")

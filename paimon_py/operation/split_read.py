@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import numpy as np
 import pyarrow as pa
 
+from paimon_py.data.row_kind import to_short_strings
 from paimon_py.io.data_file_reader import DataFileReader
 from paimon_py.io.key_value import SEQUENCE_NUMBER, VALUE_KIND
 from paimon_py.mergetree.merge_function import create_merge_function
@@ -44,7 +44,7 @@ class SplitRead:
         result = _concat(tables, self._output_schema(columns))
         if include_row_kind:
             kinds = _concat_kinds(tables) if split.streaming and self.schema.primary_keys else None
-            result = result.append_column(ROW_KIND_COLUMN, _row_kind_strings(kinds, result.num_rows))
+            result = result.append_column(ROW_KIND_COLUMN, to_short_strings(kinds, result.num_rows))
         return result
 
     def _merge(self, path: str, split: Split, columns: Sequence[str]) -> pa.Table:
@@ -60,17 +60,10 @@ class SplitRead:
 
 
 ROW_KIND_COLUMN = "_row_kind"
-_KIND_NAMES = pa.array(["+I", "-U", "+U", "-D"])
 
 
 def _concat_kinds(tables: list[pa.Table]) -> pa.ChunkedArray:
     return pa.chunked_array([c for t in tables for c in t.column(VALUE_KIND).chunks], pa.int8())
-
-
-def _row_kind_strings(kinds: pa.ChunkedArray | None, n: int) -> pa.Array:
-    """Row kinds as '+I'/'-U'/'+U'/'-D' strings; all '+I' when ``kinds`` is None."""
-    codes = pa.array(np.zeros(n, dtype=np.int8)) if kinds is None else kinds.combine_chunks()
-    return _KIND_NAMES.take(codes)
 
 
 def _concat(tables: list[pa.Table], schema: pa.Schema) -> pa.Table:
