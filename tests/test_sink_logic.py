@@ -172,20 +172,26 @@ def test_a_schema_that_never_comes_names_the_table_and_column(catalog):
         writer.write(ChangeBatch.of("db.t", rows))
 
 
-def test_the_router_waits_for_a_table_still_being_created(catalog):
+def test_the_router_routes_an_announced_table_before_it_exists(catalog):
+    """The schema event that creates a table travels beside its first batches: the router routes
+    them by the schema the table will have, without waiting; a table nobody announced is waited
+    for, bounded, with an error naming it."""
+    from operators.cdc.schema_event import SchemaEvent
+    from operators.cdc.table_spec import TableSpec
     from operators.sink.bucket_router import BucketRouter
     from operators.sink.schema_wait import SchemaWait
 
-    create = threading.Timer(0.3, lambda: catalog.create_table("db.late", paimon_py.Schema.from_pyarrow_schema(
-        SCHEMA, primary_keys=["id"], options={"bucket": "2"})))
-    create.start()
     rows = pa.table({"id": [1, 2, 3], "v": ["a", "b", "c"]}, schema=SCHEMA).append_column(
         "_row_kind", pa.array([0] * 3, pa.int8()))
-    routed = BucketRouter(catalog, SchemaWait(catalog, 0.05, 100)).route(ChangeBatch.of("db.late", rows))
-    assert sum(b.rows().num_rows for _, b in routed) == 3
+    router = BucketRouter(catalog, SchemaWait(catalog, 0.01, 2))
+    router.expect(SchemaEvent("db.late", SCHEMA, TableSpec(("id",), (), {"bucket": "2"})))
+    routed = router.route(ChangeBatch.of("db.late", rows))
+    assert not catalog.table_exists("db.late")
+    catalog.create_table("db.late", paimon_py.Schema.from_pyarrow_schema(SCHEMA, primary_keys=["id"],
+                                                                         options={"bucket": "2"}))
+    assert routed == BucketRouter(catalog).route(ChangeBatch.of("db.late", rows))
     with pytest.raises(TimeoutError, match="table db.never still lacks \\(the table itself\\)"):
-        BucketRouter(catalog, SchemaWait(catalog, 0.01, 2)).route(ChangeBatch.of("db.never", rows))
-
+        router.route(ChangeBatch.of("db.never", rows))
 
 def test_flink_router_and_file_store_write_agree_row_by_row(tmp_path):
     """Same rows -> same (partition, bucket): the Flink router's groups and the files a direct

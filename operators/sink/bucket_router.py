@@ -14,32 +14,47 @@ from __future__ import annotations
 from typing import Optional
 
 from operators.cdc.change_batch import ChangeBatch
+from operators.cdc.schema_event import SchemaEvent
+from operators.cdc.table_spec import schema_for
 from operators.sink.schema_wait import SchemaWait
 from paimon_py.catalog import FileSystemCatalog
 from paimon_py.operation.row_router import RowRouter
+from paimon_py.schema.schema_manager import validate_new_schema
+from paimon_py.schema.table_schema import TableSchema
 
 
 class BucketRouter:
     def __init__(self, catalog: FileSystemCatalog, wait: Optional[SchemaWait] = None):
-        """``wait``: how long to wait for a table still being created (default: Paimon's)."""
+        """``wait``: how long to wait for a table nobody announced (default: Paimon's)."""
+        self.catalog = catalog
         self.wait = wait or SchemaWait(catalog)
-        self.tables: dict[str, tuple[object, RowRouter]] = {}
+        self.announced: dict[str, TableSchema] = {}
+        self.schemas: dict[str, TableSchema] = {}
+        self.routers: dict[str, RowRouter] = {}
+
+    def expect(self, event: SchemaEvent) -> None:
+        """A table a schema event announces may not exist yet: its creation travels beside the
+        data. Its batches are routed by the schema it will be created with, so the parser never
+        waits for it (a wait there would hold back the very event that creates it)."""
+        if event.spec is not None and event.table not in self.schemas and not self.catalog.table_exists(event.table):
+            self.announced[event.table] = validate_new_schema(schema_for(event.schema, event.spec))
 
     def route(self, batch: ChangeBatch) -> list[tuple[str, ChangeBatch]]:
-        table, router = self._table(batch.table)
-        groups = router.route(batch.rows())
+        schema = self._schema(batch.table)
+        groups = self.routers[batch.table].route(batch.rows())
         if len(groups) == 1:  # one group: the batch as it came
             partition, bucket, _ = groups[0]
-            return [(self._key(batch.table, table, partition, bucket), batch)]
-        return [(self._key(batch.table, table, partition, bucket), ChangeBatch.of(batch.table, rows))
+            return [(self._key(batch.table, schema, partition, bucket), batch)]
+        return [(self._key(batch.table, schema, partition, bucket), ChangeBatch.of(batch.table, rows))
                 for partition, bucket, rows in groups]
 
     @staticmethod
-    def _key(name: str, table, partition: tuple, bucket: int) -> str:
-        return f"{name}/{table.partition_computer.path(partition)}/bucket-{bucket}"
+    def _key(name: str, schema: TableSchema, partition: tuple, bucket: int) -> str:
+        return f"{name}/{schema.partition_computer.path(partition)}/bucket-{bucket}"
 
-    def _table(self, name: str) -> tuple[object, RowRouter]:
-        if name not in self.tables:
-            table = self.wait.table(name)
-            self.tables[name] = (table, RowRouter(table.schema))
-        return self.tables[name]
+    def _schema(self, name: str) -> TableSchema:
+        if name not in self.schemas:
+            announced = self.announced.pop(name, None)
+            self.schemas[name] = announced if announced is not None else self.wait.table(name).schema
+            self.routers[name] = RowRouter(self.schemas[name])
+        return self.schemas[name]

@@ -10,6 +10,7 @@ from typing import Any
 
 from paimon_py.exceptions import SchemaError
 from paimon_py.options import CoreOptions
+from paimon_py.partition import PartitionComputer
 from paimon_py.types import DataField, DataType, RowType
 
 SCHEMA_VERSION = 3
@@ -91,3 +92,10 @@ class TableSchema:
     @property
     def partition_types(self) -> list[DataType]:
         return self.types_of(self.partition_keys)
+
+    @cached_property
+    def partition_computer(self) -> PartitionComputer:
+        """The relative directory of each partition of this schema."""
+        options = self.core_options
+        return PartitionComputer(list(self.partition_keys), self.partition_types,
+                                 options.partition_default_name, options.partition_legacy_name)

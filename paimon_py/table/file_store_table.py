@@ -52,10 +52,9 @@ class FileStoreTable:
         return FileStorePathFactory(self.table_path, self.options.data_file_prefix,
                                     self.options.changelog_file_prefix, self.options.file_format)
 
-    @cached_property
+    @property
     def partition_computer(self) -> PartitionComputer:
-        return PartitionComputer(list(self.schema.partition_keys), self.schema.partition_types,
-                                 self.options.partition_default_name, self.options.partition_legacy_name)
+        return self.schema.partition_computer
 
     def new_scan(self, path_factory: FileStorePathFactory | None = None) -> FileStoreScan:
         path_factory = path_factory or self.new_path_factory()
