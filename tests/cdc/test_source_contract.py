@@ -276,12 +276,13 @@ def test_snapshot_then_stream(contract):
     contract.create_tables(items=800, notes=150)
     factory = contract.prepare(chunk_size=50).factory
     assert not factory.bounded
+    change_round(driver, 0)  # after create(), before the source starts: in the snapshot, not again
     run = contract.open(factory)
     started = run.start()
     assert all(isinstance(e, SchemaEvent) for e in started)
     assert {e.table for e in started} == set(contract.targets)
     assert not run.source.snapshot_done
-    r = 0
+    r = 1
     while not run.source.snapshot_done:
         change_round(driver, r)
         r += 1
