@@ -167,8 +167,6 @@ class Run:
     source: ChangeSource
     model: Model
     log: list = field(default_factory=list)
-    steps: list[list] = field(default_factory=list)
-    """The events of each ``step()``, in order."""
 
     def take(self, events) -> list:
         events = list(events)
@@ -180,9 +178,7 @@ class Run:
         return self.take(self.source.start())
 
     def step(self) -> list:
-        events = self.take(self.source.step())
-        self.steps.append(events)
-        return events
+        return self.take(self.source.step())
 
     def drain(self, driver: SourceDriver, timeout: float = 60.0) -> None:
         """Steps until a step hands over nothing and the model equals the source."""
@@ -223,7 +219,7 @@ class Contract:
              model: Optional[Model] = None) -> Run:
         source = factory.open(state, self.instance)
         self.opened.append(source)
-        return Run(source, model or Model())
+        return Run(source, Model() if model is None else model)
 
     def close(self, run: Run) -> None:
         run.source.close()

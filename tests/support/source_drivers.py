@@ -85,6 +85,9 @@ class SourceDriver(RowWriter, Protocol):
     def state_position(self, state: dict) -> int:
         """Where a source ``state`` stands in the change log (comparable with the above)."""
 
+    def close(self) -> None:
+        """Closes the driver's own connections (the test's fixtures drop the database)."""
+
 
 # --- PostgreSQL ---------------------------------------------------------------------------------
 
