@@ -16,7 +16,8 @@ the source's rows:
    the column;
 4. positions and restart: a source opened from a state saved between steps (mid-stream and
    mid-snapshot) hands over everything after it, duplicates only as idempotent upserts of a
-   keyed table, none for an append table;
+   keyed table, none for an append table; so does one from ``resume_state`` (a published
+   position, improved per table by a later one in the lake);
 5. acknowledge: the server's retained log moves up to the acknowledged position, not beyond;
 6. bounded: the ``snapshot`` startup mode is ``bounded`` and ``snapshot_all()`` yields every row.
 
@@ -427,6 +428,41 @@ def test_restart(contract, saved_in):
     resumed.drain(driver)
     resumed.assert_quiet()
     assert resumed.source.snapshot_done
+
+
+def test_resume_state_from_lake_positions(contract):
+    """A restart without Flink state (``factory.resume_state``): from the published position,
+    and for a table whose lake table holds a later position, from that one: (each table's
+    events up to its position) + (the new source's events) = the source's rows, nothing twice
+    in the append table."""
+    driver = contract.driver
+    contract.create_tables(items=30, notes=10)
+    factory = contract.prepare().factory
+    run = contract.open(factory, model=Model(strict=False))
+    run.start()
+    run.drain(driver)
+    published, published_upto = copy.deepcopy(run.source.state), len(run.log)
+    change_round(driver, 0)
+    driver.insert(NOTES, [note(i) for i in range(100, 110)])
+    run.drain(driver)
+    later, later_upto = copy.deepcopy(run.source.state), len(run.log)
+    change_round(driver, 1)
+    driver.insert(NOTES, [note(i) for i in range(200, 210)])
+    run.drain(driver)
+    contract.close(run)
+
+    notes = driver.target(NOTES)
+    source_id = factory.source_id
+    state = factory.resume_state(SourcePosition(source_id, 1, copy.deepcopy(published)),
+                                 lambda target: SourcePosition(source_id, 2, copy.deepcopy(later))
+                                 if target == notes else None)
+    lake = Model(strict=False)  # what the lake holds: items up to the published position, notes up to the later one
+    lake.apply_all(e for i, e in enumerate(run.log[:later_upto])
+                   if isinstance(e, SchemaEvent) or i < published_upto or e.table == notes)
+    resumed = contract.open(factory, state=state, model=lake)
+    resumed.start()
+    resumed.drain(driver)
+    resumed.assert_quiet()
 
 
 def test_acknowledge_moves_the_retained_log(contract):
