@@ -12,7 +12,7 @@ from typing import Callable, Iterator
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.paths import ROOT
 
 PAIMON_LAYERS = ["version", "exceptions", "types", "data", "bucket", "partition", "config_option", "options", "fs",
                  "stats", "schema", "io", "manifest", "snapshot", "tag", "mergetree", "operation",

@@ -15,7 +15,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-TESTS = Path(__file__).resolve().parent
+from tests.support.paths import TESTS
 SERVER_NAMES = {"LocalPostgres", "Cluster", "ClusterJob", "Job", "java_tool"}
 SERVER_FIXTURES = {"postgres_server", "database"}
 SERVER_MODULES = ("pyflink", "tests.support.java_tool", "tests.support.flink_standalone",

@@ -1,6 +1,6 @@
 /*
  * A tiny command-line front end to Apache Paimon's own Java implementation, used by the tests to
- * prove that tables written by paimon_py are real Paimon tables (tests/test_interop_java.py).
+ * prove that tables written by paimon_py are real Paimon tables (tests/paimon_py/test_interop_java.py).
  *
  * Compiled and run by tests/support/java_tool.py against the self-contained jar of the PyPI package
  * paimon-python-ali==0.1.1 (Paimon 1.0-SNAPSHOT + Hadoop). Commands:

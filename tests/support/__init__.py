@@ -2,6 +2,7 @@
 
 * ``helpers``: lake helpers: paimon_py/pypaimon catalogs over one warehouse, ``read_sorted``,
   ``assert_rows_equal`` ...
+* ``paths``: ``ROOT`` (the repository) and ``TESTS``, whatever a test module's depth.
 * ``waiting``: ``wait_until(predicate, timeout, what)``, the one polling loop of the tests.
 * ``postgres``: the PostgreSQL sync tests' helpers: ``Job`` (a sync job in a child process),
   ``conf_args``, ``lake_rows``/``source_rows``, ``wait_equal``, ``confirmed_lsn``, the

@@ -40,7 +40,9 @@ from typing import Iterable, Sequence
 
 import pyarrow as pa
 
-SOURCE = Path(__file__).parent.parent / "java" / "PaimonJavaTool.java"
+from tests.support.paths import TESTS
+
+SOURCE = TESTS / "java" / "PaimonJavaTool.java"
 MAIN_CLASS = "PaimonJavaTool"
 JAR_PACKAGE = "paimon_python_java"
 JAR_NAME = "java_dependencies/paimon-python-java-bridge.jar"

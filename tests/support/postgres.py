@@ -28,9 +28,9 @@ import pytest
 from operators.postgres import pgoutput
 from operators.postgres.local_server import LocalPostgres
 from operators.postgres.replication import SESSION_OPTIONS
+from tests.support.paths import ROOT
 from tests.support.waiting import wait_until
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 ORDERS = """CREATE TABLE orders (id bigint PRIMARY KEY, customer text NOT NULL, amount numeric(12,2),
     qty int, note text, placed timestamp(6))"""

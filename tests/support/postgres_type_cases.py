@@ -1,7 +1,7 @@
 """Every supported PostgreSQL column type as a case: its SQL type, its Paimon type, SQL literals of
 two rows and the Python values expected for them (``COLUMNS``), and the non-ISO, non-UTC server
-defaults the type tests run under (``SERVER_DEFAULTS``). Used by tests/test_postgres_types.py and
-tests/test_postgres_types_lake.py.
+defaults the type tests run under (``SERVER_DEFAULTS``). Used by tests/operators/postgres/test_postgres_types.py and
+tests/operators/postgres/test_postgres_types_lake.py.
 """
 
 from __future__ import annotations

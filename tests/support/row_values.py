@@ -1,4 +1,4 @@
-"""Hypothesis strategies for row values (used by tests/test_binary_row.py and tests/test_bucket.py):
+"""Hypothesis strategies for row values (used by tests/paimon_py/test_binary_row.py and tests/paimon_py/test_bucket.py):
 (type, value) pairs with Python values as ``paimon_py.data.binary_row`` documents them, restricted
 to values that decode back to themselves; ``KEY_TYPES``, the types a key can have.
 """

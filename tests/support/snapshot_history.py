@@ -1,7 +1,7 @@
 """A primary-key table written with a known history (``History``: a model of its content at every
 snapshot id) and what the snapshot-expiration and orphan-file tests check against it: the files
 on disk, the files the snapshots reference, every snapshot read in paimon_py and pypaimon.
-Used by tests/test_expire_snapshots.py and tests/test_orphan_files_clean.py.
+Used by tests/paimon_py/test_expire_snapshots.py and tests/paimon_py/test_orphan_files_clean.py.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``SourceDriver``: what the source contract suite (``tests/cdc/test_source_contract.py``) needs
+"""``SourceDriver``: what the source contract suite (``tests/operators/cdc/test_source_contract.py``) needs
 from a database, so that one suite checks every source.
 
 A driver owns one empty database for one test. It creates the suite's two tables, changes their

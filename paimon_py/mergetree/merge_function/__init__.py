@@ -23,7 +23,7 @@ Semantics (read from Paimon Java master, cited per engine in its module):
   merge functions also skip them). A key whose records are all dropped produces no output row.
 
 Associativity: for consecutive records ``a`` (older) and ``b``,
-``merge(merge(a) ++ b) == merge(a ++ b)`` (tests/test_merge_function.py checks it with
+``merge(merge(a) ++ b) == merge(a ++ b)`` (tests/paimon_py/test_merge_function.py checks it with
 hypothesis). Two places where Java itself is not associative were resolved in favour of
 associativity: (1) Java's ``first_value``/``first_non_null_value`` keep an ``initialized`` flag
 that a -D (``aggregation.remove-record-on-delete``) neither sets nor resets, so a -D after an

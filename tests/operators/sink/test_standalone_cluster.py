@@ -16,7 +16,8 @@ import pytest
 
 import paimon_py
 from operators.synthetic.synthetic_source import LOG_TABLE, PK_TABLE, ChangeModel, SyntheticChangeStream
-from tests.support.flink_standalone import ROOT, Cluster
+from tests.support.flink_standalone import Cluster
+from tests.support.paths import ROOT
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 import pytest
 
 from operators.postgres.local_server import LocalPostgres
+from tests.support.paths import ROOT
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 pytestmark = pytest.mark.slow
 
 DATABASE = "shop"

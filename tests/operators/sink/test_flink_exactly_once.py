@@ -22,8 +22,8 @@ import pytest
 
 import paimon_py
 from operators.synthetic.synthetic_source import LOG_TABLE, PK_TABLE, ChangeModel, SyntheticChangeStream
+from tests.support.paths import ROOT
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 POSITIONS = 120
 TIMEOUT_S = 240
 

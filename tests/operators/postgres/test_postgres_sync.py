@@ -14,7 +14,8 @@ import time
 import pytest
 
 from operators.postgres.local_server import LocalPostgres
-from tests.support.postgres import (EVENTS, ORDERS, ROOT, Job, conf_args, confirmed_lsn, fill, lake_rows, normalise,
+from tests.support.paths import ROOT
+from tests.support.postgres import (EVENTS, ORDERS, Job, conf_args, confirmed_lsn, fill, lake_rows, normalise,
                                     source_rows, wait_equal, workload)
 from tests.support.waiting import wait_until
 

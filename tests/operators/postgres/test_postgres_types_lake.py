@@ -50,7 +50,8 @@ import pytest
 from operators.postgres.local_server import LocalPostgres
 from operators.postgres.replication import SESSION_OPTIONS
 from paimon_py.types import TimestampType, to_arrow_type
-from tests.support.postgres import ROOT, Job, conf_args, database_name, fresh_database
+from tests.support.paths import ROOT
+from tests.support.postgres import Job, conf_args, database_name, fresh_database
 from tests.support.postgres_type_cases import COLUMNS, SERVER_DEFAULTS, Col
 
 pytestmark = pytest.mark.slow

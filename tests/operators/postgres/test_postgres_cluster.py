@@ -17,7 +17,8 @@ from collections import Counter
 
 import pytest
 
-from tests.support.flink_standalone import ROOT, Cluster
+from tests.support.flink_standalone import Cluster
+from tests.support.paths import ROOT
 from tests.support.postgres import (EVENTS, ORDERS, conf_args, confirmed_lsn, fill, lake_rows, normalise, wait_equal,
                                     workload)
 from tests.support.waiting import wait_until

@@ -22,7 +22,8 @@ import pytest
 from operators.cdc.catalog import open_catalog
 from operators.postgres.local_server import free_port
 from operators.cdc.source_position import POSITIONS_DIRECTORY, PositionStore
-from tests.support.postgres import EVENTS, ORDERS, ROOT, Job, conf_args, confirmed_lsn, fill, wait_equal, workload
+from tests.support.paths import ROOT
+from tests.support.postgres import EVENTS, ORDERS, Job, conf_args, confirmed_lsn, fill, wait_equal, workload
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow

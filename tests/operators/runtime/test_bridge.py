@@ -27,6 +27,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.paths import ROOT
+
 pytestmark = pytest.mark.slow  # the tests run PyFlink jobs (a JVM) in child processes; the jar may be compiled
 
 TICKS = 1500
@@ -199,10 +201,9 @@ def _claim(path: str) -> bool:
 # --- the test ---------------------------------------------------------------------------------
 
 def _run_child(*args: str) -> subprocess.CompletedProcess:
-    root = Path(__file__).resolve().parent.parent
-    env = dict(os.environ, PYTHONPATH=str(root) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), *args],
-                            cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, start_new_session=True)
     try:
         output, _ = proc.communicate(timeout=JOB_TIMEOUT_S)
