@@ -1,8 +1,8 @@
 """The shape of the test suite itself (fast: parses tests/**/*.py with ast, runs nothing).
 
-* No module imports a test module (``from tests.test_x import ...``, ``import tests.test_x``,
-  ``from tests import test_x``): shared code lives in ``tests/support/``, fixtures in
-  ``tests/conftest.py``.
+* No module imports a test module (``from tests.paimon_py.test_x import ...``,
+  ``import tests.test_x``, ``from tests.operators import test_x``, at any depth): shared code lives
+  in ``tests/support/``, fixtures in ``tests/conftest.py``.
 * A test module that starts a server, a JVM or a job (it uses ``postgres_server``/``database``,
   ``LocalPostgres``, ``Cluster``, ``Job``, ``java_tool``, imports ``pyflink``, or runs something
   under ``jobs/``) is marked ``slow``: ``pytestmark = pytest.mark.slow`` (or a list holding it),
@@ -26,16 +26,22 @@ def _modules() -> dict[str, ast.Module]:
     return {str(p.relative_to(TESTS.parent)): ast.parse(p.read_text(), str(p)) for p in sorted(TESTS.rglob("*.py"))}
 
 
+def _is_test_module(name: str) -> bool:
+    """``tests.test_x``, ``tests.paimon_py.test_x``, ``tests.operators.cdc.test_x.y`` ..."""
+    parts = name.split(".")
+    return parts[0] == "tests" and any(part.startswith("test_") for part in parts[1:])
+
+
 def _imports_of_test_modules(tree: ast.Module) -> list[str]:
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            found += [a.name for a in node.names if a.name.startswith("tests.test_")]
+            found += [a.name for a in node.names if _is_test_module(a.name)]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            if node.module.startswith("tests.test_"):
+            if _is_test_module(node.module):
                 found.append(node.module)
-            elif node.module == "tests":
-                found += [f"tests.{a.name}" for a in node.names if a.name.startswith("test_")]
+            elif node.module.split(".")[0] == "tests":
+                found += [f"{node.module}.{a.name}" for a in node.names if a.name.startswith("test_")]
     return found
 
 
@@ -89,9 +95,13 @@ def test_modules_that_start_servers_jvms_or_jobs_are_slow():
 
 
 def test_the_checks_see_what_they_look_for():
-    bad = ast.parse("from tests.test_postgres_sync import Job\nfrom tests import test_x\nimport tests.test_y\n")
-    assert _imports_of_test_modules(bad) == ["tests.test_postgres_sync", "tests.test_x", "tests.test_y"]
-    assert _imports_of_test_modules(ast.parse("from tests.support.postgres import Job\n")) == []
+    bad = ast.parse("from tests.test_postgres_sync import Job\nfrom tests import test_x\nimport tests.test_y\n"
+                    "from tests.operators.postgres.test_pgoutput import f\nfrom tests.paimon_py import test_z\n"
+                    "import tests.jobs.test_demo\n")
+    assert _imports_of_test_modules(bad) == ["tests.test_postgres_sync", "tests.test_x", "tests.test_y",
+                                             "tests.operators.postgres.test_pgoutput", "tests.paimon_py.test_z",
+                                             "tests.jobs.test_demo"]
+    assert _imports_of_test_modules(ast.parse("from tests.support.postgres import Job\nimport tests.support\n")) == []
     server = ast.parse("def test_a(postgres_server):\n    pass\n")
     assert _why_slow(server) == ["fixture postgres_server"] and not _is_slow(server)
     marked = ast.parse("import pytest\npytestmark = [pytest.mark.slow, pytest.mark.timeout(9)]\n" + ast.unparse(server))

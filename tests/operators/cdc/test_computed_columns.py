@@ -1,4 +1,4 @@
-"""Computed and metadata columns (``operators/computed_columns.py``) on Arrow batches."""
+"""Computed and metadata columns (``operators/cdc/computed_columns.py``) on Arrow batches."""
 
 from __future__ import annotations
 
