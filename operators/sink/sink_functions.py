@@ -17,10 +17,9 @@ each function opens its catalog from the job's catalog options (``operators/cdc/
   started afresh (checkpoint ids from 1 again) under a new one, as Paimon does.
   Committables are sent under ``COMMITTER_KEY``, the bridge's marker key of a parallelism-1
   operator, so they share keyed state with the signals.
-* ``SchemaEvolution`` (parallelism 1, on the side output): applies source schema events to the
-  tables; writers wait, bounded, for the schema a batch needs (``operators/sink/schema_wait.py``).
-  PyFlink never chains a side output's consumer (it even adds an identity map in Python), so
-  this costs a Python worker of its own: about 1.7 s more start-up than schema evolution in line.
+  It is also the schema evolution operator (parallelism 1): the parser's side output joins its
+  input, and it applies each schema event on arrival; writers wait, bounded, for the schema a
+  batch needs (``operators/sink/schema_wait.py``).
 """
 
 from __future__ import annotations
@@ -46,8 +45,10 @@ COMMITTER_KEY = "__ckpt_signal_0"
 """Marker key the bridge picks for subtask 0 of a parallelism-1 operator (see the Java source)."""
 
 
-SCHEMA_CHANGES = OutputTag("schema-changes", ENVELOPE_TYPE)
-"""The parser's side output: schema events, for the schema evolution operator."""
+SCHEMA_CHANGES = OutputTag("schema-changes", Types.ROW([Types.STRING(), ENVELOPE_TYPE]))
+"""The parser's side output: schema events, already in the ``Row(key, envelope)`` shape that
+PyFlink's ``key_by`` gives, so they join the committer's keyed input in Java (see
+``paimon_sink.committer_input``) without a Python operator of their own."""
 
 
 class ChangeParser(ProcessFunction):
@@ -64,7 +65,7 @@ class ChangeParser(ProcessFunction):
         kind = value[KIND]
         if kind == SCHEMA:
             self.router.expect(pickle.loads(value[PAYLOAD]))
-            yield SCHEMA_CHANGES, value
+            yield SCHEMA_CHANGES, Row(COMMITTER_KEY, value)
         elif kind == POSITION:
             yield Row(kind=POSITION, key=COMMITTER_KEY, checkpoint_id=None, payload=value[PAYLOAD])
         else:
@@ -99,16 +100,29 @@ class ChangeWriter(KeyedProcessFunction):
 
 
 class ChangeCommitter(KeyedProcessFunction):
-    def __init__(self, catalog_options: dict[str, str], commit_user: str, failures: FailurePlan | None = None):
+    def __init__(self, catalog_options: dict[str, str], commit_user: str, failures: FailurePlan | None = None,
+                 ignore_incompatible: bool = False):
         self.catalog_options = catalog_options
         self.commit_user = commit_user
         self.failures = failures or FailurePlan()
+        self.ignore_incompatible = ignore_incompatible
 
     def open(self, runtime_context):
         self.pending = runtime_context.get_list_state(
             ListStateDescriptor("pending-committables", Types.PICKLED_BYTE_ARRAY()))
         self.user_state = runtime_context.get_state(ValueStateDescriptor("commit-user", Types.STRING()))
         self.logic = None
+        self.evolution = SchemaEvolutionLogic(open_catalog(self.catalog_options), self.ignore_incompatible)
+        self.schema_events = 0
+
+    def _evolve(self, payload: bytes) -> None:
+        """A schema event from the parser's side output, applied on arrival (never held for a
+        checkpoint): writers wait for it. A checkpoint completes only after every schema event
+        before its barrier is applied, so none is lost across a failure."""
+        event = pickle.loads(payload)
+        self.schema_events += 1
+        self.failures.check("schema", "before-apply", self.schema_events)
+        self.evolution.apply(event.table, event.schema, event.spec)
 
     def _logic(self) -> TableCommitterLogic:
         """Created at the first element (keyed state is readable only then)."""
@@ -122,6 +136,9 @@ class ChangeCommitter(KeyedProcessFunction):
 
     def process_element(self, value, ctx):
         kind = value[KIND]
+        if kind == SCHEMA:
+            self._evolve(value[PAYLOAD])
+            return
         logic = self._logic()
         if kind == DATA:
             self.pending.add(value[PAYLOAD])
@@ -139,28 +156,4 @@ class ChangeCommitter(KeyedProcessFunction):
             self.pending.update(later)
         elif kind == RESTORE:
             self.pending.update(logic.restore(pending, n))
-        yield from ()
-
-
-class SchemaEvolution(ProcessFunction):
-    """Parallelism 1, on the parser's side output: applies schema events (kind ``S``, payload a
-    pickled ``SchemaEvent``) in the order the source sent them. It emits nothing; a checkpoint
-    completes only after every schema event before its barrier is applied, so none is lost
-    across a failure."""
-
-    def __init__(self, catalog_options: dict[str, str], ignore_incompatible: bool = False,
-                 failures: FailurePlan | None = None):
-        self.catalog_options = catalog_options
-        self.ignore_incompatible = ignore_incompatible
-        self.failures = failures or FailurePlan()
-
-    def open(self, runtime_context):
-        self.logic = SchemaEvolutionLogic(open_catalog(self.catalog_options), self.ignore_incompatible)
-        self.applied = 0
-
-    def process_element(self, value, ctx):
-        event = pickle.loads(value[PAYLOAD])
-        self.failures.check("schema", "before-apply", self.applied + 1)
-        self.logic.apply(event.table, event.schema, event.spec)
-        self.applied += 1
         yield from ()
