@@ -139,6 +139,37 @@ def tick_source(env, count: int = 2 ** 63 - 1, ticks_per_second: float = 10.0,
 
 # --- inserting the bridge -------------------------------------------------------------------
 
+KEYED_ENVELOPE_TYPE = Types.ROW([Types.STRING(), ENVELOPE_TYPE])
+"""``Row(key, envelope)``: what Java sees after PyFlink's ``key_by`` of envelopes. A Python
+operator that emits this shape itself (``keyed(envelope)``) is keyed in Java by
+:func:`key_in_java`, without the extra Python map ``key_by`` adds (which cannot chain to an
+operator that also has a side output, so it would cost a Python worker of its own)."""
+
+
+def keyed(envelope: Row) -> Row:
+    """An envelope in the ``KEYED_ENVELOPE_TYPE`` shape, keyed by its own key."""
+    return Row(envelope[KEY], envelope)
+
+
+def key_in_java(*streams):
+    """A ``KeyedStream`` of envelopes over one or more streams of ``KEYED_ENVELOPE_TYPE`` rows
+    (PyFlink ``DataStream``s or Java ``DataStream``s), unioned and keyed in Java: the same shape
+    ``key_by(lambda e: e[KEY], key_type=Types.STRING())`` gives."""
+    from pyflink.datastream.data_stream import DataStream, KeyedStream
+    from pyflink.java_gateway import get_gateway
+    gateway = get_gateway()
+    j_streams = [s._j_data_stream if isinstance(s, DataStream) else s for s in streams]
+    joined = j_streams[0]
+    if len(j_streams) > 1:
+        rest = gateway.new_array(gateway.jvm.org.apache.flink.streaming.api.datastream.DataStream, len(j_streams) - 1)
+        for i, j_stream in enumerate(j_streams[1:]):
+            rest[i] = j_stream
+        joined = joined.union(rest)
+    j_keyed = joined.keyBy(gateway.jvm.KeyByKeySelector(), Types.ROW([Types.STRING()]).get_java_type_info())
+    origin = next(s for s in streams if isinstance(s, DataStream))
+    return KeyedStream(j_keyed, ENVELOPE_TYPE, origin)
+
+
 def with_checkpoint_signals(keyed, name: str = "checkpoint-signals",
                             parallelism: Optional[int] = None):
     """Inserts the bridge after ``keyed`` (a ``pyflink.datastream.KeyedStream`` from

@@ -33,8 +33,8 @@ from pyflink.datastream.state import ListStateDescriptor, ValueStateDescriptor
 
 from operators.cdc.catalog import open_catalog
 from operators.cdc.source_position import PendingPosition
-from operators.runtime.bridge import (BARRIER, CHECKPOINT_ID, COMPLETE, DATA, END, ENVELOPE_TYPE, KIND, PAYLOAD,
-                                      POSITION, RESTORE, SCHEMA, data_envelope)
+from operators.runtime.bridge import (BARRIER, CHECKPOINT_ID, COMPLETE, DATA, END, KEYED_ENVELOPE_TYPE, KIND,
+                                      PAYLOAD, POSITION, RESTORE, SCHEMA, data_envelope, keyed, signal_envelope)
 from operators.runtime.failures import FailurePlan
 from operators.sink.bucket_router import BucketRouter
 from operators.sink.schema_evolution import SchemaEvolutionLogic
@@ -45,10 +45,10 @@ COMMITTER_KEY = "__ckpt_signal_0"
 """Marker key the bridge picks for subtask 0 of a parallelism-1 operator (see the Java source)."""
 
 
-SCHEMA_CHANGES = OutputTag("schema-changes", Types.ROW([Types.STRING(), ENVELOPE_TYPE]))
-"""The parser's side output: schema events, already in the ``Row(key, envelope)`` shape that
-PyFlink's ``key_by`` gives, so they join the committer's keyed input in Java (see
-``paimon_sink.committer_input``) without a Python operator of their own."""
+SCHEMA_CHANGES = OutputTag("schema-changes", KEYED_ENVELOPE_TYPE)
+"""The parser's side output: schema events, already in the ``Row(key, envelope)`` shape, so they
+join the committer's keyed input in Java (``bridge.key_in_java``) without a Python operator of
+their own."""
 
 
 class ChangeParser(ProcessFunction):
@@ -65,12 +65,12 @@ class ChangeParser(ProcessFunction):
         kind = value[KIND]
         if kind == SCHEMA:
             self.router.expect(pickle.loads(value[PAYLOAD]))
-            yield SCHEMA_CHANGES, Row(COMMITTER_KEY, value)
+            yield SCHEMA_CHANGES, keyed(signal_envelope(SCHEMA, 0, COMMITTER_KEY, value[PAYLOAD]))
         elif kind == POSITION:
-            yield Row(kind=POSITION, key=COMMITTER_KEY, checkpoint_id=None, payload=value[PAYLOAD])
+            yield keyed(signal_envelope(POSITION, None, COMMITTER_KEY, value[PAYLOAD]))
         else:
             for key, batch in self.router.route(value[PAYLOAD]):
-                yield data_envelope(key, batch)
+                yield keyed(data_envelope(key, batch))
 
 
 class ChangeWriter(KeyedProcessFunction):
@@ -86,14 +86,14 @@ class ChangeWriter(KeyedProcessFunction):
         if kind == DATA:
             self.logic.write(value[PAYLOAD])
         elif kind == POSITION:
-            yield value
+            yield keyed(value)
         elif kind in (BARRIER, END):
             n = value[CHECKPOINT_ID]
             self.failures.check("writer", "before-flush", n)
             committables = self.logic.prepare_commit(n)
             self.failures.check("writer", "after-flush", n)
             for committable in committables:
-                yield data_envelope(COMMITTER_KEY, committable, n)
+                yield keyed(data_envelope(COMMITTER_KEY, committable, n))
 
     def close(self):
         self.logic.close()
