@@ -4,7 +4,8 @@ run (a marker file remembers that it fired, across restarts). Used by the exactl
 A point is ``<operator>:<where>:<n>`` and fires the first time that place is reached with a
 number of at least ``n``: ``reader:after-emit:30`` (after emitting position 30 or later),
 ``writer:before-flush:3`` / ``writer:after-flush:3`` (at barrier 3 or later),
-``committer:after-commit:2`` (snapshots written for checkpoint 2 or later, state not yet cleared).
+``committer:after-commit:2`` (snapshots written for checkpoint 2 or later, state not yet cleared),
+``schema:before-apply:4`` (before applying the first schema event of 4 or more columns).
 """
 
 from __future__ import annotations

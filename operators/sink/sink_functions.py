@@ -113,15 +113,13 @@ class ChangeCommitter(KeyedProcessFunction):
         self.user_state = runtime_context.get_state(ValueStateDescriptor("commit-user", Types.STRING()))
         self.logic = None
         self.evolution = SchemaEvolutionLogic(open_catalog(self.catalog_options), self.ignore_incompatible)
-        self.schema_events = 0
 
     def _evolve(self, payload: bytes) -> None:
         """A schema event from the parser's side output, applied on arrival (never held for a
         checkpoint): writers wait for it. A checkpoint completes only after every schema event
         before its barrier is applied, so none is lost across a failure."""
         event = pickle.loads(payload)
-        self.schema_events += 1
-        self.failures.check("schema", "before-apply", self.schema_events)
+        self.failures.check("schema", "before-apply", len(event.schema))
         self.evolution.apply(event.table, event.schema, event.spec)
 
     def _logic(self) -> TableCommitterLogic:

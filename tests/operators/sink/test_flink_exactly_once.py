@@ -80,7 +80,7 @@ def test_exactly_once_with_failures_in_reader_writer_committer_and_schema_evolut
     watcher.start()
     fails = ["reader:after-emit:20", "writer:before-flush:2", "writer:after-flush:4",
              "committer:after-commit:6", "reader:after-emit:75",
-             "schema:before-apply:3"]  # the first schema change after the two tables' first schemas
+             "schema:before-apply:4"]  # the schema change that adds orders.price (a 4th column)
     result = run_job(warehouse, str(tmp_path / "failures"), fails)
     watcher.stop.set()
     watcher.join()
