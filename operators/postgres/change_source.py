@@ -30,7 +30,6 @@ from typing import Iterator, Optional
 
 import psycopg2.errors
 
-from operators.cdc.change_batch import ChangeBatch
 from operators.cdc.schema_event import SchemaEvent
 from operators.cdc.source_position import SourcePosition, latest
 from operators.cdc.source import Event, TablePosition

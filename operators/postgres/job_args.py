@@ -6,7 +6,7 @@ preparation of the source. The other flags are every source's (``operators/cdc/s
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Optional
 
 from operators.cdc.errors import InvalidJobOption
@@ -15,6 +15,7 @@ from operators.cdc.source import SourcePlan, SyncSource
 from operators.cdc.sync_flags import parse_key_values, sync_parser, table_pattern, targets_of
 from operators.postgres import replication as repl
 from operators.postgres.change_source import PostgresSourceFactory
+from operators.postgres.replication import SourceTable
 from operators.postgres.source_config import PostgresSourceConfig
 from operators.postgres.table_mapping import table_mapping
 from operators.postgres.types import TypeRegistry
@@ -27,6 +28,8 @@ class PostgresPreparation:
     """The client side of the PostgreSQL source (``SourcePreparation``)."""
 
     factory: PostgresSourceFactory
+    tables: list[SourceTable] = field(default_factory=list)
+    """The matched tables, as ``check`` found them (``create`` publishes them)."""
 
     @property
     def config(self) -> PostgresSourceConfig:
@@ -36,7 +39,7 @@ class PostgresPreparation:
         """Server settings, privileges, the matched tables and every column's type."""
         conn = repl.connect(self.config)
         try:
-            tables = repl.inspect_source(conn, self.config)
+            self.tables = tables = repl.inspect_source(conn, self.config)
             if not tables and not self.config.publish_schemas:
                 raise InvalidJobOption(
                     f"no table in {self.config.database} matches schema-name={self.config.schema_pattern} "
@@ -54,7 +57,7 @@ class PostgresPreparation:
         """The publication and the slot (reused when present)."""
         conn = repl.connect(self.config)
         try:
-            repl.ensure_capture(conn, self.config, repl.inspect_source(conn, self.config))
+            repl.ensure_capture(conn, self.config, self.tables)
         finally:
             conn.close()
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import pickle
 
-from pyflink.common import Row
 from pyflink.common.typeinfo import Types
 from pyflink.datastream import KeyedProcessFunction, OutputTag, ProcessFunction
 from pyflink.datastream.state import ListStateDescriptor, ValueStateDescriptor

@@ -20,7 +20,6 @@ committed (Paimon's ``RestoreAndFailCommittableStateManager``).
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 from typing import Iterable, Optional, Union
 
 from operators.cdc.source_position import PendingPosition, PositionStore, SourcePosition
