@@ -5,6 +5,9 @@
   state (slots, publications, roles) outlives a test: drop what you create or use unique names.
 * ``database``: a fresh database on ``postgres_server`` for one test, dropped afterwards with
   its replication slots.
+* ``mariadb_server``: the session's one private MariaDB server (``LocalMariaDB``, binlog in ROW
+  format with full metadata), started lazily, stopped by PID at the end of the session.
+* ``mysql_database``: a fresh database on ``mariadb_server`` for one test, dropped afterwards.
 * ``warehouse``: a fresh warehouse directory (under pytest's ``tmp_path``).
 * ``pp_catalog`` / ``ppy_catalog``: a paimon_py catalog and a pypaimon catalog over that same
   warehouse, so a table written by one is read by the other.
@@ -16,8 +19,10 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, settings
 
+from operators.mysql.local_server import LocalMariaDB
 from operators.postgres.local_server import LocalPostgres
 from tests.support import helpers
+from tests.support.mariadb import fresh_mysql_database, mysql_database_name
 from tests.support.postgres import database_name, fresh_database
 
 # Timing-based health checks and deadlines fail on a loaded 2-core machine without any defect.
@@ -76,4 +81,22 @@ def postgres_server():
 def database(postgres_server, request):
     """The name of an empty database on ``postgres_server`` for this test only (``db_<test>``)."""
     with fresh_database(postgres_server, database_name(request.node.name)) as name:
+        yield name
+
+
+@pytest.fixture(scope="session")
+def mariadb_server():
+    """One ``LocalMariaDB`` (log_bin, binlog_format=ROW, binlog_row_metadata=FULL) for the whole
+    session, started lazily."""
+    server = LocalMariaDB().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def mysql_database(mariadb_server, request):
+    """The name of an empty database on ``mariadb_server`` for this test only (``t_<test>``)."""
+    with fresh_mysql_database(mariadb_server, mysql_database_name(request.node.name)) as name:
         yield name
