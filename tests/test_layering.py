@@ -22,7 +22,7 @@ layer and those before it. The package's ``__init__`` (the public API) sits abov
 
 FORBIDDEN_IN_PAIMON = ["operators", "jobs", "pyflink", "tests"]
 
-SOURCE_PACKAGES = ["operators.postgres"]
+SOURCE_PACKAGES = ["operators.postgres", "operators.mysql"]
 """Packages that read a database. They build on the CDC core (``operators.cdc``) alone: never the
 sink, the Flink runtime or the assembly of the jobs. Every subpackage of ``operators`` is one
 unless listed in ``OTHER_OPERATOR_PACKAGES``."""

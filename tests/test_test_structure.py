@@ -4,7 +4,7 @@
   ``import tests.test_x``, ``from tests.operators import test_x``, at any depth): shared code lives
   in ``tests/support/``, fixtures in ``tests/conftest.py``.
 * A test module that starts a server, a JVM or a job (it uses ``postgres_server``/``database``,
-  ``LocalPostgres``, ``Cluster``, ``Job``, ``java_tool``, imports ``pyflink``, or runs something
+  ``mariadb_server``/``mysql_database``, ``LocalPostgres``, ``LocalMariaDB``, ``Cluster``, ``Job``, ``java_tool``, imports ``pyflink``, or runs something
   under ``jobs/``) is marked ``slow``: ``pytestmark = pytest.mark.slow`` (or a list holding it),
   or every test of the module decorated ``@pytest.mark.slow``. ``scripts/test.sh --fast``
   leaves those out.
@@ -16,10 +16,10 @@ import ast
 from pathlib import Path
 
 from tests.support.paths import TESTS
-SERVER_NAMES = {"LocalPostgres", "Cluster", "ClusterJob", "Job", "java_tool"}
-SERVER_FIXTURES = {"postgres_server", "database"}
+SERVER_NAMES = {"LocalPostgres", "LocalMariaDB", "Cluster", "ClusterJob", "Job", "java_tool"}
+SERVER_FIXTURES = {"postgres_server", "database", "mariadb_server", "mysql_database"}
 SERVER_MODULES = ("pyflink", "tests.support.java_tool", "tests.support.flink_standalone",
-                  "operators.postgres.local_server")
+                  "operators.postgres.local_server", "operators.mysql.local_server")
 
 
 def _modules() -> dict[str, ast.Module]:
