@@ -35,7 +35,7 @@ def sync_parser(job: str, source_conf: str, database_sync: bool,
     p.add_argument("--table_conf", action="append", default=[], help="Paimon table option key=value")
     p.add_argument("--catalog_conf", action="append", default=[],
                    help="catalog option key=value: s3.endpoint, s3.access-key, s3.secret-key, ...")
-    p.add_argument("--type_mapping", default=None, help=" | ".join(type_mappings))
+    p.add_argument("--type_mapping", default=None, help="comma-separated: " + ", ".join(type_mappings))
     p.add_argument("--flink_conf", action="append", default=[], help="Flink option key=value")
     p.add_argument("--ignore_incompatible", action="store_true",
                    help="skip source column changes the Paimon table cannot follow")
@@ -73,14 +73,13 @@ def parse_key_values(pairs: Optional[list[str]], option: str) -> dict[str, str]:
 
 def targets_of(args: argparse.Namespace, database_sync: bool, type_mappings: Sequence[str]) -> Targets:
     """Where each source table goes (``Targets``) from the flags, checked."""
-    if args.type_mapping not in (None, *type_mappings):
-        raise InvalidJobOption(f"--type_mapping {args.type_mapping}: unknown — use one of {', '.join(type_mappings)}")
+    mappings = type_mapping_values(args, type_mappings)
     if args.writer_parallelism < 1:
         raise InvalidJobOption(f"--writer_parallelism {args.writer_parallelism}: must be at least 1")
     if args.ticks_per_second <= 0:
         raise InvalidJobOption(f"--ticks_per_second {args.ticks_per_second}: must be positive")
     options = parse_key_values(args.table_conf, "--table_conf")
-    to_string = args.type_mapping == "to-string"
+    to_string = "to-string" in mappings
     if database_sync:
         if args.excluding_tables:
             _regex(args.excluding_tables, "--excluding_tables")
@@ -93,6 +92,15 @@ def targets_of(args: argparse.Namespace, database_sync: bool, type_mappings: Seq
     for name in metadata:
         metadata_column(name)  # fails fast on an unknown name
     return replace(targets, computed=tuple(getattr(args, "computed_column", [])), metadata=metadata)
+
+
+def type_mapping_values(args: argparse.Namespace, type_mappings: Sequence[str]) -> tuple[str, ...]:
+    """``--type_mapping a,b`` -> ``("a", "b")``, each one of the source's ``type_mappings``."""
+    values = tuple(split_list(args.type_mapping))
+    for value in values:
+        if value not in type_mappings:
+            raise InvalidJobOption(f"--type_mapping {value}: unknown — use one of {', '.join(type_mappings)}")
+    return values
 
 
 def table_pattern(including: str, excluding: Optional[str]) -> str:

@@ -180,7 +180,7 @@ class PostgresChangeSource:
         def flush(oid: int) -> None:
             mapping, columns, kinds, op_ts = open_batches.pop(oid)
             if kinds:
-                events.append(mapping.batch(columns, kinds, op_ts))
+                events.append(mapping.batch_from_text(columns, kinds, op_ts))
 
         for transaction in transactions:
             for segment in transaction.segments:
