@@ -1,0 +1,363 @@
+"""``MySqlChangeSource``: what the MySQL/MariaDB reader does, without Flink.
+
+Phases: ``snapshot`` (each table read in chunks by key, every chunk in its own consistent
+snapshot with its exact binlog position: ``operators/mysql/snapshot_progress.py``), then
+``stream`` (the binlog from the position taken when the job first started, every change checked
+against the chunk that holds its key until the stream has passed the table's last chunk).
+``step()`` does one bounded piece of work and returns the events to send, in order
+(``operators/cdc/source.py``). ``state`` is everything needed to continue exactly:
+
+* ``binlog``: where the stream resumes (the end of the last whole transaction handed over or
+  passed, or where the heartbeats say the binlog ends while nothing happens);
+* ``tables``: per source table, its ``TableProgress`` (snapshot chunks and their positions).
+
+Row changes are decoded straight into Arrow columns and handed over per table and poll; the
+schema of every row is the one its TABLE_MAP event describes, so an ALTER TABLE reaches the lake
+before the first row that needs it. Tables without a primary key become append tables: their
+inserts are replicated, their updates and deletes are not (as in the PostgreSQL source).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Iterator, Optional
+
+import numpy as np
+import pyarrow as pa
+
+from operators.cdc.errors import SourceNotReady
+from operators.cdc.schema_event import SchemaEvent
+from operators.cdc.source import Event, TablePosition
+from operators.cdc.source_position import SourcePosition, latest
+from operators.cdc.targets import Targets
+from operators.mysql import inspection
+from operators.mysql.binlog.server_position import current_position, first_position
+from operators.mysql.binlog.stream import BinlogStream
+from operators.mysql.binlog.transaction import BinlogPosition, BinlogTransaction, RowsChange, Statement
+from operators.mysql.canonical import canonical_arrow_type
+from operators.mysql.snapshot_progress import TableProgress, order_safe
+from operators.mysql.snapshot_reader import SnapshotReader
+from operators.mysql.source_config import MySqlSourceConfig
+from operators.mysql.source_table import MySqlTable
+from operators.mysql.table_mapping import MySqlTableMapping, reconcile
+from operators.mysql.types import TypeMapping
+from paimon_py.data.row_kind import RowKind
+
+LOG = logging.getLogger(__name__)
+
+_INSERT, _DELETE = int(RowKind.INSERT), int(RowKind.DELETE)
+_BEFORE, _AFTER = int(RowKind.UPDATE_BEFORE), int(RowKind.UPDATE_AFTER)
+
+_DML = re.compile(r"^\s*(?:/\*.*?\*/\s*)*(INSERT|REPLACE|UPDATE|DELETE|LOAD\s+DATA)\b"
+                  r"(?:\s+(?:LOW_PRIORITY|DELAYED|HIGH_PRIORITY|QUICK|IGNORE|INTO|FROM|LOCAL|INFILE\s+'[^']*'))*"
+                  r"\s+`?(\w+)`?(?:\.`?(\w+)`?)?", re.IGNORECASE | re.DOTALL)
+
+
+class MySqlChangeSource:
+    def __init__(self, config: MySqlSourceConfig, targets: Targets, type_mapping: TypeMapping,
+                 state: Optional[dict], instance: str):
+        self.config = config
+        self.targets = targets
+        self.type_mapping = type_mapping
+        self.instance = instance
+        self.conn = config.connect()
+        self.zone = config.server_time_zone or inspection.server_time_zone(self.conn)
+        self.phase = "snapshot"
+        self.binlog: Optional[BinlogPosition] = None
+        self.progress: dict[str, TableProgress] = {}
+        self.mappings: dict[str, MySqlTableMapping] = {}
+        self.excluded: set[str] = set()
+        self.snapshot: Optional[SnapshotReader] = None
+        self.stream: Optional[BinlogStream] = None
+        if state:
+            self._restore(state)
+
+    # --- state ---------------------------------------------------------------------------
+
+    @property
+    def state(self) -> dict:
+        return {"phase": self.phase, "binlog": self.binlog.to_dict() if self.binlog else None,
+                "tables": {key: p.to_json() for key, p in self.progress.items()}}
+
+    def _restore(self, state: dict) -> None:
+        self.phase = state["phase"]
+        self.binlog = BinlogPosition.from_dict(state["binlog"]) if state.get("binlog") else None
+        self.progress = {key: TableProgress.from_json(p) for key, p in state["tables"].items()}
+
+    @property
+    def snapshot_done(self) -> bool:
+        return self.phase == "stream"
+
+    # --- start ---------------------------------------------------------------------------
+
+    def start(self) -> list[Event]:
+        """Inspects the matched tables; a first start fixes the binlog position to stream from."""
+        tables = inspection.list_tables(self.conn, self.config)
+        if self.binlog is None:
+            self._initial_state()
+        events = [self._register(t) for t in tables]
+        if self.phase == "snapshot":
+            self.snapshot = SnapshotReader(self.config)
+        return events
+
+    def _initial_state(self) -> None:
+        mode = self.config.startup_mode
+        if mode in ("initial", "snapshot", "latest-offset"):
+            self.binlog = current_position(self.conn)
+        elif mode in ("earliest-offset", "timestamp"):
+            self.binlog = first_position(self.conn)
+        else:
+            self.binlog = self.config.specific_offset
+        self.phase = "snapshot" if mode in ("initial", "snapshot") else "stream"
+
+    def _register(self, table: MySqlTable, new: bool = False) -> SchemaEvent:
+        if table.key not in self.progress:
+            self.progress[table.key] = TableProgress(done=new or self.phase == "stream",
+                                                     order_safe=self._order_safe(table))
+        mapping = MySqlTableMapping.of(table, self.targets, self.type_mapping, self.zone)
+        self.mappings[table.key] = mapping
+        return mapping.target.schema_event()
+
+    def _order_safe(self, table: MySqlTable) -> bool:
+        keys = self._chunk_keys(table)
+        types = {c.name: canonical_arrow_type(c.type) for c in table.columns}
+        return bool(keys) and order_safe([types[k] for k in keys])
+
+    def _chunk_keys(self, table: MySqlTable) -> tuple[str, ...]:
+        column = self.config.chunk_key_column
+        if column and any(c.name == column for c in table.columns):
+            return (column,)
+        return table.primary_keys
+
+    # --- snapshot ------------------------------------------------------------------------
+
+    def step(self, poll_wait_s: float = 0.0) -> list[Event]:
+        if self.phase == "snapshot":
+            return self._snapshot_step()
+        return self._stream_step(poll_wait_s)
+
+    def _snapshot_step(self) -> list[Event]:
+        for key, mapping in self.mappings.items():
+            progress = self.progress[key]
+            if progress.done:
+                continue
+            table = mapping.table
+            chunk_keys = self._chunk_keys(table)
+            if chunk_keys:
+                chunk = self.snapshot.chunk(table, chunk_keys, progress.after, self.config.chunk_size)
+            else:  # one piece: a checkpoint never falls inside it
+                chunk = self.snapshot.whole_table(table)
+            progress.add_chunk(chunk.last_key, chunk.position.file_pos())
+            rows = len(chunk.columns[0]) if chunk.columns else 0
+            if not rows:
+                return []
+            kinds = pa.array(np.zeros(rows, np.int8))
+            return [mapping.batch(chunk.columns, kinds, pa.array(np.zeros(rows, np.int64)))]
+        self._end_snapshot()
+        return []
+
+    def _end_snapshot(self) -> None:
+        if self.snapshot is not None:
+            self.snapshot.close()
+            self.snapshot = None
+        self.phase = "stream"
+        LOG.info("Snapshot of %d table(s) done; streaming the binlog from %s:%d.", len(self.mappings),
+                 self.binlog.file, self.binlog.pos)
+
+    def snapshot_all(self) -> Iterator[Event]:
+        """The whole (remaining) snapshot, for the bounded ``snapshot`` mode."""
+        while self.phase == "snapshot":
+            yield from self._snapshot_step()
+
+    # --- stream --------------------------------------------------------------------------
+
+    def _stream_step(self, wait_s: float) -> list[Event]:
+        if self.stream is None:
+            self.stream = BinlogStream(self.config, self.binlog, self._captured, self.instance)
+        transactions = self.stream.poll(self.config.poll_max_rows, wait_s)
+        events = self._events(transactions)
+        self.binlog = self.stream.position
+        return events
+
+    def _captured(self, database: str, table: str) -> bool:
+        key = f"{database}.{table}"
+        if key in self.mappings:
+            return True
+        if key in self.excluded or not self.config.matches(database, table):
+            return False
+        if inspection.excluded_reason(self.conn, database, table):
+            self.excluded.add(key)
+            return False
+        return True
+
+    def _events(self, transactions: list[BinlogTransaction]) -> list[Event]:
+        batches = _Batches()
+        events: list[Event] = []
+        start_ts = self.config.startup_timestamp_ms
+        for transaction in transactions:
+            if start_ts and transaction.timestamp_ms < start_ts:
+                continue
+            end = transaction.end.file_pos()
+            for change in transaction.changes:
+                if isinstance(change, Statement):
+                    self._statement(change)
+                    continue
+                event = self._schema_of(change, batches)
+                if event is not None:
+                    events.append(batches.flush(change.table.key))
+                    events.append(event)
+                self._add(change, end, transaction.timestamp_ms, batches)
+        events.extend(batches.flush_all())
+        return [e for e in events if e is not None]
+
+    def _schema_of(self, change: RowsChange, batches: "_Batches") -> Optional[SchemaEvent]:
+        """The new schema event when this TABLE_MAP shows a new table or a changed one."""
+        key = change.table.key
+        mapping = self.mappings.get(key)
+        if mapping is None:
+            LOG.info("New source table %s picked up.", change.table.qualified)
+            return self._register(change.table, new=True)
+        logged = reconcile(mapping.table, change.table)
+        if logged.columns == mapping.table.columns:
+            change.table = mapping.table
+            return None
+        self._warn_dropped(mapping.table, logged)
+        change.table = logged
+        return self._register(logged)
+
+    def _warn_dropped(self, known: MySqlTable, logged: MySqlTable) -> None:
+        names = {c.name for c in logged.columns}
+        for column in known.columns:
+            if column.name not in names:
+                LOG.warning("%s: column %s was dropped (or renamed) in the source; the lake keeps it, and rows "
+                            "written from now on have NULL in it.", known.qualified, column.name)
+
+    def _add(self, change: RowsChange, end: tuple[int, int], timestamp_ms: int, batches: "_Batches") -> None:
+        mapping = self.mappings[change.table.key]
+        progress = self.progress[change.table.key]
+        if change.kind == "insert":
+            images, kinds = [change.after], [_INSERT]
+        elif change.kind == "delete":
+            images, kinds = [change.before], [_DELETE]
+        else:
+            images, kinds = [change.before, change.after], [_BEFORE, _AFTER]
+        if not mapping.keyed:
+            if change.kind != "insert":
+                return
+        columns, row_kinds = _interleave(images, kinds)
+        keep = self._keep(mapping, progress, columns, end)
+        if keep is not None:
+            columns = [c.filter(keep) for c in columns]
+            row_kinds = row_kinds.filter(keep)
+        if len(row_kinds):
+            batches.add(mapping, columns, row_kinds, timestamp_ms)
+
+    def _keep(self, mapping: MySqlTableMapping, progress: TableProgress, columns: list[pa.Array],
+              end: tuple[int, int]) -> Optional[pa.Array]:
+        """Which rows are not in the lake yet (None: all of them)."""
+        if progress.settled(end) and progress.skip_until is None:
+            return None
+        keys = self._chunk_keys(mapping.table) if mapping.keyed else ()
+        if not keys:
+            return pa.array([not progress.in_lake(None, end)] * len(columns[0]))
+        names = [c.name for c in mapping.table.columns]
+        key_columns = [columns[names.index(k)].to_pylist() for k in keys]
+        return pa.array([not progress.in_lake(key, end) for key in zip(*key_columns)])
+
+    def _statement(self, statement: Statement) -> None:
+        """DML logged as a statement cannot be replicated: stop with the fix. DDL that the lake
+        does not follow is logged."""
+        match = _DML.match(statement.sql)
+        if match:
+            database, table = (match.group(2), match.group(3)) if match.group(3) else (statement.schema,
+                                                                                       match.group(2))
+            if database and self.config.matches(database, table):
+                raise SourceNotReady(
+                    f"a change of {database}.{table} was logged as a statement, not as rows (a session ran with "
+                    f"binlog_format STATEMENT or MIXED) — run SET GLOBAL binlog_format=ROW, make every client "
+                    f"session use ROW, and start the job again with a new snapshot")
+            return
+        text = " ".join(statement.sql.split())[:200]
+        if re.match(r"(TRUNCATE|DROP\s+TABLE|RENAME\s+TABLE|CREATE\s+OR\s+REPLACE\s+TABLE)", text, re.IGNORECASE):
+            LOG.warning("Statement not replicated (policy, as in Paimon CDC: the lake keeps its rows): %s", text)
+
+    def acknowledge(self, published: SourcePosition) -> None:
+        """The server keeps its binlog by retention, not per reader: nothing to tell it."""
+
+    def close(self) -> None:
+        for resource in (self.stream, self.snapshot):
+            if resource is not None:
+                resource.close()
+        self.conn.close()
+
+
+def _interleave(images: list[list[pa.Array]], kinds: list[int]) -> tuple[list[pa.Array], pa.Array]:
+    """Row images of one change as rows in order: for an update ``-U old, +U new`` per row."""
+    if len(images) == 1:
+        n = len(images[0][0])
+        return images[0], pa.array(np.full(n, kinds[0], np.int8))
+    n = len(images[0][0])
+    order = pa.array(np.column_stack([np.arange(n), np.arange(n) + n]).ravel())
+    columns = [pa.concat_arrays([before, after]).take(order) for before, after in zip(*images)]
+    return columns, pa.array(np.tile(np.array(kinds, np.int8), n))
+
+
+class _Batches:
+    """Row changes of one poll gathered per table, handed over as one batch per table."""
+
+    def __init__(self):
+        self.open: dict[str, tuple[MySqlTableMapping, list, list, list]] = {}
+
+    def add(self, mapping: MySqlTableMapping, columns: list[pa.Array], kinds: pa.Array, timestamp_ms: int) -> None:
+        _, parts, kind_parts, times = self.open.setdefault(mapping.table.key, (mapping, [], [], []))
+        parts.append(columns)
+        kind_parts.append(kinds)
+        times.append(np.full(len(kinds), timestamp_ms, np.int64))
+
+    def flush(self, key: str):
+        if key not in self.open:
+            return None
+        mapping, parts, kind_parts, times = self.open.pop(key)
+        columns = [pa.concat_arrays(list(c)) for c in zip(*parts)]
+        return mapping.batch(columns, pa.concat_arrays(kind_parts), pa.array(np.concatenate(times)))
+
+    def flush_all(self) -> list:
+        return [self.flush(key) for key in list(self.open)]
+
+
+@dataclass(frozen=True)
+class MySqlSourceFactory:
+    """What a MySQL job ships to the reader (``ChangeSourceFactory``)."""
+
+    config: MySqlSourceConfig
+    targets: Targets
+    type_mapping: TypeMapping
+
+    @property
+    def source_id(self) -> str:
+        return self.config.source_id
+
+    @property
+    def bounded(self) -> bool:
+        return self.config.startup_mode == "snapshot"
+
+    def open(self, state: Optional[dict], instance: str) -> MySqlChangeSource:
+        return MySqlChangeSource(self.config, self.targets, self.type_mapping, state, instance)
+
+    def resume_state(self, published: SourcePosition, table_position: TablePosition) -> dict:
+        """Per table, a later position in its lake table's latest snapshot wins (a crash between
+        two tables' commits of one checkpoint): that table skips what the later position covers."""
+        state = published.state
+        for key, entry in state["tables"].items():
+            database, name = key.split(".", 1)
+            newer = latest(published, table_position(self.targets.name_of(database, name)))
+            if newer is published:
+                continue
+            progress = TableProgress.from_json(newer.state["tables"].get(key, entry))
+            if newer.state.get("binlog"):
+                progress.skip_until = max(progress.skip_until or (0, 0),
+                                          BinlogPosition.from_dict(newer.state["binlog"]).file_pos())
+            state["tables"][key] = progress.to_json()
+        return state
