@@ -31,7 +31,8 @@ class MySqlPreparation:
     creates nothing on the server."""
 
     factory: MySqlSourceFactory
-    catalog_options: dict[str, str]
+    catalog_options: Optional[dict[str, str]]
+    """The lake's, to check the position a restart resumes from (None: no lake to check)."""
     tables: list[MySqlTable] = field(default_factory=list)
 
     @property
@@ -60,6 +61,8 @@ class MySqlPreparation:
             conn.close()
 
     def _check_published_position(self, conn) -> None:
+        if self.catalog_options is None:
+            return
         published = PositionStore.of(open_catalog(self.catalog_options)).load(self.config.source_id)
         if published is not None and published.state.get("binlog"):
             server_checks.check_position(conn, BinlogPosition.from_dict(published.state["binlog"]))

@@ -13,8 +13,7 @@ rows (also inside a transaction, committed or rolled back), adds columns, builds
 Columns added by ``add_column`` are nullable text. Values are Python ``int``/``str``/``None``
 both ways (what ``ChangeBatch.rows().to_pylist()`` gives for these columns).
 
-``PostgresDriver`` is today's one implementation; a MySQL/MariaDB driver implements the same
-protocol and joins the suite's ``DRIVERS``.
+``PostgresDriver`` and ``MySqlDriver`` (on MariaDB) implement it.
 """
 
 from __future__ import annotations
@@ -28,6 +27,10 @@ import psycopg2.extras
 
 from operators.cdc.source import SourcePreparation
 from operators.cdc.targets import database_targets
+from operators.mysql.change_source import MySqlSourceFactory
+from operators.mysql.job_args import MySqlPreparation
+from operators.mysql.source_config import MySqlSourceConfig
+from operators.mysql.types import TypeMapping
 from operators.postgres.job_args import PostgresPreparation
 from operators.postgres.change_source import PostgresSourceFactory
 from operators.postgres.source_config import PostgresSourceConfig
@@ -180,3 +183,95 @@ class PostgresDriver(_PostgresWriter):
 
     def state_position(self, state: dict) -> int:
         return int(state["lsn"])
+
+
+# --- MySQL / MariaDB ------------------------------------------------------------------------------
+
+class _MySqlWriter:
+    """``RowWriter`` over one pymysql cursor."""
+
+    def __init__(self, cursor):
+        self.cursor = cursor
+
+    def insert(self, table: str, rows: list[dict]) -> None:
+        if not rows:
+            return
+        columns = list(rows[0])
+        marks = ", ".join(["%s"] * len(columns))
+        self.cursor.executemany(f"INSERT INTO `{table}` ({', '.join(f'`{c}`' for c in columns)}) VALUES ({marks})",
+                                [tuple(row[c] for c in columns) for row in rows])
+
+    def update(self, table: str, key: int, values: dict) -> None:
+        assignments = ", ".join(f"`{c}` = %s" for c in values)
+        self.cursor.execute(f"UPDATE `{table}` SET {assignments} WHERE id = %s", [*values.values(), key])
+
+    def delete(self, table: str, key: int) -> None:
+        self.cursor.execute(f"DELETE FROM `{table}` WHERE id = %s", (key,))
+
+    def change_key(self, table: str, old: int, new: int) -> None:
+        self.cursor.execute(f"UPDATE `{table}` SET id = %s WHERE id = %s", (new, old))
+
+
+class MySqlDriver(_MySqlWriter):
+    """The MySQL source on a test's database of the session's ``LocalMariaDB``. The binlog is the
+    server's, kept by retention, not per source: ``retains_log`` is False."""
+
+    name = "mysql"
+    retains_log = False
+
+    def __init__(self, server, database: str):
+        """``server``: the ``mariadb_server`` fixture; ``database``: the ``mysql_database`` fixture."""
+        self.server = server
+        self.database = database
+        self.conn = server.connect(database)
+        super().__init__(self.conn.cursor())
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def create_keyed_table(self, table: str) -> None:
+        self.cursor.execute(f"CREATE TABLE `{table}` (id INT PRIMARY KEY, name TEXT, qty INT)")
+
+    def create_append_table(self, table: str) -> None:
+        self.cursor.execute(f"CREATE TABLE `{table}` (seq INT, message TEXT)")
+
+    def add_column(self, table: str, column: str) -> None:
+        self.cursor.execute(f"ALTER TABLE `{table}` ADD COLUMN `{column}` TEXT")
+
+    @contextmanager
+    def transaction(self, rollback: bool = False) -> Iterator[RowWriter]:
+        conn = self.server.connect(self.database)
+        try:
+            conn.begin()
+            with conn.cursor() as cursor:
+                yield _MySqlWriter(cursor)
+            conn.rollback() if rollback else conn.commit()
+        finally:
+            conn.close()
+
+    def preparation(self, tables: list[str], chunk_size: Optional[int] = None,
+                    bounded: bool = False) -> SourcePreparation:
+        options = {**self.server.conf(self.database), "table-name": "|".join(tables)}
+        if chunk_size is not None:
+            options["scan.incremental.snapshot.chunk.size"] = str(chunk_size)
+        if bounded:
+            options["scan.startup.mode"] = "snapshot"
+        config = MySqlSourceConfig.parse(options, table_required=True)
+        factory = MySqlSourceFactory(config, database_targets(LAKE_DATABASE, "", "", {}), TypeMapping())
+        return MySqlPreparation(factory, None)
+
+    def target(self, table: str) -> str:
+        return f"{LAKE_DATABASE}.{table}"
+
+    def rows(self, table: str) -> list[dict]:
+        with self.conn.cursor() as cursor:
+            cursor.execute(f"SELECT * FROM `{table}`")
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+    def confirmed_position(self) -> Optional[int]:
+        return None
+
+    def state_position(self, state: dict) -> int:
+        file_number, offset = state["binlog"]["file"].rsplit(".", 1)[-1], state["binlog"]["pos"]
+        return int(file_number) << 40 | int(offset)

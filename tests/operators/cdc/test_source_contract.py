@@ -22,9 +22,8 @@ the source's rows:
 6. bounded: the ``snapshot`` startup mode is ``bounded`` and ``snapshot_all()`` yields every row.
 
 The database side is a ``SourceDriver`` (``tests/support/source_drivers.py``); the suite runs
-once per entry of ``DRIVERS``. Today that is PostgreSQL; a MySQL/MariaDB source plugs in by
-implementing the protocol and adding its driver there (a server without a retained log per
-source sets ``retains_log = False``, and case 5 is skipped for it).
+once per entry of ``DRIVERS``: PostgreSQL and MySQL (on MariaDB). A server without a retained log
+per source sets ``retains_log = False``, and case 5 is skipped for it.
 """
 
 from __future__ import annotations
@@ -44,7 +43,7 @@ from operators.cdc.schema_event import SchemaEvent
 from operators.cdc.source import ChangeSource, ChangeSourceFactory, SourcePreparation
 from operators.cdc.source_position import SourcePosition
 from paimon_py.data.row_kind import RowKind
-from tests.support.source_drivers import PostgresDriver, SourceDriver
+from tests.support.source_drivers import MySqlDriver, PostgresDriver, SourceDriver
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
@@ -60,7 +59,11 @@ def _postgres(request) -> PostgresDriver:
     return PostgresDriver(request.getfixturevalue("postgres_server"), request.getfixturevalue("database"))
 
 
-DRIVERS: dict[str, Callable[[pytest.FixtureRequest], SourceDriver]] = {"postgres": _postgres}
+def _mysql(request) -> MySqlDriver:
+    return MySqlDriver(request.getfixturevalue("mariadb_server"), request.getfixturevalue("mysql_database"))
+
+
+DRIVERS: dict[str, Callable[[pytest.FixtureRequest], SourceDriver]] = {"postgres": _postgres, "mysql": _mysql}
 """Source name -> its driver on a fresh database for one test (fixtures through ``request``)."""
 
 

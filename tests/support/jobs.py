@@ -1,0 +1,68 @@
+"""A sync job in a child process (``Job``) and the lake as pypaimon reads it (``lake_rows``),
+for the tests of every source."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+import pypaimon
+
+from tests.support.paths import ROOT
+
+
+class Job:
+    """A sync job in a child process; ``stop()`` kills its whole process group. Its Flink logs
+    (with what the Python operators log) go to ``<log_path>.flink/``."""
+
+    def __init__(self, name: str, args: list[str], log_path: str, env: dict | None = None):
+        self.log = open(log_path, "ab")
+        self.flink_log_dir = log_path + ".flink"
+        env = {**(env or os.environ), "FLINK_LOG_DIR": self.flink_log_dir}
+        command = [sys.executable, os.path.join(ROOT, "jobs", f"{name}.py"), *args,
+                   "--flink_conf", "execution.checkpointing.interval=500ms",
+                   "--flink_conf", "execution.checkpointing.min-pause=100ms",
+                   "--flink_conf", "restart-strategy.fixed-delay.delay=200ms"]
+        self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT,
+                                        start_new_session=True, cwd=ROOT, env=env)
+        self.log_path = log_path
+
+    def wait(self, timeout: float) -> int:
+        try:
+            return self.process.wait(timeout=timeout)
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait()
+        self.log.close()
+
+    def output(self) -> str:
+        with open(self.log_path, errors="replace") as f:
+            return f.read()[-6000:]
+
+    def operator_log(self) -> str:
+        """What the job's Python operators logged (the mini-cluster's python log)."""
+        text = ""
+        for name in sorted(os.listdir(self.flink_log_dir)) if os.path.isdir(self.flink_log_dir) else ():
+            if "python" in name and name.endswith(".log"):
+                with open(os.path.join(self.flink_log_dir, name), errors="replace") as f:
+                    text += f.read()
+        return text
+
+
+def lake_rows(warehouse: str, table: str, keys: list[str]) -> list[dict]:
+    catalog = pypaimon.CatalogFactory.create({"warehouse": warehouse})
+    try:
+        t = catalog.get_table(table)
+    except Exception:
+        return []
+    rb = t.new_read_builder()
+    rows = rb.new_read().to_arrow(rb.new_scan().plan().splits()).to_pylist()
+    return sorted(rows, key=lambda r: tuple(r[k] for k in keys))
