@@ -1,6 +1,8 @@
 """Helpers of the MySQL/MariaDB tests: a fresh database on the session's private MariaDB
-(``fresh_mysql_database``, behind the ``mysql_database`` fixture of tests/conftest.py) and the
-job's ``--mysql_conf`` flags (``mysql_conf_args``).
+(``fresh_mysql_database``, behind the ``mysql_database`` fixture of tests/conftest.py), the
+job's ``--mysql_conf`` flags (``mysql_conf_args``), the shop tables and their workload
+(``ORDERS``, ``EVENTS``, ``fill``, ``workload``) and the comparison of a source table with its
+lake table (``source_rows``, ``wait_equal``).
 
 The server is ``operators.mysql.local_server.LocalMariaDB`` (fixture ``mariadb_server``).
 """
@@ -8,10 +10,14 @@ The server is ``operators.mysql.local_server.LocalMariaDB`` (fixture ``mariadb_s
 from __future__ import annotations
 
 import re
+import time
 from contextlib import contextmanager
 from typing import Iterator
 
+import pytest
+
 from operators.mysql.local_server import LocalMariaDB
+from tests.support.jobs import Job, lake_rows
 
 
 def mysql_database_name(test_name: str) -> str:
@@ -35,3 +41,74 @@ def mysql_conf_args(server: LocalMariaDB, database: str, **extra: str) -> list[s
     for key, value in conf.items():
         out += ["--mysql_conf", f"{key}={value}"]
     return out
+
+
+# --- the shop tables and their workload -----------------------------------------------------------
+
+ORDERS = """CREATE TABLE orders (id BIGINT PRIMARY KEY, customer VARCHAR(64) NOT NULL, amount DECIMAL(12,2),
+    qty INT, note TEXT, placed DATETIME(6))"""
+EVENTS = "CREATE TABLE events (at DATETIME(6), message VARCHAR(100))"
+"""A table without a primary key: an append table in the lake."""
+
+
+def fill(server: LocalMariaDB, database: str, first: int, count: int) -> None:
+    """``count`` orders and events from id ``first`` (one transaction each)."""
+    last = first + count - 1
+    server.execute(f"""INSERT INTO orders SELECT seq, CONCAT('customer ', seq % 97), seq * 1.25, seq % 13,
+                       IF(seq % 50 = 0, REPEAT('large value ', 800), CONCAT('n', seq)),
+                       TIMESTAMP('2024-01-01') + INTERVAL seq MINUTE FROM seq_{first}_to_{last}""", database=database)
+    server.execute(f"""INSERT INTO events SELECT TIMESTAMP('2024-01-01') + INTERVAL seq SECOND, CONCAT('e', seq)
+                       FROM seq_{first}_to_{last}""", database=database)
+
+
+def workload(server: LocalMariaDB, database: str, first: int) -> None:
+    """Updates, a primary-key change, deletes, a multi-table transaction, a rolled-back one, inserts."""
+    run = lambda sql: server.execute(sql, database=database)  # noqa: E731
+    run(f"UPDATE orders SET qty = qty + 100 WHERE id % 50 = 0 AND id < {first}")
+    run(f"UPDATE orders SET id = id + 1000000 WHERE id = {first - 3}")
+    run(f"DELETE FROM orders WHERE id % 7 = 0 AND id < {first}")
+    run(f"UPDATE orders SET amount = amount * 2, placed = placed + INTERVAL 1 DAY WHERE id % 11 = 0")
+    conn = server.connect(database)
+    try:
+        with conn.cursor() as cur:
+            for rollback in (False, True):
+                conn.begin()
+                cur.execute(f"UPDATE orders SET note = 'in a transaction' WHERE id = {first - 5}")
+                cur.execute("INSERT INTO events VALUES ('2030-01-01 00:00:00', %s)",
+                            ("rolled back" if rollback else "multi-table",))
+                conn.rollback() if rollback else conn.commit()
+    finally:
+        conn.close()
+    fill(server, database, first, 200)
+
+
+def source_rows(server: LocalMariaDB, database: str, table: str, keys: list[str]) -> list[dict]:
+    conn = server.connect(database)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SET time_zone = '+00:00'")
+            cur.execute(f"SELECT * FROM `{table}` ORDER BY {', '.join(f'`{k}`' for k in keys)}")
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, row)) for row in cur.fetchall()]
+    finally:
+        conn.close()
+
+
+def wait_equal(server: LocalMariaDB, database: str, warehouse: str, table: str, target: str, keys: list[str],
+               job: Job, timeout: float = 120.0) -> list[dict]:
+    """The source table and the lake table equal row by row (pypaimon reads the lake)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        source = source_rows(server, database, table, keys)
+        lake = lake_rows(warehouse, target, keys)
+        lake = [{k: row.get(k) for k in source[0]} for row in lake] if source else lake
+        if source == lake:
+            return source
+        if job.process.poll() is not None:
+            pytest.fail(f"the job ended (code {job.process.returncode}):\n{job.output()}")
+        if time.monotonic() > deadline:
+            missing = [r for r in source if r not in lake][:3]
+            extra = [r for r in lake if r not in source][:3]
+            pytest.fail(f"{target}: lake != source after {timeout} s: {len(source)} vs {len(lake)} rows; "
+                        f"missing {missing}, extra {extra}\n{job.output()}")
+        time.sleep(1.0)

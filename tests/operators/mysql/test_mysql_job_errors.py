@@ -1,0 +1,120 @@
+"""Bad input to the MySQL sync jobs, as a new user would give it: each case ends with exit code 2
+and one line ``error: <what> — <how to fix>`` on stderr (no traceback), and nothing is created in
+the lake. Private MariaDB servers, started and stopped by this module (one per wrong server
+setting), so no test changes a server another test uses.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass, field
+
+import pytest
+
+from operators.mysql.local_server import LocalMariaDB
+from tests.support.paths import ROOT
+
+pytestmark = pytest.mark.slow
+
+DATABASE = "shop"
+
+
+def _shop(server: LocalMariaDB) -> LocalMariaDB:
+    server.execute(f"CREATE DATABASE {DATABASE}")
+    server.execute("CREATE TABLE orders (id BIGINT PRIMARY KEY, v INT, note TEXT)", database=DATABASE)
+    server.execute("CREATE TABLE events (at DATETIME, message TEXT)", database=DATABASE)
+    return server
+
+
+@pytest.fixture(scope="module")
+def my():
+    server = _shop(LocalMariaDB().start())
+    server.execute("CREATE USER 'reader'@'%' IDENTIFIED BY 'pw'")
+    server.execute(f"GRANT SELECT ON {DATABASE}.* TO 'reader'@'%'")
+    yield server
+    server.stop()
+
+
+@dataclass
+class Case:
+    job: str
+    flags: list[str]
+    conf: dict[str, str] = field(default_factory=dict)
+    expected: str = ""
+    """A part of the one-line message."""
+
+
+CASES = {
+    "unknown source option": Case("mysql_sync_database", [], {"server-idd": "5"},
+                                  "server-idd is not a --mysql_conf option"),
+    "bad startup mode": Case("mysql_sync_database", [], {"scan.startup.mode": "earliest"}, "scan.startup.mode=earliest"),
+    "offset without a position": Case("mysql_sync_database", [], {"scan.startup.mode": "specific-offset"},
+                                      "scan.startup.specific-offset"),
+    "bad chunk size": Case("mysql_sync_database", [], {"scan.incremental.snapshot.chunk.size": "many"},
+                           "scan.incremental.snapshot.chunk.size=many"),
+    "bad type mapping": Case("mysql_sync_database", ["--type_mapping", "to-nullable,tinyint1-not-boo"], {},
+                             "--type_mapping tinyint1-not-boo"),
+    "bad merge_shards": Case("mysql_sync_database", ["--merge_shards", "yes"], {}, "--merge_shards"),
+    "refused connection": Case("mysql_sync_database", [], {"port": "1"}, "hostname"),
+    "wrong password": Case("mysql_sync_database", [], {"password": "wrong"}, "password"),
+    "missing privilege": Case("mysql_sync_database", [], {"username": "reader", "password": "pw"}, "REPLICATION"),
+    "no primary key": Case("mysql_sync_table", ["--table", "ev"], {"table-name": "events"}, "--primary_keys"),
+    "no table matches": Case("mysql_sync_table", ["--table", "t"], {"table-name": "nope"}, "no table matches"),
+    "bad table option": Case("mysql_sync_database", ["--table_conf", "merge-engine=newest"], {}, "merge-engine"),
+}
+
+
+def run(server: LocalMariaDB, case: Case, warehouse: str) -> subprocess.CompletedProcess:
+    conf = {**server.conf(DATABASE), **case.conf}
+    args = [a for k, v in conf.items() for a in ("--mysql_conf", f"{k}={v}")]
+    return subprocess.run([sys.executable, os.path.join(ROOT, "jobs", f"{case.job}.py"), "--warehouse", warehouse,
+                           "--database", "lake", *case.flags, *args],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT,
+                          env={**os.environ, "PAIMON_CDC_LOG_DIR": os.path.dirname(warehouse)})
+
+
+def assert_refused(result: subprocess.CompletedProcess, expected: str) -> None:
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2, result.stdout[-2000:] + result.stderr[-3000:]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr[-3000:]
+    assert " — " in lines[0], lines[0]
+    assert expected in lines[0], lines[0]
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def assert_nothing_created(warehouse: str) -> None:
+    entries = os.listdir(warehouse) if os.path.isdir(warehouse) else []
+    assert not [d for d in entries if d.endswith(".db")], entries
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_refused_with_one_line_and_nothing_created(my, tmp_path, name):
+    case = CASES[name]
+    warehouse = str(tmp_path / "lake")
+    result = run(my, case, warehouse)
+    assert_refused(result, case.expected)
+    assert_nothing_created(warehouse)
+    assert not re.search(r"\bpw\b|mariadb-root", result.stdout + result.stderr), "a password was shown"
+
+
+SERVER_SETTINGS = {
+    "binary logging off": ({"log-bin": None}, "log_bin"),
+    "statement-based binlog": ({"binlog-format": "STATEMENT"}, "binlog_format"),
+    "minimal row image": ({"binlog-row-image": "MINIMAL"}, "binlog_row_image"),
+    "row metadata not full": ({"binlog-row-metadata": "MINIMAL"}, "binlog_row_metadata"),
+    "compressed binlog": ({"log-bin-compress": "ON"}, "log_bin_compress"),
+}
+
+
+@pytest.mark.parametrize("name", list(SERVER_SETTINGS))
+def test_a_server_not_set_up_for_cdc(tmp_path, name):
+    settings, expected = SERVER_SETTINGS[name]
+    with LocalMariaDB(settings=settings) as server:
+        _shop(server)
+        warehouse = str(tmp_path / "lake")
+        result = run(server, Case("mysql_sync_database", []), warehouse)
+        assert_refused(result, expected)
+        assert_nothing_created(warehouse)
