@@ -1,4 +1,5 @@
-"""The README's first command (``scripts/run.sh`` -> ``jobs/postgres_demo.py``) on a short workload:
+"""The README's first command (``scripts/run.sh`` -> ``jobs/demo.py``, on PostgreSQL and with
+``--source mariadb``) on a short workload:
 it ends by itself with exit code 0, every table equal in source and lake, and leaves no process."""
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from tests.support.paths import ROOT
 pytestmark = pytest.mark.slow
 
 
-def test_demo_syncs_the_shop_and_stops_everything(tmp_path):
-    process = subprocess.Popen([sys.executable, os.path.join(ROOT, "jobs", "postgres_demo.py"),
+@pytest.mark.parametrize("source", ["postgres", "mariadb"])
+def test_demo_syncs_the_shop_and_stops_everything(tmp_path, source):
+    process = subprocess.Popen([sys.executable, os.path.join(ROOT, "jobs", "demo.py"), "--source", source,
                                 "--warehouse", str(tmp_path / "warehouse"), "--seconds", "4"],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                start_new_session=True, cwd=ROOT)

@@ -1,12 +1,12 @@
-"""The README's first command: postgres_sync_database on an embedded default.
+"""The README's first command: postgres_sync_database (or mysql_sync_database) on an embedded default.
 
-Starts a private PostgreSQL (installed server binaries, free loopback port, temporary data
-directory), fills a small shop database, runs an ongoing workload of inserts, updates and
-deletes while the job syncs the whole database into a local warehouse on a local Flink
-mini-cluster, then waits until the lake has caught up, prints the lake beside the source, and
-stops everything it started.
+Starts a private PostgreSQL, or MariaDB with ``--source mariadb`` (installed server binaries, free
+loopback port, temporary data directory), fills a small shop database, runs an ongoing workload
+of inserts, updates and deletes while the job syncs the whole database into a local warehouse on
+a local Flink mini-cluster, then waits until the lake has caught up, prints the lake beside the
+source, and stops everything it started.
 
-    python jobs/postgres_demo.py [--warehouse ./warehouse] [--seconds 20]
+    python jobs/demo.py [--source postgres|mariadb] [--warehouse ./warehouse] [--seconds 20]
 """
 
 from __future__ import annotations
@@ -23,37 +23,87 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from operators.postgres.local_server import LocalPostgres  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from typing import Callable  # noqa: E402
+
 from operators.cdc.source_position import POSITIONS_DIRECTORY  # noqa: E402
+from operators.mysql.local_server import LocalMariaDB  # noqa: E402
+from operators.postgres.local_server import LocalPostgres  # noqa: E402
 
 DATABASE = "shop"
 TABLES = {"customers": ["id"], "orders": ["id"], "order_events": ["order_id", "at", "event"]}
 
-SCHEMA = """
-CREATE TABLE customers (id int PRIMARY KEY, name text NOT NULL, email varchar(80), since date);
+POSTGRES_SCHEMA = ["""CREATE TABLE customers (id int PRIMARY KEY, name text NOT NULL, email varchar(80), since date);
 CREATE TABLE orders (id bigint PRIMARY KEY, customer_id int NOT NULL, amount numeric(10,2),
                      status text, placed timestamptz DEFAULT now());
 CREATE TABLE order_events (order_id bigint, at timestamptz DEFAULT clock_timestamp(), event text);
 INSERT INTO customers SELECT g, 'customer ' || g, 'c' || g || '@example.com', DATE '2020-01-01' + g
   FROM generate_series(1, 500) g;
 INSERT INTO orders SELECT g, 1 + g % 500, (g % 1000) * 1.5, 'new', TIMESTAMPTZ '2024-01-01' + g * INTERVAL '1 minute'
-  FROM generate_series(1, 20000) g;
-"""
+  FROM generate_series(1, 20000) g;"""]
+
+MARIADB_SCHEMA = [
+    "CREATE TABLE customers (id INT PRIMARY KEY, name TEXT NOT NULL, email VARCHAR(80), since DATE)",
+    """CREATE TABLE orders (id BIGINT PRIMARY KEY, customer_id INT NOT NULL, amount DECIMAL(10,2),
+                            status TEXT, placed TIMESTAMP(6) DEFAULT CURRENT_TIMESTAMP(6))""",
+    "CREATE TABLE order_events (order_id BIGINT, at TIMESTAMP(6) DEFAULT CURRENT_TIMESTAMP(6), event TEXT)",
+    """INSERT INTO customers SELECT seq, CONCAT('customer ', seq), CONCAT('c', seq, '@example.com'),
+       DATE '2020-01-01' + INTERVAL seq DAY FROM seq_1_to_500""",
+    """INSERT INTO orders SELECT seq, 1 + seq % 500, (seq % 1000) * 1.5, 'new',
+       TIMESTAMP '2024-01-01' + INTERVAL seq MINUTE FROM seq_1_to_20000""",
+]
+
+
+@dataclass
+class DemoSource:
+    """One database the demo runs on: its private server, shop schema and sync job."""
+
+    name: str
+    job: str
+    conf_flag: str
+    server: object
+    """A ``LocalPostgres`` or ``LocalMariaDB`` (started by ``main``)."""
+    schema: list[str]
+    version_sql: str
+    connect: Callable[[], object]
+    """A DB-API connection to the shop database (not in autocommit)."""
+    conf: Callable[[], dict[str, str]]
+    """The job's source options."""
+
+
+def postgres_source() -> DemoSource:
+    import psycopg2
+    server = LocalPostgres()
+    return DemoSource("PostgreSQL", "postgres_sync_database", "--postgres_conf", server, POSTGRES_SCHEMA,
+                      "SHOW server_version", lambda: psycopg2.connect(server.dsn_for(DATABASE)),
+                      lambda: {**server.conf(DATABASE), "slot.name": "demo"})
+
+
+def mariadb_source() -> DemoSource:
+    server = LocalMariaDB()
+
+    def connect():
+        conn = server.connect(DATABASE)
+        conn.autocommit(False)
+        return conn
+    return DemoSource("MariaDB", "mysql_sync_database", "--mysql_conf", server, MARIADB_SCHEMA,
+                      "SELECT VERSION()", connect, lambda: server.conf(DATABASE))
+
+
+SOURCES = {"postgres": postgres_source, "mariadb": mariadb_source}
 
 
 class Workload(threading.Thread):
     """Random small transactions against the shop until stopped."""
 
-    def __init__(self, server: LocalPostgres):
+    def __init__(self, source: DemoSource):
         super().__init__(daemon=True)
-        self.server = server
+        self.source = source
         self.stop = threading.Event()
         self.transactions = 0
 
     def run(self) -> None:
-        import psycopg2
-        conn = psycopg2.connect(self.server.dsn_for(DATABASE))
-        conn.autocommit = False
+        conn = self.source.connect()
         rng, next_id = random.Random(7), 20001
         with conn.cursor() as cur:
             while not self.stop.is_set():
@@ -85,15 +135,15 @@ def lake_count(warehouse: str, table: str) -> int:
     return read.new_read().to_arrow(read.new_scan().plan().splits()).num_rows
 
 
-def source_count(server: LocalPostgres, table: str) -> int:
-    return server.execute(f"SELECT count(*) FROM {table}", database=DATABASE)[0][0]
+def source_count(source: DemoSource, table: str) -> int:
+    return source.server.execute(f"SELECT count(*) FROM {table}", database=DATABASE)[0][0]
 
 
-def caught_up(server: LocalPostgres, warehouse: str) -> bool:
-    return all(lake_count(warehouse, t) == source_count(server, t) for t in TABLES)
+def caught_up(source: DemoSource, warehouse: str) -> bool:
+    return all(lake_count(warehouse, t) == source_count(source, t) for t in TABLES)
 
 
-def report(server: LocalPostgres, warehouse: str, workload: Workload) -> None:
+def report(source: DemoSource, warehouse: str, workload: Workload) -> None:
     import paimon_py
     catalog = paimon_py.CatalogFactory.create({"warehouse": warehouse})
     print(f"\nworkload: {workload.transactions} transactions\n")
@@ -101,54 +151,56 @@ def report(server: LocalPostgres, warehouse: str, workload: Workload) -> None:
     for table in TABLES:
         snapshots = len(catalog.get_table(f"{DATABASE}.{table}").snapshot_manager.list_ids()) \
             if catalog.table_exists(f"{DATABASE}.{table}") else 0
-        source, lake = source_count(server, table), lake_count(warehouse, table)
-        print(f"{table:<14}{source:>12}{lake:>12}{snapshots:>11}  {'yes' if source == lake else 'NO'}")
+        rows, lake = source_count(source, table), lake_count(warehouse, table)
+        print(f"{table:<14}{rows:>12}{lake:>12}{snapshots:>11}  {'yes' if rows == lake else 'NO'}")
     print(f"\nThe lake is at {os.path.abspath(warehouse)} (Paimon tables {DATABASE}.*; read them with "
           f"pypaimon or any Paimon engine).")
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--source", choices=sorted(SOURCES), default="postgres", help="the database to sync from")
     parser.add_argument("--warehouse", default="warehouse")
     parser.add_argument("--seconds", type=float, default=20.0, help="how long the workload runs")
     args = parser.parse_args(argv)
     shutil.rmtree(os.path.join(args.warehouse, f"{DATABASE}.db"), ignore_errors=True)
     shutil.rmtree(os.path.join(args.warehouse, POSITIONS_DIRECTORY), ignore_errors=True)
     os.makedirs(args.warehouse, exist_ok=True)
-    server = LocalPostgres().start()
+    source = SOURCES[args.source]()
+    server = source.server.start()
     job = None
     try:
         server.execute(f"CREATE DATABASE {DATABASE}")
-        server.execute(SCHEMA, database=DATABASE)
-        print(f"PostgreSQL {server.execute('SHOW server_version')[0][0]} on 127.0.0.1:{server.port}, "
+        for statement in source.schema:
+            server.execute(statement, database=DATABASE)
+        print(f"{source.name} {server.execute(source.version_sql)[0][0]} on 127.0.0.1:{server.port}, "
               f"database {DATABASE}: {', '.join(TABLES)}", flush=True)
-        job = start_job(server, args.warehouse)
+        job = start_job(source, args.warehouse)
         wait_for_tables(args.warehouse, job)
-        workload = Workload(server)
+        workload = Workload(source)
         workload.start()
         time.sleep(args.seconds)
         workload.stop.set()
         workload.join()
         deadline = time.monotonic() + 60
-        while not caught_up(server, args.warehouse) and time.monotonic() < deadline:
+        while not caught_up(source, args.warehouse) and time.monotonic() < deadline:
             time.sleep(1)
-        report(server, args.warehouse, workload)
-        return 0 if caught_up(server, args.warehouse) else 1
+        report(source, args.warehouse, workload)
+        return 0 if caught_up(source, args.warehouse) else 1
     finally:
         if job is not None:
             stop_job(job)
         server.stop()
 
 
-def start_job(server: LocalPostgres, warehouse: str) -> subprocess.Popen:
-    """postgres_sync_database in a child process (its own session); its output goes to a log."""
-    conf = {**server.conf(DATABASE), "slot.name": "demo"}
-    command = [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "postgres_sync_database.py"),
+def start_job(source: DemoSource, warehouse: str) -> subprocess.Popen:
+    """The sync job in a child process (its own session); its output goes to a log."""
+    command = [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{source.job}.py"),
                "--warehouse", warehouse, "--database", DATABASE,
                "--flink_conf", "execution.checkpointing.interval=2s",
-               *[x for k, v in conf.items() for x in ("--postgres_conf", f"{k}={v}")]]
+               *[x for k, v in source.conf().items() for x in (source.conf_flag, f"{k}={v}")]]
     log_path = os.path.join(warehouse, "demo-job.log")
-    print(f"starting postgres_sync_database on a local Flink mini-cluster (log: {log_path})", flush=True)
+    print(f"starting {source.job} on a local Flink mini-cluster (log: {log_path})", flush=True)
     with open(log_path, "wb") as log:
         return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
