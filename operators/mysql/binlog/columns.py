@@ -247,27 +247,28 @@ def column_codec(layout: tm.ColumnLayout) -> ColumnCodec:
     code, meta, t = layout.code, layout.meta, layout.type
     arrow_type = canonical_arrow_type(t)
     fb = (t.fsp + 1) // 2
+    bit_width = (meta >> 8) + bool(meta & 0xFF)
     fixed = {
-        tm.TINY: (1, lambda: _integer(not t.unsigned, arrow_type)),
-        tm.SHORT: (2, lambda: _integer(not t.unsigned, arrow_type)),
-        tm.INT24: (3, lambda: _integer(not t.unsigned, arrow_type)),
-        tm.LONG: (4, lambda: _integer(not t.unsigned, arrow_type)),
-        tm.LONGLONG: (8, lambda: _integer(not t.unsigned, arrow_type)),
-        tm.YEAR: (1, lambda: _year),
-        tm.FLOAT: (4, lambda: _float("<f4", arrow_type)),
-        tm.DOUBLE: (8, lambda: _float("<f8", arrow_type)),
-        tm.DATE: (3, lambda: _date), tm.NEWDATE: (3, lambda: _date),
-        tm.TIME2: (3 + fb, lambda: _time2(t.fsp)), tm.TIME: (3, lambda: _time_old),
-        tm.DATETIME2: (5 + fb, lambda: _datetime2(t.fsp)), tm.DATETIME: (8, lambda: _datetime_old),
-        tm.TIMESTAMP2: (4 + fb, lambda: _timestamp2(t.fsp)), tm.TIMESTAMP: (4, lambda: _timestamp_old),
-        tm.NEWDECIMAL: (decimal_width(t.precision, t.scale), lambda: _decimal(t.precision, t.scale, arrow_type)),
-        tm.BIT: ((meta >> 8) + bool(meta & 0xFF), lambda: _fixed_binary((meta >> 8) + bool(meta & 0xFF))),
-        tm.ENUM: (meta, lambda: _enum(t.elements)),
-        tm.SET: (meta, lambda: _set(t.elements)),
+        tm.TINY: lambda: (1, _integer(not t.unsigned, arrow_type)),
+        tm.SHORT: lambda: (2, _integer(not t.unsigned, arrow_type)),
+        tm.INT24: lambda: (3, _integer(not t.unsigned, arrow_type)),
+        tm.LONG: lambda: (4, _integer(not t.unsigned, arrow_type)),
+        tm.LONGLONG: lambda: (8, _integer(not t.unsigned, arrow_type)),
+        tm.YEAR: lambda: (1, _year),
+        tm.FLOAT: lambda: (4, _float("<f4", arrow_type)),
+        tm.DOUBLE: lambda: (8, _float("<f8", arrow_type)),
+        tm.DATE: lambda: (3, _date), tm.NEWDATE: lambda: (3, _date),
+        tm.TIME2: lambda: (3 + fb, _time2(t.fsp)), tm.TIME: lambda: (3, _time_old),
+        tm.DATETIME2: lambda: (5 + fb, _datetime2(t.fsp)), tm.DATETIME: lambda: (8, _datetime_old),
+        tm.TIMESTAMP2: lambda: (4 + fb, _timestamp2(t.fsp)), tm.TIMESTAMP: lambda: (4, _timestamp_old),
+        tm.NEWDECIMAL: lambda: (decimal_width(t.precision, t.scale), _decimal(t.precision, t.scale, arrow_type)),
+        tm.BIT: lambda: (bit_width, _fixed_binary(bit_width)),
+        tm.ENUM: lambda: (meta, _enum(t.elements)),
+        tm.SET: lambda: (meta, _set(t.elements)),
     }
     if code in fixed:
-        width, make = fixed[code]
-        return ColumnCodec(width, 0, make())
+        width, convert = fixed[code]()
+        return ColumnCodec(width, 0, convert)
     if code in (tm.VARCHAR, tm.VAR_STRING, tm.STRING):
         convert = _padded(t.length) if t.name == "binary" else _text(t.charset)
         return ColumnCodec(0, 1 if meta < 256 else 2, convert)

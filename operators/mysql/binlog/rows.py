@@ -107,14 +107,14 @@ class Image:
     """One image's raw values: run slices, NULL row indexes of fixed columns, variable values."""
 
     segments: list
-    runs: list[list[bytes]] = field(default_factory=list)
+    runs: dict[int, list[bytes]] = field(default_factory=dict)
     nulls: dict[int, list[int]] = field(default_factory=dict)
     values: dict[int, list] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for r, seg in enumerate(self.segments):
             if isinstance(seg, Run):
-                self.runs.append([])
+                self.runs[r] = []
                 for i, _, _ in seg.columns:
                     self.nulls[i] = []
             else:
