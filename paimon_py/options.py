@@ -53,6 +53,9 @@ TABLE_OPTIONS = OptionSet("table", [
     ConfigOption("partition.legacy-name", BOOLEAN, "true", "Partition directory names from the values' string form"),
     ConfigOption("data-file.prefix", STRING, "data-", "File name prefix of data files"),
     ConfigOption("changelog-file.prefix", STRING, "changelog-", "File name prefix of changelog files"),
+    ConfigOption("dynamic-partition-overwrite", BOOLEAN, "true",
+                 "An overwrite of a partitioned table replaces only the partitions it writes into; "
+                 "`false`: the table or the given static partition"),
     ConfigOption("commit.max-retries", INT, "10", "Retries of a commit that lost a race with another commit"),
     ConfigOption("num-levels", INT, None, "Levels of the LSM tree",
                  default_doc="`num-sorted-run.compaction-trigger` + 1"),
@@ -223,6 +226,10 @@ class CoreOptions:
     @property
     def changelog_file_prefix(self) -> str:
         return self.get("changelog-file.prefix")
+
+    @property
+    def dynamic_partition_overwrite(self) -> bool:
+        return self.get("dynamic-partition-overwrite")
 
     @property
     def commit_max_retries(self) -> int:
