@@ -23,7 +23,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 from benchmarks.common import machine  # noqa: E402
-from paimon_py.mergetree.record_order import sort_by_key  # noqa: E402
+from paimon_py.mergetree.record_order import RecordOrder  # noqa: E402
 from paimon_py.mergetree.sort_merge import merge_runs  # noqa: E402
 
 
@@ -46,7 +46,7 @@ def vectorised(tables: list[pa.Table]) -> int:
     out = 0
     for chunk in merge_runs([batches(t) for t in tables], ["k"]):
         parts = [c for c in chunk if c is not None and c.num_rows]
-        merged = sort_by_key(pa.concat_tables(parts), ["k"], [])
+        merged = RecordOrder(("k",)).sort(pa.concat_tables(parts))
         keys = merged.column("k").to_numpy()
         out += int((keys[1:] != keys[:-1]).sum()) + 1  # the last record of each key is kept
     return out

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from paimon_py.config_option import (BOOLEAN, DURATION, INT, LIST, MEMORY, STRING, ConfigOption, OptionSet,
-                                     enum)
+                                     at_least, enum)
 from paimon_py.exceptions import OptionError
 
 TABLE_OPTIONS = OptionSet("table", [
@@ -22,6 +22,8 @@ TABLE_OPTIONS = OptionSet("table", [
     ConfigOption("bucket-key", LIST, None, "Comma-separated columns that choose the bucket",
                  default_doc="the primary key without the partition columns"),
     ConfigOption("file.format", enum("parquet", "orc"), "parquet", "Data file format: `parquet` or `orc`"),
+    ConfigOption("changelog-file.format", enum("parquet", "orc"), None, "Changelog file format: `parquet` or `orc`",
+                 default_doc="`file.format`"),
     ConfigOption("file.compression", enum("zstd", "snappy", "gzip", "lz4", "none", "uncompressed"), "zstd",
                  "Data file compression: `zstd`, `snappy`, `gzip`, `lz4`, `none`"),
     ConfigOption("file.compression.zstd-level", INT, "1", "zstd level of data files"),
@@ -39,6 +41,8 @@ TABLE_OPTIONS = OptionSet("table", [
     ConfigOption("changelog-producer", enum("none", "input", "lookup", "full-compaction"), "none",
                  "Changelog files for streaming reads: `none`, `input`, `lookup`, `full-compaction`"),
     ConfigOption("sequence.field", LIST, None, "Columns that order the rows of one key (instead of the write order)"),
+    ConfigOption("sequence.field.sort-order", enum("ascending", "descending"), "ascending",
+                 "Order of `sequence.field`: `ascending` (the largest value is the latest) or `descending`"),
     ConfigOption("ignore-delete", BOOLEAN, "false", "Drop deletions (`-D`, `-U`) instead of applying them",
                  fallback_keys=("first-row.ignore-delete", "deduplicate.ignore-delete", "partial-update.ignore-delete")),
     ConfigOption("partial-update.remove-record-on-delete", BOOLEAN, "false", "partial-update: `-D` removes the row"),
@@ -53,6 +57,9 @@ TABLE_OPTIONS = OptionSet("table", [
     ConfigOption("partition.legacy-name", BOOLEAN, "true", "Partition directory names from the values' string form"),
     ConfigOption("data-file.prefix", STRING, "data-", "File name prefix of data files"),
     ConfigOption("changelog-file.prefix", STRING, "changelog-", "File name prefix of changelog files"),
+    ConfigOption("dynamic-partition-overwrite", BOOLEAN, "true",
+                 "An overwrite of a partitioned table replaces only the partitions it writes into; "
+                 "`false`: the table or the given static partition"),
     ConfigOption("commit.max-retries", INT, "10", "Retries of a commit that lost a race with another commit"),
     ConfigOption("num-levels", INT, None, "Levels of the LSM tree",
                  default_doc="`num-sorted-run.compaction-trigger` + 1"),
@@ -83,6 +90,8 @@ TABLE_OPTIONS = OptionSet("table", [
     ConfigOption("row-tracking.enabled", BOOLEAN, "false", "Row tracking (`true` is not supported)"),
     ConfigOption("data-file.thin-mode", BOOLEAN, "false",
                  "Primary-key tables' data files without the key columns stored twice"),
+    ConfigOption("read.parallelism", INT, None, "Threads that read the splits of one read at most",
+                 checks=(at_least(1),), default_doc="the CPU count"),
     ConfigOption("bucket-function.type", enum("default"), "default", "Bucket function: only `default`"),
 ])
 
@@ -130,6 +139,10 @@ class CoreOptions:
         return self.get("file.format")
 
     @property
+    def changelog_file_format(self) -> str:
+        return self.get("changelog-file.format") or self.file_format
+
+    @property
     def file_compression(self) -> str:
         return self.get("file.compression")
 
@@ -170,6 +183,10 @@ class CoreOptions:
     @property
     def sequence_field(self) -> list[str]:
         return self.get("sequence.field") or []
+
+    @property
+    def sequence_field_sort_order(self) -> str:
+        return self.get("sequence.field.sort-order")
 
     @property
     def ignore_delete(self) -> bool:
@@ -223,6 +240,10 @@ class CoreOptions:
     @property
     def changelog_file_prefix(self) -> str:
         return self.get("changelog-file.prefix")
+
+    @property
+    def dynamic_partition_overwrite(self) -> bool:
+        return self.get("dynamic-partition-overwrite")
 
     @property
     def commit_max_retries(self) -> int:
@@ -299,6 +320,10 @@ class CoreOptions:
     @property
     def write_buffer_spillable(self) -> bool:
         return self.get("write-buffer-spillable")
+
+    @property
+    def read_parallelism(self) -> int | None:
+        return self.get("read.parallelism")
 
     @property
     def compaction_min_file_num(self) -> int:

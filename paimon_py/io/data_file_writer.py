@@ -39,7 +39,6 @@ class DataFileWriter:
         self.path_factory = path_factory
         self.schema = schema
         options = schema.core_options
-        self.file_format = options.file_format
         self.compression = _COMPRESSION.get(options.file_compression, options.file_compression)
         self.zstd_level = options.zstd_level
         self.target_file_size = options.target_file_size(bool(schema.primary_keys))
@@ -72,8 +71,8 @@ class DataFileWriter:
         writer.write(data)
         return writer.close()
 
-    def open_format_writer(self, out, schema: pa.Schema):
-        if self.file_format == "orc":
+    def open_format_writer(self, out, schema: pa.Schema, file_format: str):
+        if file_format == "orc":
             return orc.ORCWriter(out, compression=self.compression or "uncompressed")
         return pq.ParquetWriter(out, schema, compression=self.compression,
                                 compression_level=self.zstd_level if self.compression == "zstd" else None,
@@ -125,8 +124,9 @@ class RollingFileWriter:
     def _open(self, schema: pa.Schema) -> "_OpenFile":
         factory = self.owner.path_factory
         name = factory.new_changelog_file() if self.changelog else factory.new_data_file()
+        file_format = factory.changelog_file_format if self.changelog else factory.file_format
         self.owner.file_io.mkdirs(self.directory)
-        return _OpenFile(self.owner, f"{self.directory}/{name}", name, schema, self.key_value)
+        return _OpenFile(self.owner, f"{self.directory}/{name}", name, file_format, schema, self.key_value)
 
     def _roll(self) -> None:
         if self._file is None:
@@ -143,12 +143,14 @@ class RollingFileWriter:
 class _OpenFile:
     """One data file being written, with its metadata gathered batch by batch."""
 
-    def __init__(self, owner: DataFileWriter, path: str, name: str, schema: pa.Schema, key_value: bool):
+    def __init__(self, owner: DataFileWriter, path: str, name: str, file_format: str, schema: pa.Schema,
+                 key_value: bool):
         self.owner = owner
         self.path = path
         self.name = name
+        self.file_format = file_format
         self.out = owner.file_io.open_output(path)
-        self.writer = owner.open_format_writer(self.out, schema)
+        self.writer = owner.open_format_writer(self.out, schema, file_format)
         self.rows = 0
         self.value_stats = StatsCollector(owner.value_names, owner.value_types, truncate=True)
         self.key_stats = StatsCollector(owner.key_names, owner.key_types, truncate=False) if key_value else None
@@ -157,7 +159,7 @@ class _OpenFile:
         self.deletes = 0
 
     def write(self, table: pa.Table) -> None:
-        if self.owner.file_format == "orc":
+        if self.file_format == "orc":
             self.writer.write(table)
         else:
             self.writer.write_table(table)

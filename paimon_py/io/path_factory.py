@@ -4,23 +4,27 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from collections import defaultdict
 
 
 class FileStorePathFactory:
-    """Paths of one table. One instance hands out unique names: ``<prefix><uuid>-<counter>``."""
+    """Paths of one table. One instance hands out unique names: ``<prefix><uuid>-<counter><suffix>``,
+    counting from 0 for each prefix and suffix, as Paimon numbers data, changelog and manifest files."""
 
     def __init__(self, table_path: str, data_file_prefix: str = "data-",
-                 changelog_file_prefix: str = "changelog-", file_format: str = "parquet"):
+                 changelog_file_prefix: str = "changelog-", file_format: str = "parquet",
+                 changelog_file_format: str | None = None):
         self.table_path = table_path
         self.manifest_dir = f"{table_path}/manifest"
         self.data_file_prefix = data_file_prefix
         self.changelog_file_prefix = changelog_file_prefix
         self.file_format = file_format
+        self.changelog_file_format = changelog_file_format or file_format
         self._uuid = str(uuid.uuid4())
-        self._counter = itertools.count()
+        self._counters: defaultdict[tuple[str, str], itertools.count] = defaultdict(itertools.count)
 
     def _next_name(self, prefix: str, suffix: str = "") -> str:
-        return f"{prefix}{self._uuid}-{next(self._counter)}{suffix}"
+        return f"{prefix}{self._uuid}-{next(self._counters[prefix, suffix])}{suffix}"
 
     def new_manifest_file(self) -> str:
         return self._next_name("manifest-")
@@ -32,7 +36,7 @@ class FileStorePathFactory:
         return self._next_name(self.data_file_prefix, f".{self.file_format}")
 
     def new_changelog_file(self) -> str:
-        return self._next_name(self.changelog_file_prefix, f".{self.file_format}")
+        return self._next_name(self.changelog_file_prefix, f".{self.changelog_file_format}")
 
     def manifest_path(self, name: str) -> str:
         return f"{self.manifest_dir}/{name}"

@@ -14,7 +14,7 @@ from paimon_py.io.data_file_meta import FILE_SOURCE_COMPACT, DataFileMeta
 from paimon_py.io.data_file_reader import DataFileReader
 from paimon_py.io.data_file_writer import DataFileWriter, RollingFileWriter
 from paimon_py.io.key_value import SEQUENCE_NUMBER, VALUE_KIND, to_key_value_table
-from paimon_py.mergetree.record_order import drop_retractions, sort_by_key
+from paimon_py.mergetree.record_order import RecordOrder, drop_retractions
 from paimon_py.mergetree.sort_merge import merge_runs
 from paimon_py.schema.table_schema import TableSchema
 
@@ -35,7 +35,7 @@ class BucketFiles:
         self.bucket = bucket
         self.key_of = key_of
         self.key_names = schema.trimmed_primary_keys
-        self.sequence_fields = schema.core_options.sequence_field
+        self.record_order = RecordOrder.of(schema)
 
     # ---- reading -----------------------------------------------------------------------------
 
@@ -73,7 +73,7 @@ class BucketFiles:
 
     def merge(self, records: pa.Table, drop_delete: bool) -> pa.Table:
         """One row per key, sorted by key; without retractions when ``drop_delete``."""
-        merged = self.merge_function.merge(sort_by_key(records, self.key_names, self.sequence_fields))
+        merged = self.merge_function.merge(self.record_order.sort(records))
         return drop_retractions(merged) if drop_delete else merged
 
     def rewrite(self, files: Sequence[DataFileMeta], level: int, drop_delete: bool) -> list[DataFileMeta]:

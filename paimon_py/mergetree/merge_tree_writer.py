@@ -18,7 +18,6 @@ from paimon_py.mergetree.compact.compact_manager import MergeTreeCompactManager
 from paimon_py.mergetree.compact.merge_tree_compact_task import CompactResult
 from paimon_py.mergetree.increment import CommitIncrement, CompactIncrement, DataIncrement
 from paimon_py.mergetree.key_value_io import BucketFiles, concat
-from paimon_py.mergetree.record_order import sort_by_key
 from paimon_py.mergetree.sort_merge import merge_runs
 from paimon_py.mergetree.spill import SpillFiles
 
@@ -79,8 +78,7 @@ class MergeTreeWriter:
         records = self._take_buffer()
         files = self.bucket_files
         if records is not None and self.changelog_producer == "input":
-            self._changelog += files.write_changelog(
-                sort_by_key(records, files.key_names, files.sequence_fields))
+            self._changelog += files.write_changelog(files.record_order.sort(records))
         if self.spill_files:
             new_files = self._merge_spilled(records)
         elif records is not None:

@@ -1,24 +1,58 @@
 """Ordering and filtering of key-value records, shared by writers, compaction and readers.
 
-Records with equal keys are ordered by the ``sequence.field`` columns (if any), then by
-``_SEQUENCE_NUMBER``; the merge engines (``mergetree/merge_function/``) fold them in that order.
+Records with equal keys are ordered by the ``sequence.field`` columns (if any, in
+``sequence.field.sort-order``), then by ``_SEQUENCE_NUMBER``; the merge engines
+(``mergetree/merge_function/``) fold them in that order, so the last record is the latest. As in
+Java's sequence comparator (``nullIsLast=false``), a NULL sequence value is the smallest in either
+order, and a NaN the largest value, whose place a descending order reverses.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from paimon_py.io.key_value import SEQUENCE_NUMBER, VALUE_KIND
+from paimon_py.schema.table_schema import TableSchema
 
 ADD_KINDS = pa.array([0, 2], pa.int8())
 
 
-def sort_by_key(table: pa.Table, key_names: Sequence[str], sequence_fields: Sequence[str]) -> pa.Table:
-    order = [(name, "ascending") for name in [*key_names, *sequence_fields, SEQUENCE_NUMBER]]
-    return table.take(pc.sort_indices(table, sort_keys=order))
+@dataclass(frozen=True)
+class RecordOrder:
+    """The order of a table's records: key, sequence fields, ``_SEQUENCE_NUMBER``."""
+
+    key_names: tuple[str, ...]
+    sequence_fields: tuple[str, ...] = ()
+    descending: bool = False
+
+    @classmethod
+    def of(cls, schema: TableSchema) -> RecordOrder:
+        options = schema.core_options
+        return cls(tuple(schema.trimmed_primary_keys), tuple(options.sequence_field),
+                   options.sequence_field_sort_order == "descending")
+
+    def sort(self, table: pa.Table) -> pa.Table:
+        keys = [(table.column(name), "ascending") for name in self.key_names]
+        for name in self.sequence_fields:
+            keys += self._sequence_keys(table.column(name))
+        keys.append((table.column(SEQUENCE_NUMBER), "ascending"))
+        names = [str(i) for i in range(len(keys))]
+        sort_table = pa.table([column for column, _ in keys], names=names)
+        order = [(name, direction) for name, (_, direction) in zip(names, keys)]
+        return table.take(pc.sort_indices(sort_table, sort_keys=order))
+
+    def _sequence_keys(self, column: pa.ChunkedArray) -> list[tuple[pa.ChunkedArray, str]]:
+        """NULLs first; NaNs first when descending (pyarrow puts both last, whatever the order)."""
+        keys = []
+        if column.null_count:
+            keys.append((pc.is_valid(column), "ascending"))
+        if self.descending and pa.types.is_floating(column.type):
+            keys.append((pc.is_nan(column), "descending"))
+        keys.append((column, "descending" if self.descending else "ascending"))
+        return keys
 
 
 def drop_retractions(table: pa.Table) -> pa.Table:

@@ -58,6 +58,7 @@ class FileStoreCommit:
         options = schema.core_options
         self.max_retries = options.commit_max_retries
         self.merge_min_count = options.manifest_merge_min_count
+        self.dynamic_partition_overwrite = options.dynamic_partition_overwrite
         self.key_types = schema.types_of(schema.trimmed_primary_keys)
 
     # ---- public API -------------------------------------------------------------------------
@@ -96,13 +97,23 @@ class FileStoreCommit:
 
     def overwrite(self, partition_filter: PartitionPredicate | None,
                   messages: Sequence[CommitMessage],
-                  identifier: int = BATCH_COMMIT_IDENTIFIER) -> Snapshot:
-        """Replace every live file of the matching partitions (all, if no filter) with the new files."""
+                  identifier: int = BATCH_COMMIT_IDENTIFIER) -> Snapshot | None:
+        """Replace live files with the new files (Java's ``FileStoreCommitImpl.overwritePartition``).
+
+        A partitioned table with ``dynamic-partition-overwrite`` (the default) replaces the
+        partitions the new files are in, and nothing when there are none (no snapshot: ``None``);
+        otherwise the partitions matching ``partition_filter`` (all, if no filter). New files
+        outside ``partition_filter`` are refused in both modes."""
         added = [self._entry(FileKind.ADD, m, f) for m in messages for f in m.new_files]
         for entry in added:
             if partition_filter is not None and not partition_filter(self.scan.partition_of(entry.partition)):
                 raise InvalidDataError(f"Overwrite writes partition {self.scan.partition_of(entry.partition)} "
                                        f"which the overwrite filter does not cover.")
+        if self.schema.partition_keys and self.dynamic_partition_overwrite:
+            if not added:
+                return None
+            written = {self.scan.partition_of(e.partition) for e in added}
+            partition_filter = written.__contains__
 
         def entries(latest: Snapshot | None) -> list[ManifestEntry]:
             removed = [ManifestEntry(FileKind.DELETE, e.partition, e.bucket, e.total_buckets, e.file)

@@ -15,7 +15,7 @@ from paimon_py.data.row_kind import to_short_strings
 from paimon_py.io.data_file_reader import DataFileReader
 from paimon_py.io.key_value import SEQUENCE_NUMBER, VALUE_KIND
 from paimon_py.mergetree.merge_function import create_merge_function
-from paimon_py.mergetree.record_order import drop_retractions, sort_by_key
+from paimon_py.mergetree.record_order import RecordOrder, drop_retractions
 from paimon_py.operation.split import Split
 from paimon_py.partition import PartitionComputer
 from paimon_py.schema.table_schema import TableSchema
@@ -29,8 +29,7 @@ class SplitRead:
         self.schema = schema
         self.reader = reader
         self.partition_computer = partition_computer
-        self.key_names = schema.trimmed_primary_keys
-        self.sequence_fields = schema.core_options.sequence_field
+        self.record_order = RecordOrder.of(schema)
         self.merge_function = create_merge_function(schema) if schema.primary_keys else None
 
     def read(self, split: Split, columns: Sequence[str], include_row_kind: bool = False) -> pa.Table:
@@ -51,7 +50,7 @@ class SplitRead:
         names = self.schema.field_names
         parts = [self.reader.read(path, split.bucket, f, names, (SEQUENCE_NUMBER, VALUE_KIND))
                  for f in split.files]
-        records = sort_by_key(pa.concat_tables(parts), self.key_names, self.sequence_fields)
+        records = self.record_order.sort(pa.concat_tables(parts))
         merged = drop_retractions(self.merge_function.merge(records))
         return merged.select(list(columns))
 

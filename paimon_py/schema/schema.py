@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -16,6 +17,11 @@ class Schema:
     primary_keys: list[str] = field(default_factory=list)
     options: dict[str, str] = field(default_factory=dict)
     comment: str | None = None
+
+    def __post_init__(self) -> None:
+        """Primary-key columns are NOT NULL, as in Paimon's ``Schema``."""
+        self.fields = [dataclasses.replace(f, type=f.type.copy(False)) if f.name in self.primary_keys else f
+                       for f in self.fields]
 
     @staticmethod
     def from_pyarrow_schema(pa_schema: pa.Schema, partition_keys: list[str] | None = None,

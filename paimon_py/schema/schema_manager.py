@@ -62,7 +62,7 @@ class SchemaManager:
 
 
 def validate_new_schema(schema: Schema) -> TableSchema:
-    """Check a Schema as Paimon does and turn it into schema-0 (PK columns become NOT NULL)."""
+    """Check a Schema as Paimon does and turn it into schema-0."""
     names = [f.name for f in schema.fields]
     duplicates = {n for n in names if names.count(n) > 1}
     if duplicates:
@@ -71,8 +71,7 @@ def validate_new_schema(schema: Schema) -> TableSchema:
         missing = [k for k in keys if k not in names]
         if missing:
             raise SchemaError(f"{kind} column(s) {missing} are not in the table columns {names}.")
-    fields = tuple(f if f.name not in schema.primary_keys else dataclasses.replace(f, type=f.type.copy(False))
-                   for f in schema.fields)
+    fields = tuple(schema.fields)
     options = dict(schema.options)
     options.setdefault("bucket", "-1")
     options.setdefault("file.format", "parquet")
@@ -91,6 +90,9 @@ def validate_table_schema(schema: TableSchema) -> None:
         if isinstance(schema.field(key).type, (ArrayType, MapType, MultisetType, RowType)):
             raise SchemaError(f"Partition key '{key}' has a nested type; use an atomic type.")
     _validate_bucket(schema, options)
+    if not schema.primary_keys and options.changelog_producer != "none":
+        raise OptionError("Can not set changelog-producer on table without primary keys, "
+                          "please define primary keys.")
     for name in options.sequence_field:
         if name not in names:
             raise OptionError(f"Option 'sequence.field' names column '{name}' which is not in {names}.")

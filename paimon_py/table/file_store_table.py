@@ -50,7 +50,8 @@ class FileStoreTable:
 
     def new_path_factory(self) -> FileStorePathFactory:
         return FileStorePathFactory(self.table_path, self.options.data_file_prefix,
-                                    self.options.changelog_file_prefix, self.options.file_format)
+                                    self.options.changelog_file_prefix, self.options.file_format,
+                                    self.options.changelog_file_format)
 
     @property
     def partition_computer(self) -> PartitionComputer:

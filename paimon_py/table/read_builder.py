@@ -109,12 +109,14 @@ def _raw_convertible(entries: list[ManifestEntry]) -> bool:
 
 
 class TableRead:
-    """Reads splits into Arrow; splits are read in parallel threads (pyarrow releases the GIL)."""
+    """Reads splits into Arrow; splits are read in parallel threads (pyarrow releases the GIL), at
+    most ``read.parallelism`` of them."""
 
     def __init__(self, table, columns: list[str], include_row_kind: bool = False):
         self.columns = columns
         self.include_row_kind = include_row_kind
         self.split_read = table.new_split_read()
+        self.parallelism = table.options.read_parallelism or os.cpu_count() or 1
         self.output_schema = pa.schema([to_arrow_field(table.schema.field(c)) for c in columns])
 
     def to_arrow(self, splits: Sequence[Split]) -> pa.Table:
@@ -123,7 +125,7 @@ class TableRead:
             if self.include_row_kind:
                 schema = schema.append(pa.field("_row_kind", pa.string()))
             return schema.empty_table()
-        workers = min(len(splits), os.cpu_count() or 1)
+        workers = min(len(splits), self.parallelism)
         with ThreadPoolExecutor(max_workers=workers) as pool:
             tables = list(pool.map(lambda s: self.split_read.read(s, self.columns, self.include_row_kind),
                                    splits))

@@ -22,7 +22,9 @@ class BatchWriteBuilder:
         self.static_partition: dict[str, Any] | None = None
 
     def overwrite(self, static_partition: dict[str, Any] | None = None) -> "BatchWriteBuilder":
-        """Make the commit replace the table (or the partitions matching ``static_partition``)."""
+        """Make the commit replace what it writes over: the partitions the new rows are in
+        (``dynamic-partition-overwrite``, the default, on a partitioned table), else the table or
+        the partitions matching ``static_partition`` (``FileStoreCommit.overwrite``)."""
         unknown = [k for k in (static_partition or {}) if k not in self.table.partition_keys]
         if unknown:
             raise SchemaError(f"Overwrite partition spec names non-partition columns {unknown}; "
@@ -64,8 +66,9 @@ class BatchTableWrite:
 
 
 class BatchTableCommit:
-    """Commits messages as one snapshot (OVERWRITE when the builder asked for it), then expires
-    old snapshots per the table's ``snapshot.*`` options, as Paimon's committers do."""
+    """Commits messages as one snapshot (OVERWRITE when the builder asked for it; none for an
+    overwrite that replaces nothing), then expires old snapshots per the table's ``snapshot.*``
+    options, as Paimon's committers do."""
 
     def __init__(self, table, commit_user: str, static_partition: dict[str, Any] | None):
         self.table = table
@@ -82,7 +85,8 @@ class BatchTableCommit:
             spec = self.static_partition
             indexes = [(keys.index(k), v) for k, v in spec.items()]
             predicate = (lambda p: all(p[i] == v for i, v in indexes)) if spec else None
-            snapshots = [self._commit.overwrite(predicate, messages)]
+            snapshot = self._commit.overwrite(predicate, messages)
+            snapshots = [] if snapshot is None else [snapshot]
         if self._expire is not None:
             self._expire.expire()
         return snapshots

@@ -778,7 +778,10 @@ def test_overwrite_partition_and_table(warehouse, pp_catalog):
     h.write_rows(h.pypaimon_catalog(warehouse).get_table(f"{h.DB}.ow"), REV_SCHEMA, rows)
     model.apply(rows)
     _assert_both_read(warehouse, "ow", REV_KEYS, model.expected(), "pypaimon after overwrite")
-    # overwrite the whole table
+    # overwrite the whole table (a static overwrite)
+    from paimon_py import SchemaChange
+
+    pp_catalog.alter_table(f"{h.DB}.ow", [SchemaChange.set_option("dynamic-partition-overwrite", "false")])
     rows = _rev_rows(range(200, 205), "+I", "d")
     h.write_batches(h.paimon_py_catalog(warehouse).get_table(f"{h.DB}.ow"),
                     pa.Table.from_pylist(rows, schema=REV_SCHEMA), overwrite={})

@@ -31,7 +31,9 @@ SCHEMA = pa.schema([
 KEYS = ["p", "hr", "id"]
 PARTITIONS = [("a", 0), ("a", 1), ("b", 0), ("c", 1)]
 BASE_OPTIONS = {"bucket": "3", "rowkind.field": "rk", "file.format": "parquet",
-                "snapshot.num-retained.max": "5", "snapshot.num-retained.min": "1"}
+                "snapshot.num-retained.max": "5", "snapshot.num-retained.min": "1",
+                "dynamic-partition-overwrite": "false"}
+"""Static overwrites: the history's overwrite with an empty spec replaces the whole table."""
 RETENTION_PREFIXES = ("snapshot.num-retained", "snapshot.time-retained", "snapshot.expire")
 METADATA_DIRS = ("schema", "snapshot", "tag", "consumer", "branch", "changelog")
 
