@@ -33,6 +33,7 @@ from operators.cdc.source import Event, TablePosition
 from operators.cdc.source_position import SourcePosition, latest
 from operators.cdc.targets import Targets
 from operators.mysql import inspection
+from operators.mysql.binlog.connection import ServerSettings
 from operators.mysql.binlog.server_position import current_position, first_position
 from operators.mysql.binlog.stream import BinlogStream
 from operators.mysql.binlog.transaction import BinlogPosition, BinlogTransaction, RowsChange, Statement
@@ -175,7 +176,10 @@ class MySqlChangeSource:
 
     def _stream_step(self, wait_s: float) -> list[Event]:
         if self.stream is None:
-            self.stream = BinlogStream(self.config, self.binlog, self._captured, self.instance)
+            settings = ServerSettings(self.config.hostname, self.config.port, self.config.username,
+                                      self.config.password)
+            self.stream = BinlogStream(settings, self.binlog, self._captured, self.config.server_id,
+                                       self.config.heartbeat_ms, self.config.connect_timeout_ms / 1000)
         transactions = self.stream.poll(self.config.poll_max_rows, wait_s)
         events = self._events(transactions)
         self.binlog = self.stream.position

@@ -50,3 +50,20 @@ def gtid_at(conn, file: str, pos: int) -> Optional[str]:
     with conn.cursor() as cur:
         cur.execute("SELECT BINLOG_GTID_POS(%s, %s)", (file, pos))
         return cur.fetchone()[0]
+
+
+def first_position(conn) -> BinlogPosition:
+    """Where the oldest binlog the server still has begins (``earliest-offset``)."""
+    with conn.cursor() as cur:
+        try:
+            cur.execute("SHOW BINARY LOGS")
+        except pymysql.err.OperationalError as e:
+            raise SourceNotReady(f"cannot list the binlogs ({e.args[1]}) — GRANT REPLICATION CLIENT ON *.* TO the "
+                                 f"job's user") from None
+        rows = cur.fetchall()
+    if not rows:
+        raise SourceNotReady("binary logging is off — start the server with log_bin=<basename>, server_id and "
+                             "binlog_format=ROW")
+    file = rows[0][0]
+    gtid = (gtid_at(conn, file, 4) or "") if is_mariadb(conn) else ""
+    return BinlogPosition(file, 4, gtid)
