@@ -4,8 +4,8 @@ form pyarrow parses exactly, and the conversion of the parsed columns into canon
 | MySQL type | sent as | canonical from it |
 |---|---|---|
 | integers, YEAR | the number | as parsed (YEAR 0000 is 0) |
-| FLOAT | ``CAST(c AS DOUBLE)`` (the column's text has 6 digits only) | float64 -> float32, exact |
-| DOUBLE | the number (MariaDB prints the shortest text that round-trips) | as parsed |
+| FLOAT | ``CAST(CAST(c AS DOUBLE) AS CHAR(64))`` (the column's text has 6 digits only) | float64 -> float32, exact |
+| DOUBLE | ``CAST(c AS CHAR(64))``: the shortest text that round-trips (the plain column would be cut to its display width, 22, in the chunk's derived table) | as parsed |
 | DECIMAL | the digits | decimal128(p, s), or the text when p > 38 |
 | BIT | ``CAST(c AS UNSIGNED)`` | big-endian bytes |
 | DATE | ``TO_DAYS(c) - 719528`` (days since 1970; NULL for zero dates) | date32 |
@@ -32,11 +32,12 @@ DAYS_TO_1970 = 719528
 EPOCH_MICROS = "TIMESTAMPDIFF(MICROSECOND, '1970-01-01', {})"
 
 _NUMBER_SQL = {
-    "float": "CAST({} AS DOUBLE)", "bit": "CAST({} AS UNSIGNED)", "date": "TO_DAYS({}) - %d" % DAYS_TO_1970,
+    "float": "CAST(CAST({} AS DOUBLE) AS CHAR(64))", "double": "CAST({} AS CHAR(64))", "real": "CAST({} AS CHAR(64))",
+    "bit": "CAST({} AS UNSIGNED)", "date": "TO_DAYS({}) - %d" % DAYS_TO_1970,
     "time": "CAST(TIME_TO_SEC({}) * 1000000 AS SIGNED)", "datetime": EPOCH_MICROS, "timestamp": EPOCH_MICROS,
 }
 _NUMBER_CSV = {
-    "float": pa.float64(), "bit": pa.uint64(), "date": pa.int64(), "time": pa.int64(), "datetime": pa.int64(),
+    "float": pa.float64(), "double": pa.float64(), "real": pa.float64(), "bit": pa.uint64(), "date": pa.int64(), "time": pa.int64(), "datetime": pa.int64(),
     "timestamp": pa.int64(),
 }
 
