@@ -71,14 +71,10 @@ MAPPING = [
 
 
 @pytest.mark.parametrize("mysql_type, expected", MAPPING, ids=[str(t) for t, _ in MAPPING])
-def test_default_mapping(mysql_type, expected):
+def test_default_mapping_and_to_string(mysql_type, expected):
     assert paimon_type(MySqlColumn("c", mysql_type), DEFAULT, False).to_json() == expected
-
-
-@pytest.mark.parametrize("mysql_type, expected", MAPPING, ids=[str(t) for t, _ in MAPPING])
-def test_to_string_maps_everything_to_string_and_keeps_not_null(mysql_type, expected):
-    assert paimon_type(MySqlColumn("c", mysql_type, nullable=False), TypeMapping(to_string=True),
-                       False).to_json() == "STRING NOT NULL"
+    not_null = MySqlColumn("c", mysql_type, nullable=False)
+    assert paimon_type(not_null, TypeMapping(to_string=True), False).to_json() == "STRING NOT NULL"
 
 
 @pytest.mark.parametrize("option, mysql_type, expected", [
