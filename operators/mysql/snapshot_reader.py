@@ -30,7 +30,7 @@ import pyarrow.csv as pacsv
 from operators.cdc.errors import SourceNotReady
 from operators.mysql.binlog.transaction import BinlogPosition
 from operators.mysql.snapshot_sql import csv_line, csv_type, quote_name, to_canonical
-from operators.mysql.source_config import MySqlSourceConfig
+from operators.mysql.source_config import InvalidSourceOption, MySqlSourceConfig
 from operators.mysql.source_table import MySqlTable
 
 WHOLE_TABLE_BATCH_ROWS = 100_000
@@ -48,6 +48,18 @@ class SnapshotChunk:
     @property
     def num_rows(self) -> int:
         return len(self.columns[0]) if self.columns else 0
+
+
+def chunk_key(table: MySqlTable, config: MySqlSourceConfig) -> tuple[str, ...]:
+    """The columns to chunk ``table`` by: ``scan.incremental.snapshot.chunk.key-column`` when set,
+    else the primary key; empty when there is neither (read it with ``whole_table``)."""
+    column = config.chunk_key_column
+    if column is None:
+        return table.primary_keys
+    if column not in {c.name for c in table.columns}:
+        raise InvalidSourceOption(f"scan.incremental.snapshot.chunk.key-column={column} is not a column of "
+                                  f"{table.key} — name one of its unique NOT NULL columns")
+    return (column,)
 
 
 class SnapshotReader:
@@ -69,9 +81,9 @@ class SnapshotReader:
             where = f" WHERE ({order}) > ({', '.join(['%s'] * len(after))})"
             params = list(after)
         while True:
-            rows = (f"SELECT {csv_line(table)} AS line, {order} FROM {table.qualified}{where}"
+            rows = (f"SELECT {csv_line(table)} AS `paimon$line`, {order} FROM {table.qualified}{where}"
                     f" ORDER BY {order} LIMIT {int(limit)}")
-            query = f"SELECT GROUP_CONCAT(line ORDER BY {order} SEPARATOR '\\n') FROM ({rows}) AS chunk"
+            query = f"SELECT GROUP_CONCAT(`paimon$line` ORDER BY {order} SEPARATOR '\\n') FROM ({rows}) AS chunk"
             data, position, truncated = self._read_value(query, params)
             if not truncated or limit == 1:
                 break

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import replace
 from decimal import Decimal
 
 import pyarrow as pa
@@ -13,8 +14,8 @@ import pytest
 from operators.mysql.binlog.transaction import BinlogPosition
 from operators.mysql.canonical import canonical_arrow_type
 from operators.mysql.inspection import list_tables
-from operators.mysql.snapshot_reader import SnapshotReader
-from operators.mysql.source_config import MySqlSourceConfig
+from operators.mysql.snapshot_reader import SnapshotReader, chunk_key
+from operators.mysql.source_config import InvalidSourceOption, MySqlSourceConfig
 
 pytestmark = pytest.mark.slow
 
@@ -144,6 +145,10 @@ def test_key_override_changes_between_chunks_and_positions(mariadb_server, mysql
     with conn.cursor() as cur:
         cur.executemany("INSERT INTO o VALUES (%s, %s, 'x')", [(i, 100 - i) for i in range(10)])
     table, = list_tables(conn, config)
+    assert chunk_key(table, config) == ("id",)
+    assert chunk_key(table, replace(config, chunk_key_column="u")) == ("u",)
+    with pytest.raises(InvalidSourceOption, match="key-column=w is not a column of"):
+        chunk_key(table, replace(config, chunk_key_column="w"))
     reader = SnapshotReader(config)
     first = reader.chunk(table, ("u",), None, 4)
     assert first.columns[1].to_pylist() == [91, 92, 93, 94] and first.last_key == (94,)
