@@ -26,24 +26,25 @@ from typing import Iterator, Optional
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from operators.cdc.change_batch import ChangeBatch
 from operators.cdc.errors import SourceNotReady
 from operators.cdc.schema_event import SchemaEvent
 from operators.cdc.source import Event, TablePosition
 from operators.cdc.source_position import SourcePosition, latest
 from operators.cdc.targets import Targets
-from operators.mysql import inspection
+from operators.mysql import inspection, server_checks
 from operators.mysql.binlog.connection import ServerSettings
 from operators.mysql.binlog.server_position import current_position, first_position
 from operators.mysql.binlog.stream import BinlogStream
 from operators.mysql.binlog.transaction import BinlogPosition, BinlogTransaction, RowsChange, Statement
 from operators.mysql.canonical import canonical_arrow_type
 from operators.mysql.snapshot_progress import TableProgress, order_safe
-from operators.mysql.snapshot_reader import SnapshotReader
-from operators.mysql.source_config import MySqlSourceConfig
+from operators.mysql.snapshot_reader import SnapshotChunk, SnapshotReader, chunk_key
+from operators.mysql.source_config import MySqlSourceConfig, TypeMapping
 from operators.mysql.source_table import MySqlTable
 from operators.mysql.table_mapping import MySqlTableMapping, reconcile
-from operators.mysql.types import TypeMapping
 from paimon_py.data.row_kind import RowKind
 
 LOG = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ class MySqlChangeSource:
         self.type_mapping = type_mapping
         self.instance = instance
         self.conn = config.connect()
-        self.zone = config.server_time_zone or inspection.server_time_zone(self.conn)
+        self.zone = config.server_time_zone or server_checks.server_info(self.conn).time_zone
         self.phase = "snapshot"
         self.binlog: Optional[BinlogPosition] = None
         self.progress: dict[str, TableProgress] = {}
@@ -110,7 +111,8 @@ class MySqlChangeSource:
         elif mode in ("earliest-offset", "timestamp"):
             self.binlog = first_position(self.conn)
         else:
-            self.binlog = self.config.specific_offset
+            offset = self.config.specific_offset
+            self.binlog = BinlogPosition(offset.file or "", offset.pos or 4, offset.gtid_set or "")
         self.phase = "snapshot" if mode in ("initial", "snapshot") else "stream"
 
     def _register(self, table: MySqlTable, new: bool = False) -> SchemaEvent:
@@ -122,15 +124,9 @@ class MySqlChangeSource:
         return mapping.target.schema_event()
 
     def _order_safe(self, table: MySqlTable) -> bool:
-        keys = self._chunk_keys(table)
+        keys = chunk_key(table, self.config)
         types = {c.name: canonical_arrow_type(c.type) for c in table.columns}
         return bool(keys) and order_safe([types[k] for k in keys])
-
-    def _chunk_keys(self, table: MySqlTable) -> tuple[str, ...]:
-        column = self.config.chunk_key_column
-        if column and any(c.name == column for c in table.columns):
-            return (column,)
-        return table.primary_keys
 
     # --- snapshot ------------------------------------------------------------------------
 
@@ -145,17 +141,14 @@ class MySqlChangeSource:
             if progress.done:
                 continue
             table = mapping.table
-            chunk_keys = self._chunk_keys(table)
-            if chunk_keys:
-                chunk = self.snapshot.chunk(table, chunk_keys, progress.after, self.config.chunk_size)
+            keys = chunk_key(table, self.config)
+            if keys:
+                chunks = [self.snapshot.chunk(table, keys, progress.after, self.config.chunk_size)]
             else:  # one piece: a checkpoint never falls inside it
-                chunk = self.snapshot.whole_table(table)
-            progress.add_chunk(chunk.last_key, chunk.position.file_pos())
-            rows = len(chunk.columns[0]) if chunk.columns else 0
-            if not rows:
-                return []
-            kinds = pa.array(np.zeros(rows, np.int8))
-            return [mapping.batch(chunk.columns, kinds, pa.array(np.zeros(rows, np.int64)))]
+                chunks = list(self.snapshot.whole_table(table))
+            progress.add_chunk(chunks[-1].last_key if chunks else None,
+                               (chunks[-1].position if chunks else current_position(self.conn)).file_pos())
+            return [_inserts(mapping, chunk) for chunk in chunks if chunk.num_rows]
         self._end_snapshot()
         return []
 
@@ -191,7 +184,7 @@ class MySqlChangeSource:
             return True
         if key in self.excluded or not self.config.matches(database, table):
             return False
-        if inspection.excluded_reason(self.conn, database, table):
+        if not inspection.is_captured_type(self.conn, database, table):
             self.excluded.add(key)
             return False
         return True
@@ -241,16 +234,14 @@ class MySqlChangeSource:
     def _add(self, change: RowsChange, end: tuple[int, int], timestamp_ms: int, batches: "_Batches") -> None:
         mapping = self.mappings[change.table.key]
         progress = self.progress[change.table.key]
-        if change.kind == "insert":
-            images, kinds = [change.after], [_INSERT]
-        elif change.kind == "delete":
-            images, kinds = [change.before], [_DELETE]
+        if not mapping.keyed and change.kind != "insert":
+            return
+        if change.kind == "update":
+            columns, row_kinds = _update_rows(change, mapping.target.spec.primary_keys)
         else:
-            images, kinds = [change.before, change.after], [_BEFORE, _AFTER]
-        if not mapping.keyed:
-            if change.kind != "insert":
-                return
-        columns, row_kinds = _interleave(images, kinds)
+            columns = change.after if change.kind == "insert" else change.before
+            kind = _INSERT if change.kind == "insert" else _DELETE
+            row_kinds = pa.array(np.full(len(change), kind, np.int8))
         keep = self._keep(mapping, progress, columns, end)
         if keep is not None:
             columns = [c.filter(keep) for c in columns]
@@ -263,7 +254,7 @@ class MySqlChangeSource:
         """Which rows are not in the lake yet (None: all of them)."""
         if progress.settled(end) and progress.skip_until is None:
             return None
-        keys = self._chunk_keys(mapping.table) if mapping.keyed else ()
+        keys = chunk_key(mapping.table, self.config) if mapping.keyed else ()
         if not keys:
             return pa.array([not progress.in_lake(None, end)] * len(columns[0]))
         names = [c.name for c in mapping.table.columns]
@@ -297,15 +288,27 @@ class MySqlChangeSource:
         self.conn.close()
 
 
-def _interleave(images: list[list[pa.Array]], kinds: list[int]) -> tuple[list[pa.Array], pa.Array]:
-    """Row images of one change as rows in order: for an update ``-U old, +U new`` per row."""
-    if len(images) == 1:
-        n = len(images[0][0])
-        return images[0], pa.array(np.full(n, kinds[0], np.int8))
-    n = len(images[0][0])
+def _inserts(mapping: MySqlTableMapping, chunk: SnapshotChunk) -> ChangeBatch:
+    """A snapshot chunk as a batch of inserts (``op_ts`` 0, as in Paimon)."""
+    rows = chunk.num_rows
+    return mapping.batch(chunk.columns, pa.array(np.zeros(rows, np.int8)), pa.array(np.zeros(rows, np.int64)))
+
+
+def _update_rows(change: RowsChange, keys: tuple[str, ...]) -> tuple[list[pa.Array], pa.Array]:
+    """An update's rows in order, two per updated row: ``-U old, +U new``, or ``-D old, +I new``
+    when the update moved the primary key (as Paimon CDC writes them)."""
+    n = len(change)
+    names = [c.name for c in change.table.columns]
+    moved = np.zeros(n, bool)
+    for key in keys:
+        i = names.index(key)
+        moved |= pc.fill_null(pc.not_equal(change.before[i], change.after[i]), True).to_numpy(zero_copy_only=False)
+    kinds = np.empty(2 * n, np.int8)
+    kinds[0::2] = np.where(moved, _DELETE, _BEFORE)
+    kinds[1::2] = np.where(moved, _INSERT, _AFTER)
     order = pa.array(np.column_stack([np.arange(n), np.arange(n) + n]).ravel())
-    columns = [pa.concat_arrays([before, after]).take(order) for before, after in zip(*images)]
-    return columns, pa.array(np.tile(np.array(kinds, np.int8), n))
+    columns = [pa.concat_arrays([before, after]).take(order) for before, after in zip(change.before, change.after)]
+    return columns, pa.array(kinds)
 
 
 class _Batches:

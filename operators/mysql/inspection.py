@@ -143,3 +143,31 @@ def enum_elements(column_type: str) -> tuple[str, ...]:
     """``enum('a','it''s')`` -> ``('a', "it's")``."""
     body = column_type[column_type.index("(") + 1:column_type.rindex(")")]
     return tuple(m.replace("''", "'") for m in re.findall(r"'((?:[^']|'')*)'", body))
+
+
+def is_captured_type(conn, database: str, table: str) -> bool:
+    """Whether a table that appeared while streaming is a base table (not a sequence or a
+    system-versioned table, whose binlog rows are not the table's rows); said once when not."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s",
+                    (database, table))
+        row = cur.fetchone()
+    if row is None or row[0] in CAPTURED_TABLE_TYPES:
+        return True
+    log.warning("not captured (views, sequences and system-versioned tables are not supported): %s.%s (%s)",
+                database, table, row[0])
+    return False
+
+
+def snapshot_chunks(conn, tables: list[MySqlTable], chunk_size: int) -> int:
+    """How many chunks a snapshot of ``tables`` takes, from the table statistics (one per table
+    without a primary key, one more per table for the empty last chunk)."""
+    chunks = 0
+    with conn.cursor() as cur:
+        for table in tables:
+            cur.execute("SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s",
+                        (table.database, table.name))
+            row = cur.fetchone()
+            rows = int(row[0] or 0) if row else 0
+            chunks += (-(-rows // chunk_size) + 1) if table.primary_keys else 1
+    return chunks

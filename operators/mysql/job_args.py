@@ -14,15 +14,14 @@ from operators.cdc.catalog import catalog_options, open_catalog
 from operators.cdc.errors import InvalidJobOption
 from operators.cdc.source import SourcePlan, SyncSource
 from operators.cdc.source_position import PositionStore
-from operators.cdc.sync_flags import parse_key_values, sync_parser, table_pattern, targets_of, type_mapping_values
+from operators.cdc.sync_flags import parse_key_values, sync_parser, table_pattern, targets_of
 from operators.cdc.targets import Targets
 from operators.mysql import inspection, server_checks
 from operators.mysql.binlog.transaction import BinlogPosition
 from operators.mysql.change_source import MySqlSourceFactory
-from operators.mysql.source_config import MySqlSourceConfig
+from operators.mysql.source_config import TYPE_MAPPINGS, MySqlSourceConfig, TypeMapping
 from operators.mysql.source_table import MySqlTable
 from operators.mysql.table_mapping import MySqlTableMapping
-from operators.mysql.types import TYPE_MAPPINGS, TypeMapping
 
 
 @dataclass
@@ -47,6 +46,7 @@ class MySqlPreparation:
             info = server_checks.check_server(conn, self.config)
             self._check_published_position(conn)
             self.tables = tables = inspection.list_tables(conn, self.config)
+            server_checks.check_select(conn, self.config, [t.qualified for t in tables])
             if not tables and not self.config.database_sync:
                 raise InvalidJobOption(
                     f"no table matches database-name={self.config.database_pattern} "
@@ -79,9 +79,9 @@ def from_args(argv: Optional[list[str]], database_sync: bool) -> SyncSource:
                             help="same-named tables of several databases into one table (false: <db>_<table>)")
     args = parser.parse_args(argv)
     options = parse_key_values(args.mysql_conf, "--mysql_conf")
-    type_mapping = TypeMapping.parse(type_mapping_values(args, TYPE_MAPPINGS))
     targets = _lower_case(targets_of(args, database_sync, TYPE_MAPPINGS), database_sync,
                           getattr(args, "merge_shards", "true") == "true")
+    type_mapping = TypeMapping.parse(args.type_mapping)
     if database_sync:
         options.setdefault("table-name", table_pattern(args.including_tables, args.excluding_tables))
     config = MySqlSourceConfig.parse(options, table_required=not database_sync)

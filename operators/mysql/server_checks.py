@@ -42,6 +42,10 @@ class ServerInfo:
     """The server's zone: ``@@time_zone`` when it names one, else its current UTC offset (``+02:00``)."""
 
 
+def server_info(conn) -> ServerInfo:
+    return _server_info(conn, _variables(conn))
+
+
 def check_server(conn, config: MySqlSourceConfig) -> ServerInfo:
     variables = _variables(conn)
     info = _server_info(conn, variables)

@@ -10,7 +10,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Mapping, Optional
 
-from operators.cdc.errors import InvalidJobOption, UserError
+from operators.cdc.errors import InvalidJobOption, SourceNotReady, UserError
 from paimon_py.config_option import DURATION, INT, REGEX, STRING, ConfigOption, Invalid, OptionSet, OptionType, at_least, enum
 from paimon_py.exceptions import OptionError
 
@@ -117,6 +117,8 @@ class MySqlSourceConfig:
     heartbeat_ms: int
     connect_timeout_ms: int
     poll_max_rows: int
+    database_sync: bool = False
+    """mysql_sync_database: tables created later in a captured database are picked up."""
 
     @property
     def source_id(self) -> str:
@@ -132,9 +134,12 @@ class MySqlSourceConfig:
         """A pymysql connection (autocommit, utf8mb4, session ``time_zone='+00:00'`` so TIMESTAMP
         values read as UTC)."""
         import pymysql
-        conn = pymysql.connect(host=self.hostname, port=self.port, user=self.username, password=self.password,
-                               charset="utf8mb4", autocommit=True,
-                               connect_timeout=max(1, self.connect_timeout_ms // 1000), **kwargs)
+        try:
+            conn = pymysql.connect(host=self.hostname, port=self.port, user=self.username, password=self.password,
+                                   charset="utf8mb4", autocommit=True,
+                                   connect_timeout=max(1, self.connect_timeout_ms // 1000), **kwargs)
+        except pymysql.err.OperationalError as e:
+            raise _connection_error(self, e) from None
         with conn.cursor() as cur:
             cur.execute("SET time_zone = '+00:00'")
         return conn
@@ -158,6 +163,17 @@ class MySqlSourceConfig:
             chunk_key_column=values["scan.incremental.snapshot.chunk.key-column"],
             heartbeat_ms=values["heartbeat.interval"], connect_timeout_ms=values["connect.timeout"],
             poll_max_rows=values["poll.max.rows"])
+
+
+def _connection_error(config: "MySqlSourceConfig", error: Exception) -> UserError:
+    """A refused connection as a one-line error naming what to check (never the password)."""
+    code, message = (error.args + ("",))[:2]
+    where = f"{config.hostname}:{config.port}"
+    if code in (1045, 1044):
+        return SourceNotReady(f"the server at {where} refused user {config.username} ({message}) — check username "
+                              f"and password in --mysql_conf")
+    return SourceNotReady(f"cannot connect to the server at {where} ({message}) — check hostname and port in "
+                          f"--mysql_conf, and that the server runs")
 
 
 def derived_server_id(hostname: str, port: int, database_pattern: str, table_pattern: str) -> int:

@@ -16,8 +16,9 @@ import pyarrow as pa
 from operators.cdc.change_batch import ChangeBatch
 from operators.cdc.target_mapping import TargetMapping
 from operators.cdc.targets import Targets
+from operators.mysql.source_config import TypeMapping
 from operators.mysql.source_table import MySqlTable, MySqlType
-from operators.mysql.types import TypeMapping, paimon_type, to_paimon_arrow
+from operators.mysql.types import paimon_type, to_paimon_arrow
 
 
 @dataclass
@@ -46,7 +47,7 @@ class MySqlTableMapping:
 
     def batch(self, columns: Sequence[pa.Array], kinds: pa.Array, op_ts_ms: pa.Array) -> ChangeBatch:
         """``columns``: canonical arrays, one per column of ``table``."""
-        arrays = [to_paimon_arrow(array, column.type, data_type, self.zone)
+        arrays = [to_paimon_arrow(array, column.type, data_type, self.zone, column.name)
                   for array, column, data_type in zip(columns, self.table.columns, self.target.data_types)]
         return self.target.batch(arrays, kinds, op_ts_ms)
 

@@ -23,8 +23,9 @@ class BinlogPosition:
     (``0-101-7,1-5-3``), MySQL the executed set (``uuid:1-42``); empty without GTIDs."""
 
     def file_pos(self) -> tuple[int, int]:
-        """Orders positions of one server: (file number, offset)."""
-        return int(self.file.rsplit(".", 1)[-1]), self.pos
+        """Orders positions of one server: (file number, offset); a position known only by its
+        GTID (no file yet) comes first."""
+        return (int(self.file.rsplit(".", 1)[-1]), self.pos) if self.file else (0, self.pos)
 
     def to_dict(self) -> dict:
         return {"file": self.file, "pos": self.pos, "gtid": self.gtid}

@@ -89,7 +89,8 @@ def batch_rows(batch: ChangeBatch) -> list[tuple[str, dict]]:
 @dataclass
 class Model:
     """The lake as the events describe it. ``strict``: a keyed table's ``+I`` must find its key
-    absent (else a duplicate), ``+U``/``-U``/``-D`` present (else a change to a lost row);
+    absent (else a duplicate), ``+U``/``-U``/``-D`` present (else a change to a lost row; a ``+U``
+    right after a ``-U`` of its key counts as present);
     otherwise they apply as idempotent upserts and deletes (what a restart may replay). An
     append table takes ``+I`` only, counted: a duplicate shows as a row too many."""
 
@@ -98,6 +99,8 @@ class Model:
     keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
     keyed: dict[str, dict[tuple, dict]] = field(default_factory=dict)
     appended: dict[str, Counter] = field(default_factory=dict)
+    retracted: set = field(default_factory=set)
+    """(table, key) whose last row is a ``-U``: the ``+U`` that follows it finds the key absent."""
 
     def apply_all(self, events) -> None:
         for event in events:
@@ -124,7 +127,8 @@ class Model:
                 self.appended[table][_frozen(row)] += 1
                 continue
             key = tuple(row[k] for k in keys)
-            present = key in self.keyed[table]
+            present = key in self.keyed[table] or (kind == "+U" and (table, key) in self.retracted)
+            self.retracted.discard((table, key))
             if kind in ("+I", "+U"):
                 if self.strict:
                     assert present == (kind == "+U"), f"{table}: {kind} of key {key} that is " \
@@ -135,6 +139,8 @@ class Model:
                 if self.strict:
                     assert present, f"{table}: {kind} of key {key}, which is missing (a lost row)"
                 self.keyed[table].pop(key, None)
+                if kind == "-U":
+                    self.retracted.add((table, key))
 
     def rows(self, table: str) -> list[dict]:
         if table in self.keyed:
