@@ -54,10 +54,10 @@ EVENTS = "CREATE TABLE events (at DATETIME(6), message VARCHAR(100))"
 def fill(server: LocalMariaDB, database: str, first: int, count: int) -> None:
     """``count`` orders and events from id ``first`` (one transaction each)."""
     last = first + count - 1
-    server.execute(f"""INSERT INTO orders SELECT seq, CONCAT('customer ', seq % 97), seq * 1.25, seq % 13,
+    server.execute(f"""INSERT INTO orders (id, customer, amount, qty, note, placed) SELECT seq, CONCAT('customer ', seq % 97), seq * 1.25, seq % 13,
                        IF(seq % 50 = 0, REPEAT('large value ', 800), CONCAT('n', seq)),
                        TIMESTAMP('2024-01-01') + INTERVAL seq MINUTE FROM seq_{first}_to_{last}""", database=database)
-    server.execute(f"""INSERT INTO events SELECT TIMESTAMP('2024-01-01') + INTERVAL seq SECOND, CONCAT('e', seq)
+    server.execute(f"""INSERT INTO events (at, message) SELECT TIMESTAMP('2024-01-01') + INTERVAL seq SECOND, CONCAT('e', seq)
                        FROM seq_{first}_to_{last}""", database=database)
 
 
