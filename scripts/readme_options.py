@@ -22,9 +22,11 @@ def tables() -> dict[str, str]:
     """Marker name -> the Markdown table of its options."""
     sys.path.insert(0, ROOT)
     from operators.cdc.catalog import CATALOG_OPTIONS
+    from operators.mysql.source_config import MYSQL_OPTIONS
     from operators.postgres.source_config import POSTGRES_OPTIONS
     from paimon_py.options import TABLE_OPTIONS
-    return {"postgres": POSTGRES_OPTIONS.markdown(), "catalog": CATALOG_OPTIONS.markdown(),
+    return {"postgres": POSTGRES_OPTIONS.markdown(), "mysql": MYSQL_OPTIONS.markdown(),
+            "catalog": CATALOG_OPTIONS.markdown(),
             "table": TABLE_OPTIONS.markdown()}
 
 

@@ -80,7 +80,8 @@ MYSQL_OPTIONS = OptionSet("--mysql_conf", [
                  "Rows per snapshot chunk (Flink CDC: 8096; 50000 reads ~1.5x faster here, a chunk being one query)",
                  checks=(at_least(1),)),
     ConfigOption("scan.incremental.snapshot.chunk.key-column", STRING, None,
-                 "Column to chunk the snapshot by instead of the primary key (required for tables without one)",
+                 "Column to chunk the snapshot by instead of the primary key (unique and NOT NULL; a table "
+                 "without a primary key is read in one piece)",
                  default_doc="the primary key"),
     ConfigOption("heartbeat.interval", DURATION, "30 s", "How often the server sends a heartbeat while quiet",
                  checks=(at_least(100),)),

@@ -8,7 +8,7 @@ import pytest
 from operators.cdc.errors import SourceNotReady
 from operators.mysql.binlog.transaction import BinlogPosition, RowsChange, Statement
 from operators.mysql.local_server import LocalMariaDB
-from tests.operators.mysql.binlog_helpers import drain, position, rows_of, stream
+from tests.support.binlog import drain, position, rows_of, stream
 
 pytestmark = pytest.mark.slow
 

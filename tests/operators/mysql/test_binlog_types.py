@@ -7,7 +7,7 @@ import pyarrow as pa
 import pytest
 
 from operators.mysql.canonical import canonical_arrow_type
-from tests.operators.mysql.binlog_helpers import drain, position, rows_of, stream
+from tests.support.binlog import drain, position, rows_of, stream
 
 pytestmark = pytest.mark.slow
 
