@@ -50,7 +50,7 @@ MARIADB_SCHEMA = [
     """INSERT INTO customers SELECT seq, CONCAT('customer ', seq), CONCAT('c', seq, '@example.com'),
        DATE '2020-01-01' + INTERVAL seq DAY FROM seq_1_to_500""",
     """INSERT INTO orders SELECT seq, 1 + seq % 500, (seq % 1000) * 1.5, 'new',
-       TIMESTAMP '2024-01-01' + INTERVAL seq MINUTE FROM seq_1_to_20000""",
+       TIMESTAMP '2024-01-01 00:00:00' + INTERVAL seq MINUTE FROM seq_1_to_20000""",
 ]
 
 
