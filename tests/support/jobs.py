@@ -1,5 +1,6 @@
-"""A sync job in a child process (``Job``) and the lake as pypaimon reads it (``lake_rows``),
-for the tests of every source."""
+"""A sync job in a child process (``Job``), the lake as pypaimon reads it (``lake_rows``) and
+waiting until a source table and its lake table hold the same rows (``wait_rows_equal``), and
+what a refused start looks like (``assert_refused``), for the tests of every source."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ import os
 import signal
 import subprocess
 import sys
+import time
+from typing import Callable
 
 import pypaimon
+import pytest
 
 from tests.support.paths import ROOT
 
@@ -66,3 +70,33 @@ def lake_rows(warehouse: str, table: str, keys: list[str]) -> list[dict]:
     rb = t.new_read_builder()
     rows = rb.new_read().to_arrow(rb.new_scan().plan().splits()).to_pylist()
     return sorted(rows, key=lambda r: tuple(r[k] for k in keys))
+
+
+def wait_rows_equal(source: Callable[[], list[dict]], lake: Callable[[], list[dict]], target: str, job: Job,
+                    timeout: float) -> list[dict]:
+    """Until ``source()`` and ``lake()`` (rows sorted the same way) are equal; fails with the
+    difference and the job's output when the job ends or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        want, have = source(), lake()
+        if want == have:
+            return want
+        if job.process.poll() is not None:
+            pytest.fail(f"the job ended (code {job.process.returncode}):\n{job.output()}")
+        if time.monotonic() > deadline:
+            missing = [r for r in want if r not in have][:3]
+            extra = [r for r in have if r not in want][:3]
+            pytest.fail(f"{target}: lake != source after {timeout} s: {len(want)} vs {len(have)} rows; "
+                        f"missing {missing}, extra {extra}\n{job.output()}")
+        time.sleep(1.0)
+
+
+def assert_refused(result: subprocess.CompletedProcess, expected: str) -> None:
+    """A job refused its input: exit code 2 and one line ``error: <what> — <how to fix>`` on
+    stderr holding ``expected``, no traceback."""
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2, result.stdout[-2000:] + result.stderr[-3000:]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr[-3000:]
+    assert " — " in lines[0], lines[0]
+    assert expected in lines[0], lines[0]
+    assert "Traceback" not in result.stderr + result.stdout

@@ -18,12 +18,11 @@ from typing import Iterator
 
 import psycopg2
 import psycopg2.extras
-import pytest
 
 from operators.postgres import pgoutput
 from operators.postgres.local_server import LocalPostgres
 from operators.postgres.replication import SESSION_OPTIONS
-from tests.support.jobs import Job, lake_rows
+from tests.support.jobs import Job, lake_rows, wait_rows_equal
 from tests.support.waiting import wait_until
 
 
@@ -64,20 +63,8 @@ def normalise(rows: list[dict]) -> list[dict]:
 
 def wait_equal(pg, database, warehouse, table, target, keys, job: Job, timeout=120.0, read_lake=lake_rows):
     """``read_lake(warehouse, target, keys)``: the lake's rows sorted by keys."""
-    deadline = time.monotonic() + timeout
-    while True:
-        source = normalise(source_rows(pg, database, table, keys))
-        lake = normalise(read_lake(warehouse, target, keys))
-        if source == lake:
-            return source
-        if job.process.poll() is not None:
-            pytest.fail(f"the job ended (code {job.process.returncode}):\n{job.output()}")
-        if time.monotonic() > deadline:
-            missing = [r for r in source if r not in lake][:3]
-            extra = [r for r in lake if r not in source][:3]
-            pytest.fail(f"{target}: lake != source after {timeout} s: {len(source)} vs {len(lake)} rows; "
-                        f"missing {missing}, extra {extra}\n{job.output()}")
-        time.sleep(1.0)
+    return wait_rows_equal(lambda: normalise(source_rows(pg, database, table, keys)),
+                           lambda: normalise(read_lake(warehouse, target, keys)), target, job, timeout)
 
 
 def confirmed_lsn(pg, slot: str) -> int:
@@ -101,7 +88,7 @@ def workload(pg, database, first: int) -> None:
     run(f"UPDATE orders SET qty = qty + 100 WHERE id % 50 = 0 AND id < {first}")  # note stays TOASTed
     run(f"UPDATE orders SET id = id + 1000000 WHERE id = {first - 3}")
     run(f"DELETE FROM orders WHERE id % 7 = 0 AND id < {first}")
-    run(f"UPDATE orders SET amount = amount * 2, placed = placed + interval '1 day' WHERE id % 11 = 0")
+    run("UPDATE orders SET amount = amount * 2, placed = placed + interval '1 day' WHERE id % 11 = 0")
     fill(pg, database, first, 200)
 
 

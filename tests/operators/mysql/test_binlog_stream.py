@@ -1,12 +1,12 @@
 """``BinlogStream`` against a real MariaDB: transactions, statements, filters, resume, reconnects,
 heartbeats, and the server settings it refuses."""
 
-import time
+from __future__ import annotations
 
 import pytest
 
 from operators.cdc.errors import SourceNotReady
-from operators.mysql.binlog.transaction import BinlogPosition, RowsChange, Statement
+from operators.mysql.binlog.transaction import BinlogPosition, Statement
 from operators.mysql.local_server import LocalMariaDB
 from tests.support.binlog import drain, position, rows_of, stream
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from operators.mysql.local_server import LocalMariaDB
+from tests.support.jobs import assert_refused
 from tests.support.paths import ROOT
 
 pytestmark = pytest.mark.slow
@@ -74,15 +75,6 @@ def run(server: LocalMariaDB, case: Case, warehouse: str) -> subprocess.Complete
                            "--database", "lake", *case.flags, *args],
                           capture_output=True, text=True, timeout=120, cwd=ROOT,
                           env={**os.environ, "PAIMON_CDC_LOG_DIR": os.path.dirname(warehouse)})
-
-
-def assert_refused(result: subprocess.CompletedProcess, expected: str) -> None:
-    lines = result.stderr.strip().splitlines()
-    assert result.returncode == 2, result.stdout[-2000:] + result.stderr[-3000:]
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr[-3000:]
-    assert " — " in lines[0], lines[0]
-    assert expected in lines[0], lines[0]
-    assert "Traceback" not in result.stderr + result.stdout
 
 
 def assert_nothing_created(warehouse: str) -> None:
