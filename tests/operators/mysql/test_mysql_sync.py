@@ -7,14 +7,19 @@ the lake read through pypaimon and compared row by row with the source.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 
 import pytest
 
+from operators.cdc.source_position import POSITIONS_DIRECTORY
 from operators.mysql.local_server import LocalMariaDB
-from tests.support.jobs import Job, lake_rows
+from tests.support.jobs import Job, assert_refused, lake_rows
 from tests.support.mariadb import (EVENTS, ORDERS, fill, fresh_mysql_database, mysql_conf_args, source_rows,
                                    wait_equal, workload)
+from tests.support.paths import ROOT
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -165,3 +170,54 @@ def test_shards_merge_into_one_table(mariadb_server, tmp_path):
                 time.sleep(1)
         finally:
             merged.stop()
+
+
+def test_a_purged_position_is_refused_at_restart(tmp_path):
+    """A private server (this test purges its binlogs): the job stopped, the binlog it would
+    resume from purged, the same command refused with the fix, nothing lost silently."""
+    with LocalMariaDB() as server, fresh_mysql_database(server, "shop") as database:
+        warehouse = str(tmp_path / "lake")
+        shop(server, database, 200)
+        args = ["--warehouse", warehouse, "--database", "lake", *mysql_conf_args(server, database)]
+        job = Job("mysql_sync_database", args, str(tmp_path / "job1.log"))
+        try:
+            wait_synced(server, database, warehouse, job, events_rows=200)
+            positions = os.path.join(warehouse, POSITIONS_DIRECTORY)
+            wait_until(lambda: os.path.isdir(positions) and os.listdir(positions), 60, "a published position")
+        finally:
+            job.stop()
+        workload(server, database, 1000)
+        server.execute("FLUSH BINARY LOGS")
+        newest = server.execute("SHOW BINARY LOGS")[-1][0]
+
+        def purged() -> bool:  # the server keeps a binlog until its checkpoint event is written
+            server.execute(f"PURGE BINARY LOGS TO '{newest}'")
+            return len(server.execute("SHOW BINARY LOGS")) == 1
+        wait_until(purged, 30, "the old binlogs to be purged")
+        result = subprocess.run([sys.executable, os.path.join(ROOT, "jobs", "mysql_sync_database.py"), *args],
+                                capture_output=True, text=True, timeout=120, cwd=ROOT,
+                                env={**os.environ, "PAIMON_CDC_LOG_DIR": str(tmp_path)})
+        assert_refused(result, "purged")
+
+
+def test_dml_logged_as_a_statement_stops_the_job(mariadb_server, mysql_database, tmp_path):
+    """A session that logs an INSERT of a captured table as a statement (binlog_format=STATEMENT):
+    the rows cannot be read from the binlog, so the job stops and says why."""
+    server, database, warehouse = mariadb_server, mysql_database, str(tmp_path / "lake")
+    shop(server, database, 10)
+    job = Job("mysql_sync_database", ["--warehouse", warehouse, "--database", "lake",
+                                      "--flink_conf", "restart-strategy.fixed-delay.attempts=1",
+                                      *mysql_conf_args(server, database)], str(tmp_path / "job.log"))
+    try:
+        wait_equal(server, database, warehouse, "orders", "lake.orders", ["id"], job)
+        conn = server.connect(database)
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SET SESSION binlog_format = 'STATEMENT'")
+                cur.execute("INSERT INTO orders (id, customer) VALUES (777, 'statement')")
+        finally:
+            conn.close()
+        assert job.process.wait(timeout=120) != 0
+        assert "logged as a statement" in job.output() + job.operator_log(), job.output()
+    finally:
+        job.stop()
