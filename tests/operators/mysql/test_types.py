@@ -169,6 +169,10 @@ def test_to_string_texts():
     assert convert([b"\x00\xff"], pa.binary(), T("varbinary", length=2), to_string) == ["AP8="]
     assert convert([Decimal("1.50"), None], pa.decimal128(5, 2), T("decimal", precision=5, scale=2),
                    to_string) == ["1.50", None]
+    assert convert([Decimal("-0.0000000001"), Decimal("0E-10")], pa.decimal128(38, 10),
+                   T("decimal", precision=38, scale=10), to_string) == ["-0.0000000001", "0.0000000000"]
+    assert convert([b"\x01", b"\x00", None], pa.binary(), T("bit", length=1), to_string) == ["true", "false", None]
+    assert convert([b"\x02\x01"], pa.binary(), T("bit", length=10), to_string) == ["AgE="]
     assert convert([dt.date(2024, 2, 29)], pa.date32(), T("date"), to_string) == ["2024-02-29"]
 
 
