@@ -87,9 +87,10 @@ def source_rows(server: LocalMariaDB, database: str, table: str, keys: list[str]
     try:
         with conn.cursor() as cur:
             cur.execute("SET time_zone = '+00:00'")
-            cur.execute(f"SELECT * FROM `{table}` ORDER BY {', '.join(f'`{k}`' for k in keys)}")
+            cur.execute(f"SELECT * FROM `{table}`")
             names = [d[0] for d in cur.description]
-            return [dict(zip(names, row)) for row in cur.fetchall()]
+            rows = [dict(zip(names, row)) for row in cur.fetchall()]
+            return sorted(rows, key=lambda r: tuple(r[k] for k in keys))  # as lake_rows: Python's order
     finally:
         conn.close()
 
