@@ -13,6 +13,7 @@ import glob
 import json
 import os
 import random
+import time
 
 import pytest
 
@@ -119,6 +120,7 @@ def test_changes_during_the_snapshot_and_new_tables_converge(mariadb_server, mys
         while phase(warehouse) != "stream":  # the workload runs while the snapshot is read
             assert job.process.poll() is None, job.output()
             workload.round()
+            time.sleep(0.3)  # a pace the slow snapshot keeps up with
             if phase(warehouse) == "snapshot" and lake_rows(warehouse, "lake.nums", ["id"]):
                 during_snapshot += 1
                 if during_snapshot == 5:
