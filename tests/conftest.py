@@ -8,6 +8,7 @@
 * ``mariadb_server``: the session's one private MariaDB server (``LocalMariaDB``, binlog in ROW
   format with full metadata), started lazily, stopped by PID at the end of the session.
 * ``mysql_database``: a fresh database on ``mariadb_server`` for one test, dropped afterwards.
+* ``cluster``: a private standalone Flink cluster with 2 slots for one test, stopped by PID.
 * ``warehouse``: a fresh warehouse directory (under pytest's ``tmp_path``).
 * ``pp_catalog`` / ``ppy_catalog``: a paimon_py catalog and a pypaimon catalog over that same
   warehouse, so a table written by one is read by the other.
@@ -22,6 +23,7 @@ from hypothesis import HealthCheck, settings
 from operators.mysql.local_server import LocalMariaDB
 from operators.postgres.local_server import LocalPostgres
 from tests.support import helpers
+from tests.support.flink_standalone import Cluster
 from tests.support.mariadb import fresh_mysql_database, mysql_database_name
 from tests.support.postgres import database_name, fresh_database
 
@@ -100,3 +102,15 @@ def mysql_database(mariadb_server, request):
     """The name of an empty database on ``mariadb_server`` for this test only (``t_<test>``)."""
     with fresh_mysql_database(mariadb_server, mysql_database_name(request.node.name)) as name:
         yield name
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    """A private standalone Flink cluster (2 slots) for one test; request it after the database
+    fixtures, so that it (and the job it runs) stops first."""
+    cluster = Cluster(str(tmp_path / "flink"), slots=2)
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()

@@ -64,3 +64,28 @@ def canonical_arrow_type(t: MySqlType) -> pa.DataType:
     if name in TEXT_FORM_TYPES:
         return pa.string()
     raise ValueError(f"MySQL type {name} has no canonical form")
+
+
+TEXT_FORM_BYTES = {"uuid": 16, "inet6": 16, "inet4": 4}
+"""The binlog carries MariaDB's UUID, INET6 and INET4 as BINARY(n) of these sizes."""
+
+
+def text_form(array: pa.Array, name: str) -> pa.Array:
+    """Binlog bytes of a UUID/INET6/INET4 column -> the server's text of the value."""
+    render = {"uuid": _uuid_text, "inet6": _inet6_text, "inet4": lambda v: ".".join(map(str, v))}[name]
+    return pa.array([None if v is None else render(v) for v in array.to_pylist()], pa.string())
+
+
+def _uuid_text(value: bytes) -> str:
+    h = value.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def _inet6_text(value: bytes) -> str:
+    """As MariaDB writes it (``Inet6::to_string``): the longest run of zero words as ``::``, an
+    IPv4-compatible or -mapped address with the IPv4 part dotted."""
+    import ipaddress
+    words = [int.from_bytes(value[i:i + 2], "big") for i in range(0, 16, 2)]
+    if words[:5] == [0] * 5 and (words[5] == 0xFFFF or (words[5] == 0 and words[6] != 0)):
+        return ("::ffff:" if words[5] else "::") + ".".join(map(str, value[12:]))
+    return ipaddress.IPv6Address(value).compressed

@@ -16,6 +16,7 @@ import pyarrow as pa
 from operators.cdc.change_batch import ChangeBatch
 from operators.cdc.target_mapping import TargetMapping
 from operators.cdc.targets import Targets
+from operators.mysql.canonical import TEXT_FORM_BYTES, text_form
 from operators.mysql.source_config import TypeMapping
 from operators.mysql.source_table import MySqlTable, MySqlType
 from operators.mysql.types import paimon_type, to_paimon_arrow
@@ -47,9 +48,14 @@ class MySqlTableMapping:
 
     def batch(self, columns: Sequence[pa.Array], kinds: pa.Array, op_ts_ms: pa.Array) -> ChangeBatch:
         """``columns``: canonical arrays, one per column of ``table``."""
-        arrays = [to_paimon_arrow(array, column.type, data_type, self.zone, column.name)
+        arrays = [to_paimon_arrow(_canonical(array, column.type), column.type, data_type, self.zone, column.name)
                   for array, column, data_type in zip(columns, self.table.columns, self.target.data_types)]
         return self.target.batch(arrays, kinds, op_ts_ms)
+
+
+def _canonical(array: pa.Array, t: MySqlType) -> pa.Array:
+    """The binlog's bytes of a UUID/INET6/INET4 column (known from information_schema) as its text."""
+    return text_form(array, t.name) if t.name in TEXT_FORM_BYTES and pa.types.is_binary(array.type) else array
 
 
 def reconcile(known: MySqlTable, logged: MySqlTable) -> MySqlTable:
@@ -66,6 +72,8 @@ def reconcile(known: MySqlTable, logged: MySqlTable) -> MySqlTable:
 def same_shape(a: MySqlType, b: MySqlType) -> bool:
     """The same type as far as a TABLE_MAP can tell (integer display widths and the spelling of
     JSON aside)."""
+    if a.name in TEXT_FORM_BYTES:  # the binlog shows these as BINARY(n)
+        return b.name == a.name or (b.name == "binary" and b.length == TEXT_FORM_BYTES[a.name])
     if _base(a.name) != _base(b.name):
         return False
     sized = a.name not in ("tinyint", "smallint", "mediumint", "int", "bigint", "year")

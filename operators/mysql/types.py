@@ -13,7 +13,8 @@ Value policies:
   time of day) becomes NULL, with one WARNING per column and call naming
   ``--type_mapping to-string``, which keeps the text.
 * GEOMETRY becomes Paimon's JSON text (``{"coordinates":[1,2],"type":"Point","srid":4326}``).
-* ``to-string``: the MySQL client's text of the value; binary values in Base64 (as Paimon).
+* ``to-string``: the MySQL client's text of the value (decimals in plain notation, all scale
+  digits); binary values in Base64, BIT(1) ``true``/``false`` (as Paimon).
 """
 
 from __future__ import annotations
@@ -188,6 +189,10 @@ def _as_text(array: pa.Array, t: MySqlType, zone: str) -> pa.Array:
         return _time_text(array, t.fsp)
     if t.name == "set":
         return pc.binary_join(array, ",")
+    if t.name == "bit" and (t.length or 1) == 1:  # Paimon: BIT(1) is a BOOLEAN, its text true/false
+        return _as_bool(array).cast(pa.string())
+    if pa.types.is_decimal(array.type):  # Arrow writes 1E-10; MySQL 0.0000000001
+        return pa.array([None if v is None else f"{v:f}" for v in array.to_pylist()], pa.string())
     if pa.types.is_binary(array.type):
         return _base64(array)
     return array.cast(pa.string())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -19,7 +20,9 @@ import urllib.request
 import yaml
 
 from tests.support.paths import ROOT
+from tests.support.waiting import wait_until
 
+RUNNING = ("INITIALIZING", "CREATED", "RUNNING", "RESTARTING")
 
 
 def free_port() -> int:
@@ -133,3 +136,49 @@ class Cluster:
                 except OSError:
                     pass
         return found
+
+
+class ClusterJob:
+    """A sync job (``jobs/<name>.py``) submitted to ``cluster`` with ``flink run -d``, shaped like
+    ``tests.support.jobs.Job`` for ``wait_equal``: ``process.poll()`` is None while the job runs,
+    ``output()`` tells why not."""
+
+    def __init__(self, cluster: Cluster, name: str, args: list[str], savepoint: str | None = None):
+        self.cluster = cluster
+        restore = ["-s", savepoint] if savepoint else []
+        self.client_output = cluster.script(
+            "flink", "run", "-d", *restore, "-py", os.path.join(ROOT, "jobs", f"{name}.py"),
+            *args, "--flink_conf", "execution.checkpointing.interval=1s", timeout=300)
+        found = re.search(r"JobID ([0-9a-f]{32})", self.client_output)
+        assert found, self.client_output
+        self.job_id = found.group(1)
+        self.process = self
+
+    returncode = None
+
+    def state(self) -> str:
+        return self.cluster.rest(f"/jobs/{self.job_id}")["state"]
+
+    def poll(self):
+        state = self.state()
+        if state in RUNNING:
+            return None
+        self.returncode = state
+        return state
+
+    def output(self) -> str:
+        exceptions = self.cluster.rest(f"/jobs/{self.job_id}/exceptions")
+        root = (exceptions.get("exceptionHistory", {}).get("entries") or [{}])[0].get("stacktrace", "")
+        logs = ""
+        for name in sorted(os.listdir(self.cluster.logs)):
+            if "taskexecutor" in name and name.endswith(".log"):
+                with open(os.path.join(self.cluster.logs, name), errors="replace") as f:
+                    logs += f.read()[-3000:]
+        return f"{self.client_output}\nroot exception:\n{root[-4000:]}\ntaskmanager log:\n{logs}"
+
+    def stop_with_savepoint(self, directory: str) -> str:
+        out = self.cluster.script("flink", "stop", "--savepointPath", directory, self.job_id, timeout=300)
+        found = re.search(r"Savepoint completed\. Path: (\S+)", out)
+        assert found, out
+        wait_until(lambda: self.state() == "FINISHED", 120, "the stopped job to finish")
+        return found.group(1)

@@ -1,8 +1,8 @@
 """Helpers of the MySQL/MariaDB tests: a fresh database on the session's private MariaDB
 (``fresh_mysql_database``, behind the ``mysql_database`` fixture of tests/conftest.py), the
 job's ``--mysql_conf`` flags (``mysql_conf_args``), the shop tables and their workload
-(``ORDERS``, ``EVENTS``, ``fill``, ``workload``) and the comparison of a source table with its
-lake table (``source_rows``, ``wait_equal``).
+(``ORDERS``, ``EVENTS``, ``fill``, ``shop``, ``workload``) and the comparison of a source table with its
+lake table (``source_rows``, ``wait_equal``, ``wait_synced``).
 
 The server is ``operators.mysql.local_server.LocalMariaDB`` (fixture ``mariadb_server``).
 """
@@ -84,9 +84,10 @@ def source_rows(server: LocalMariaDB, database: str, table: str, keys: list[str]
     try:
         with conn.cursor() as cur:
             cur.execute("SET time_zone = '+00:00'")
-            cur.execute(f"SELECT * FROM `{table}` ORDER BY {', '.join(f'`{k}`' for k in keys)}")
+            cur.execute(f"SELECT * FROM `{table}`")
             names = [d[0] for d in cur.description]
-            return [dict(zip(names, row)) for row in cur.fetchall()]
+            rows = [dict(zip(names, row)) for row in cur.fetchall()]
+            return sorted(rows, key=lambda r: tuple(r[k] for k in keys))  # as lake_rows: Python's order
     finally:
         conn.close()
 
@@ -105,3 +106,18 @@ def wait_equal(server: LocalMariaDB, database: str, warehouse: str, table: str, 
 def _columns(server: LocalMariaDB, database: str, table: str) -> list[tuple]:
     return server.execute("SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s AND "
                           "TABLE_NAME = %s ORDER BY ORDINAL_POSITION", (database, table))
+
+
+def wait_synced(server: LocalMariaDB, database: str, warehouse: str, job: Job, events_rows: int,
+                timeout: float = 120.0) -> None:
+    """orders and events equal in source and lake; events (an append table) without duplicates."""
+    wait_equal(server, database, warehouse, "orders", "lake.orders", ["id"], job, timeout)
+    events = wait_equal(server, database, warehouse, "events", "lake.events", ["at", "message"], job, timeout)
+    assert len(events) == events_rows
+
+
+def shop(server: LocalMariaDB, database: str, rows: int) -> None:
+    """The orders and events tables with ``rows`` rows each."""
+    server.execute(ORDERS, database=database)
+    server.execute(EVENTS, database=database)
+    fill(server, database, 1, rows)

@@ -193,9 +193,9 @@ def _decimal(precision: int, scale: int, arrow_type: pa.DataType) -> Callable:
         if precision <= 18:
             signed = np.where(negative, -acc, acc)
             data = np.stack([signed, signed >> 63], axis=1).astype("<i8").tobytes()
-        else:
-            data = b"".join((-int(v) if neg else int(v)).to_bytes(16, "little", signed=True)
-                            for v, neg in zip(acc, negative))
+        else:  # a NULL's bytes are not a value (they may not fit in 16 bytes): 0 in its place
+            data = b"".join((0 if m else -int(v) if neg else int(v)).to_bytes(16, "little", signed=True)
+                            for v, neg, m in zip(acc, negative, mask))
         validity = pa.py_buffer(np.packbits(~mask, bitorder="little")) if mask.any() else None
         return pa.Array.from_buffers(arrow_type, len(mat), [validity, pa.py_buffer(data)])
     return convert

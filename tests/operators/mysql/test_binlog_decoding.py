@@ -5,9 +5,11 @@ import struct
 import numpy as np
 import pytest
 
-from operators.mysql.binlog.columns import decimal_unscaled, decimal_width, time2_packed
+from operators.mysql.binlog.columns import column_codec, decimal_unscaled, decimal_width, time2_packed
 from operators.mysql.binlog.connection import dump_gtid_packet, dump_packet
 from operators.mysql.binlog.gtid import GtidState, MySqlGtidSet
+from operators.mysql.binlog.table_map import NEWDECIMAL, ColumnLayout
+from operators.mysql.source_table import MySqlType
 
 
 def _time2_bytes(negative: bool, hms: int, us: int, fsp: int) -> bytes:
@@ -88,3 +90,15 @@ def test_dump_packets_have_the_declared_lengths():
     packet = dump_gtid_packet(7, MySqlGtidSet("3e11fa47-71ca-11e1-9e33-c80aa9429562:1-2"))
     flags, server_id, name_len, pos, size = struct.unpack_from("<HIIQI", packet)
     assert (flags, server_id, name_len, pos, size, len(packet)) == (4, 7, 0, 4, 48, 22 + 48)
+
+
+@pytest.mark.parametrize("precision,scale", [(38, 10), (30, 0), (10, 2), (65, 30)])
+def test_null_decimals_ignore_the_bytes_in_their_place(precision, scale):
+    """A NULL in a run of fixed-width columns has no bytes of its own: whatever stands in its
+    place (here 0xFF, digit groups far above 999999999) must not be decoded."""
+    layout = ColumnLayout(NEWDECIMAL, precision << 8 | scale, MySqlType("decimal", precision=precision, scale=scale))
+    codec = column_codec(layout)
+    mat = np.full((2, codec.width), 0xFF, np.uint8)
+    mat[1] = np.frombuffer(bytes([0x80]) + bytes(codec.width - 1), np.uint8)  # zero
+    values = codec.convert(mat, np.array([True, False])).to_pylist()
+    assert values[0] is None and values[1] in (0, "0" if not scale else "0." + "0" * scale)

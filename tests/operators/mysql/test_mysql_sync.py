@@ -16,25 +16,12 @@ import pytest
 from operators.cdc.source_position import POSITIONS_DIRECTORY
 from operators.mysql.local_server import LocalMariaDB
 from tests.support.jobs import Job, assert_refused, lake_rows
-from tests.support.mariadb import (EVENTS, ORDERS, fill, fresh_mysql_database, mysql_conf_args, source_rows,
-                                   wait_equal, workload)
+from tests.support.mariadb import (EVENTS, ORDERS, fill, fresh_mysql_database, mysql_conf_args, shop,
+                                   source_rows, wait_equal, wait_synced, workload)
 from tests.support.paths import ROOT
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
-
-
-def wait_synced(server, database, warehouse, job: Job, events_rows: int, timeout=120.0) -> None:
-    """orders and events equal in source and lake; events (an append table) without duplicates."""
-    wait_equal(server, database, warehouse, "orders", "lake.orders", ["id"], job, timeout)
-    events = wait_equal(server, database, warehouse, "events", "lake.events", ["at", "message"], job, timeout)
-    assert len(events) == events_rows
-
-
-def shop(server, database: str, rows: int) -> None:
-    server.execute(ORDERS, database=database)
-    server.execute(EVENTS, database=database)
-    fill(server, database, 1, rows)
 
 
 def test_sync_database_snapshot_stream_schema_change_and_restart(mariadb_server, mysql_database, tmp_path):

@@ -169,6 +169,10 @@ def test_to_string_texts():
     assert convert([b"\x00\xff"], pa.binary(), T("varbinary", length=2), to_string) == ["AP8="]
     assert convert([Decimal("1.50"), None], pa.decimal128(5, 2), T("decimal", precision=5, scale=2),
                    to_string) == ["1.50", None]
+    assert convert([Decimal("-0.0000000001"), Decimal("0E-10")], pa.decimal128(38, 10),
+                   T("decimal", precision=38, scale=10), to_string) == ["-0.0000000001", "0.0000000000"]
+    assert convert([b"\x01", b"\x00", None], pa.binary(), T("bit", length=1), to_string) == ["true", "false", None]
+    assert convert([b"\x02\x01"], pa.binary(), T("bit", length=10), to_string) == ["AgE="]
     assert convert([dt.date(2024, 2, 29)], pa.date32(), T("date"), to_string) == ["2024-02-29"]
 
 
@@ -189,3 +193,22 @@ def test_geometry_json():
         '{"coordinates":[[1,1],[2,2]],"type":"MultiPoint","srid":0}',
         '{"geometries":[{"type":"Point","coordinates":[3,4]}],"type":"GeometryCollection","srid":0}',
         None]
+
+
+def test_binlog_bytes_of_uuid_and_inet_become_the_servers_text():
+    """The binlog carries MariaDB's UUID/INET6/INET4 as BINARY(16/16/4); the mapping known from
+    information_schema keeps the type and writes the text the snapshot reads."""
+    from operators.mysql.canonical import text_form
+    from operators.mysql.source_table import MySqlTable
+    from operators.mysql.table_mapping import reconcile
+    uuid = bytes.fromhex("6ccd780cbaba102695645b8c656024db")
+    assert text_form(pa.array([uuid, None]), "uuid").to_pylist() == ["6ccd780c-baba-1026-9564-5b8c656024db", None]
+    inet6 = [bytes(10) + b"\xff\xff\x01\x02\x03\x04", bytes(12) + b"\x01\x02\x03\x04", bytes(15) + b"\x01",
+             bytes.fromhex("20010db8000000000000ff0000428329")]
+    assert text_form(pa.array(inet6), "inet6").to_pylist() == ["::ffff:1.2.3.4", "::1.2.3.4", "::1",
+                                                                "2001:db8::ff00:42:8329"]
+    assert text_form(pa.array([b"\xff\x00\x00\x01"]), "inet4").to_pylist() == ["255.0.0.1"]
+    known = MySqlTable("d", "t", (MySqlColumn("u", T("uuid")), MySqlColumn("i", T("inet4"))), ())
+    logged = MySqlTable("d", "t", (MySqlColumn("u", T("binary", length=16)), MySqlColumn("i", T("binary", length=4))),
+                        ())
+    assert [c.type.name for c in reconcile(known, logged).columns] == ["uuid", "inet4"]

@@ -12,13 +12,11 @@ starts (the cluster) is stopped by PID at the end, also on failure.
 from __future__ import annotations
 
 import os
-import re
 from collections import Counter
 
 import pytest
 
-from tests.support.flink_standalone import Cluster
-from tests.support.paths import ROOT
+from tests.support.flink_standalone import ClusterJob
 from tests.support.postgres import (EVENTS, ORDERS, conf_args, confirmed_lsn, fill, lake_rows, normalise, wait_equal,
                                     workload)
 from tests.support.waiting import wait_until
@@ -26,62 +24,6 @@ from tests.support.waiting import wait_until
 pytestmark = pytest.mark.slow
 
 SLOT = "lake"
-RUNNING = ("INITIALIZING", "CREATED", "RUNNING", "RESTARTING")
-
-
-class ClusterJob:
-    """A job submitted to ``cluster`` with ``flink run -d``, shaped like ``tests.support.postgres.Job``
-    for ``wait_equal``: ``process.poll()`` is None while the job runs, ``output()`` tells why not."""
-
-    def __init__(self, cluster: Cluster, args: list[str], savepoint: str | None = None):
-        self.cluster = cluster
-        restore = ["-s", savepoint] if savepoint else []
-        self.client_output = cluster.script(
-            "flink", "run", "-d", *restore, "-py", os.path.join(ROOT, "jobs", "postgres_sync_database.py"),
-            *args, "--flink_conf", "execution.checkpointing.interval=1s", timeout=300)
-        found = re.search(r"JobID ([0-9a-f]{32})", self.client_output)
-        assert found, self.client_output
-        self.job_id = found.group(1)
-        self.process = self
-
-    returncode = None
-
-    def state(self) -> str:
-        return self.cluster.rest(f"/jobs/{self.job_id}")["state"]
-
-    def poll(self):
-        state = self.state()
-        if state in RUNNING:
-            return None
-        self.returncode = state
-        return state
-
-    def output(self) -> str:
-        exceptions = self.cluster.rest(f"/jobs/{self.job_id}/exceptions")
-        root = (exceptions.get("exceptionHistory", {}).get("entries") or [{}])[0].get("stacktrace", "")
-        logs = ""
-        for name in sorted(os.listdir(self.cluster.logs)):
-            if "taskexecutor" in name and name.endswith(".log"):
-                with open(os.path.join(self.cluster.logs, name), errors="replace") as f:
-                    logs += f.read()[-3000:]
-        return f"{self.client_output}\nroot exception:\n{root[-4000:]}\ntaskmanager log:\n{logs}"
-
-    def stop_with_savepoint(self, directory: str) -> str:
-        out = self.cluster.script("flink", "stop", "--savepointPath", directory, self.job_id, timeout=300)
-        found = re.search(r"Savepoint completed\. Path: (\S+)", out)
-        assert found, out
-        wait_until(lambda: self.state() == "FINISHED", 120, "the stopped job to finish")
-        return found.group(1)
-
-
-@pytest.fixture
-def cluster(tmp_path):
-    cluster = Cluster(str(tmp_path / "flink"), slots=2)
-    try:
-        cluster.start()
-        yield cluster
-    finally:
-        cluster.stop()
 
 
 def test_stop_with_savepoint_and_restore(postgres_server, database, cluster, tmp_path):
@@ -93,7 +35,7 @@ def test_stop_with_savepoint_and_restore(postgres_server, database, cluster, tmp
     args = ["--warehouse", warehouse, "--database", "lake",
             *conf_args(postgres_server, database, slot=SLOT, **{"scan.snapshot.chunk.size": "700"})]
 
-    job = ClusterJob(cluster, args)
+    job = ClusterJob(cluster, "postgres_sync_database", args)
     assert "Syncing into 2 table(s): lake.events, lake.orders" in job.client_output
     wait_equal(postgres_server, database, warehouse, "orders", "lake.orders", ["id"], job, timeout=240)
     workload(postgres_server, database, 5000)  # streamed: TOAST, key change, deletes, updates, inserts
@@ -112,7 +54,7 @@ def test_stop_with_savepoint_and_restore(postgres_server, database, cluster, tmp
     postgres_server.execute("UPDATE orders SET note = 'after stop' WHERE id % 17 = 0", database=database)
     changed_lsn = int(postgres_server.execute("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn")[0][0])
 
-    job = ClusterJob(cluster, args, savepoint=savepoint)  # the same command, restored
+    job = ClusterJob(cluster, "postgres_sync_database", args, savepoint=savepoint)  # the same command, restored
     restored = wait_until(lambda: cluster.rest(f"/jobs/{job.job_id}/checkpoints")["latest"]["restored"], 120,
                           "the restored job to report its savepoint")
     assert restored["is_savepoint"] and restored["external_path"] == savepoint, restored
