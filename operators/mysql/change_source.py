@@ -59,8 +59,10 @@ _DML = re.compile(r"^\s*(?:/\*.*?\*/\s*)*(INSERT|REPLACE|UPDATE|DELETE|LOAD\s+DA
 
 class MySqlChangeSource:
     def __init__(self, config: MySqlSourceConfig, targets: Targets, type_mapping: TypeMapping,
-                 state: Optional[dict], instance: str):
+                 state: Optional[dict], instance: str, exact_snapshot_positions: Optional[bool] = None):
+        """``exact_snapshot_positions``: see ``SnapshotReader`` (None: ask the server)."""
         self.config = config
+        self.exact_snapshot_positions = exact_snapshot_positions
         self.targets = targets
         self.type_mapping = type_mapping
         self.instance = instance
@@ -101,7 +103,7 @@ class MySqlChangeSource:
             self._initial_state()
         events = [self._register(t) for t in tables]
         if self.phase == "snapshot":
-            self.snapshot = SnapshotReader(self.config)
+            self.snapshot = SnapshotReader(self.config, self.exact_snapshot_positions)
         return events
 
     def _initial_state(self) -> None:
@@ -341,6 +343,8 @@ class MySqlSourceFactory:
     config: MySqlSourceConfig
     targets: Targets
     type_mapping: TypeMapping
+    exact_snapshot_positions: Optional[bool] = None
+    """False: the low/high watermark snapshot even where the server reports positions (tests)."""
 
     @property
     def source_id(self) -> str:
@@ -351,7 +355,8 @@ class MySqlSourceFactory:
         return self.config.startup_mode == "snapshot"
 
     def open(self, state: Optional[dict], instance: str) -> MySqlChangeSource:
-        return MySqlChangeSource(self.config, self.targets, self.type_mapping, state, instance)
+        return MySqlChangeSource(self.config, self.targets, self.type_mapping, state, instance,
+                                 self.exact_snapshot_positions)
 
     def resume_state(self, published: SourcePosition, table_position: TablePosition) -> dict:
         """Per table, a later position in its lake table's latest snapshot wins (a crash between

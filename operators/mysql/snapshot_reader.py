@@ -11,6 +11,12 @@ CSV value (``GROUP_CONCAT`` of a line per row, in key order) and pyarrow's C++ C
 it; values are sent in forms that parse exactly (``operators/mysql/snapshot_sql.py``), and become
 the canonical arrays (``operators/mysql/canonical.py``) with vectorised casts.
 
+Servers whose consistent snapshots have no binlog position (Oracle MySQL) get Flink CDC's
+low/high watermark method instead (``operators/mysql/backfill.py``): the binlog's end is read
+before and after the chunk's query, and the table's changes in between are replayed onto the
+chunk, whose position is then the high watermark. A table without a chunk key is read again
+until no change of it falls between its watermarks.
+
 Exactness of the chunk key: chunks follow the server's order (its collations), so any key
 works, but the key must be unique and NOT NULL (rows with equal keys across a chunk boundary
 or NULL keys would be skipped): the primary key by default; an override
@@ -21,14 +27,19 @@ negative fractions are not resumable exactly (pymysql's text of such values is w
 from __future__ import annotations
 
 import io
+import time
 from dataclasses import dataclass
 from typing import Iterator, Optional, Sequence
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from operators.cdc.errors import SourceNotReady
-from operators.mysql.binlog.transaction import BinlogPosition
+from operators.cdc.errors import CdcError
+from operators.mysql.backfill import backfill
+from operators.mysql.binlog.connection import ServerSettings
+from operators.mysql.binlog.server_position import current_position
+from operators.mysql.binlog.stream import BinlogStream
+from operators.mysql.binlog.transaction import BinlogPosition, RowsChange
 from operators.mysql.snapshot_sql import csv_line, csv_type, quote_name, to_canonical
 from operators.mysql.source_config import InvalidSourceOption, MySqlSourceConfig
 from operators.mysql.source_table import MySqlTable
@@ -62,19 +73,31 @@ def chunk_key(table: MySqlTable, config: MySqlSourceConfig) -> tuple[str, ...]:
     return (column,)
 
 
+WATERMARK_ATTEMPTS = 20
+"""Reads of a table without a chunk key before giving up on a quiet moment (watermark method)."""
+
+
 class SnapshotReader:
-    def __init__(self, config: MySqlSourceConfig):
+    def __init__(self, config: MySqlSourceConfig, exact_positions: Optional[bool] = None):
+        """``exact_positions``: whether consistent snapshots report their binlog position (None:
+        ask the server; False: the watermark method, also on MariaDB)."""
+        self.config = config
         self.conn = config.connect()
         with self.conn.cursor() as cur:
             cur.execute("SET SESSION group_concat_max_len = @@max_allowed_packet")
             cur.execute("SELECT @@group_concat_max_len")
             self.max_value_bytes = int(cur.fetchone()[0])
+            if exact_positions is None:
+                cur.execute("SHOW GLOBAL STATUS LIKE 'binlog_snapshot_file'")
+                exact_positions = cur.fetchone() is not None
+        self.exact_positions = exact_positions
 
     def chunk(self, table: MySqlTable, key_columns: Sequence[str], after: Optional[tuple],
               limit: int) -> SnapshotChunk:
         """Up to ``limit`` rows with a key above ``after`` (all from the start when None), in key
         order. A chunk longer than ``group_concat_max_len`` (= ``max_allowed_packet``) is cut by the
         server: it is read again with half the limit."""
+        low = None if self.exact_positions else current_position(self.conn)
         order = ", ".join(quote_name(k) for k in key_columns)
         where, params = "", None
         if after is not None:
@@ -94,6 +117,9 @@ class SnapshotReader:
         if count == limit:
             names = [c.name for c in table.columns]
             last_key = tuple(columns[names.index(k)][count - 1].as_py() for k in key_columns)
+        if low is not None:
+            position = current_position(self.conn)
+            columns = backfill(columns, table, key_columns, after, last_key, self._changes(table, low, position))
         return SnapshotChunk(columns, last_key, position)
 
     def whole_table(self, table: MySqlTable,
@@ -102,6 +128,9 @@ class SnapshotReader:
         every batch has the same position and ``last_key`` None (there is nothing to resume by; a
         restored job reads the table again). Rows are streamed one per packet (slower than
         ``chunk``)."""
+        if not self.exact_positions:
+            yield from self._quiet_whole_table(table, batch_rows)
+            return
         position = self._begin_snapshot()
         try:
             with self.conn.cursor(_unbuffered_cursor()) as cur:
@@ -114,7 +143,7 @@ class SnapshotReader:
         finally:
             self._end_snapshot()
 
-    def _read_value(self, query: str, params: Optional[list]) -> tuple[bytes, BinlogPosition, bool]:
+    def _read_value(self, query: str, params: Optional[list]) -> tuple[bytes, Optional[BinlogPosition], bool]:
         position = self._begin_snapshot()
         try:
             with self.conn.cursor() as cur:
@@ -124,14 +153,58 @@ class SnapshotReader:
             self._end_snapshot()
         return data, position, len(data) >= self.max_value_bytes
 
-    def _begin_snapshot(self) -> BinlogPosition:
+    def _quiet_whole_table(self, table: MySqlTable, batch_rows: int) -> Iterator[SnapshotChunk]:
+        """The watermark method for a table without a chunk key: read whole until no change of
+        the table falls between the watermarks (there is no key to replay changes by)."""
+        for _ in range(WATERMARK_ATTEMPTS):
+            low = current_position(self.conn)
+            self._begin_snapshot()
+            try:
+                with self.conn.cursor(_unbuffered_cursor()) as cur:
+                    cur.execute(f"SELECT {csv_line(table)} FROM {table.qualified}")
+                    lines = [line for line, in cur.fetchall()]
+            finally:
+                self._end_snapshot()
+            high = current_position(self.conn)
+            if high.file_pos() == low.file_pos() or not self._changes(table, low, high):
+                for start in range(0, len(lines), batch_rows):
+                    yield SnapshotChunk(parse_lines(b"\n".join(lines[start:start + batch_rows]), table), None, high)
+                return
+        raise CdcError(f"{table.key} changed during each of {WATERMARK_ATTEMPTS} reads and has no key to replay "
+                       f"its changes by — give it a primary key or scan.incremental.snapshot.chunk.key-column")
+
+    def _changes(self, table: MySqlTable, low: BinlogPosition, high: BinlogPosition) -> list[RowsChange]:
+        """The binlog's row changes of ``table`` from ``low`` to ``high``, in order."""
+        if high.file_pos() <= low.file_pos():
+            return []
+        config = self.config
+        settings = ServerSettings(config.hostname, config.port, config.username, config.password)
+        stream = BinlogStream(settings, low, lambda database, name: (database, name) == (table.database, table.name),
+                              config.server_id, 200, config.connect_timeout_ms / 1000)
+        changes: list[RowsChange] = []
+        deadline = time.monotonic() + config.connect_timeout_ms / 1000 + 60
+        try:
+            while stream.position.file_pos() < high.file_pos():
+                if time.monotonic() > deadline:
+                    raise CdcError(f"the binlog between {low.file}:{low.pos} and {high.file}:{high.pos} did not "
+                                   f"arrive in time — the job restarts and reads the chunk again")
+                for transaction in stream.poll(config.poll_max_rows, 0.2):
+                    changes += [c for c in transaction.changes if isinstance(c, RowsChange)]
+        finally:
+            stream.close()
+        if any([c.name for c in change.table.columns] != [c.name for c in table.columns] for change in changes):
+            raise CdcError(f"{table.key} changed its columns while a snapshot chunk was read — the job restarts "
+                           f"and reads the chunk again")
+        return changes
+
+    def _begin_snapshot(self) -> Optional[BinlogPosition]:
+        """Starts a chunk's snapshot; its binlog position where the server reports it."""
         with self.conn.cursor() as cur:
             cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+            if not self.exact_positions:
+                return None
             cur.execute("SHOW STATUS LIKE 'binlog_snapshot_%'")
             status = dict(cur.fetchall())
-            if "Binlog_snapshot_file" not in status:
-                raise SourceNotReady("the server has no Binlog_snapshot_file status (Oracle MySQL) — use MariaDB "
-                                     "or Percona Server, whose consistent snapshots have a binlog position")
             file, pos = status["Binlog_snapshot_file"], int(status["Binlog_snapshot_position"])
             cur.execute("SELECT BINLOG_GTID_POS(%s, %s)", (file, pos))
             gtid = cur.fetchone()[0] or ""

@@ -219,10 +219,13 @@ class MySqlDriver(_MySqlWriter):
     name = "mysql"
     retains_log = False
 
-    def __init__(self, server, database: str):
-        """``server``: the ``mariadb_server`` fixture; ``database``: the ``mysql_database`` fixture."""
+    def __init__(self, server, database: str, watermarks: bool = False):
+        """``server``: the ``mariadb_server`` fixture; ``database``: the ``mysql_database`` fixture;
+        ``watermarks``: snapshot chunks by Flink CDC's low/high watermark method (what Oracle MySQL
+        gets) instead of MariaDB's snapshot positions."""
         self.server = server
         self.database = database
+        self.watermarks = watermarks
         self.conn = server.connect(database)
         super().__init__(self.conn.cursor())
 
@@ -257,7 +260,8 @@ class MySqlDriver(_MySqlWriter):
         if bounded:
             options["scan.startup.mode"] = "snapshot"
         config = MySqlSourceConfig.parse(options, table_required=True)
-        factory = MySqlSourceFactory(config, database_targets(LAKE_DATABASE, "", "", {}), TypeMapping())
+        factory = MySqlSourceFactory(config, database_targets(LAKE_DATABASE, "", "", {}), TypeMapping(),
+                                     False if self.watermarks else None)
         return MySqlPreparation(factory, None)
 
     def target(self, table: str) -> str:

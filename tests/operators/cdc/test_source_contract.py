@@ -22,7 +22,8 @@ the source's rows:
 6. bounded: the ``snapshot`` startup mode is ``bounded`` and ``snapshot_all()`` yields every row.
 
 The database side is a ``SourceDriver`` (``tests/support/source_drivers.py``); the suite runs
-once per entry of ``DRIVERS``: PostgreSQL and MySQL (on MariaDB). A server without a retained log
+once per entry of ``DRIVERS``: PostgreSQL, and MySQL on MariaDB twice (with MariaDB's snapshot
+positions, and with the low/high watermark method Oracle MySQL gets). A server without a retained log
 per source sets ``retains_log = False``, and case 5 is skipped for it.
 """
 
@@ -63,7 +64,13 @@ def _mysql(request) -> MySqlDriver:
     return MySqlDriver(request.getfixturevalue("mariadb_server"), request.getfixturevalue("mysql_database"))
 
 
-DRIVERS: dict[str, Callable[[pytest.FixtureRequest], SourceDriver]] = {"postgres": _postgres, "mysql": _mysql}
+def _mysql_watermarks(request) -> MySqlDriver:
+    return MySqlDriver(request.getfixturevalue("mariadb_server"), request.getfixturevalue("mysql_database"),
+                       watermarks=True)
+
+
+DRIVERS: dict[str, Callable[[pytest.FixtureRequest], SourceDriver]] = {
+    "postgres": _postgres, "mysql": _mysql, "mysql-watermarks": _mysql_watermarks}
 """Source name -> its driver on a fresh database for one test (fixtures through ``request``)."""
 
 
