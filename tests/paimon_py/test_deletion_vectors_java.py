@@ -50,15 +50,22 @@ def _paimon_py_values(warehouse) -> dict:
     return _values(h.rows_sorted(h.paimon_py_catalog(warehouse).get_table(f"{h.DB}.t"), ["id"]))
 
 
-def test_java_reads_what_paimon_py_wrote(tmp_path):
+def test_java_reads_and_continues_what_paimon_py_wrote(tmp_path):
     table = h.create_table(h.paimon_py_catalog(tmp_path), "t", SCHEMA, primary_keys=["id"], options=OPTIONS)
     batches = _batches(seed=1, commits=6, keys=2000, per_commit=700)
     for rows in batches:
         h.write_rows(table, SCHEMA, rows)
+    expected = _model({}, batches)
+    java_batches = _batches(seed=4, commits=2, keys=2000, per_commit=700)
     batch = java_tool.Batch()
     read = batch.read(tmp_path, f"{h.DB}.t")
-    expected = _model({}, batches)
-    assert _values(batch.run()[read]) == expected
+    for rows in java_batches:      # Java restores paimon_py's deletion vectors and adds to them
+        batch.write(tmp_path, f"{h.DB}.t", rows)
+    read_after = batch.read(tmp_path, f"{h.DB}.t")
+    results = batch.run()
+    assert _values(results[read]) == expected
+    expected = _model(expected, java_batches)
+    assert _values(results[read_after]) == expected
     assert _paimon_py_values(tmp_path) == expected
 
 
