@@ -86,7 +86,10 @@ TABLE_OPTIONS = OptionSet("table", [
     ConfigOption("snapshot.clean-empty-directories", BOOLEAN, "false",
                  "Remove directories that expiration left empty"),
     ConfigOption("metadata.stats-mode", STRING, "truncate(16)", "Column statistics in the data files' metadata"),
-    ConfigOption("deletion-vectors.enabled", BOOLEAN, "false", "Deletion vectors (`true` is not supported)"),
+    ConfigOption("deletion-vectors.enabled", BOOLEAN, "false",
+                 "Deletion vectors (primary-key tables, `deduplicate` engine): compaction marks superseded "
+                 "rows deleted, readers read levels >= 1 without merging"),
+    ConfigOption("deletion-vectors.bitmap64", BOOLEAN, "false", "64-bit deletion vectors (`true` is not supported)"),
     ConfigOption("row-tracking.enabled", BOOLEAN, "false", "Row tracking (`true` is not supported)"),
     ConfigOption("data-file.thin-mode", BOOLEAN, "false",
                  "Primary-key tables' data files without the key columns stored twice"),
@@ -101,7 +104,7 @@ FIELD_DISTINCT = ConfigOption("distinct", BOOLEAN, "false")
 FIELD_LIST_AGG_DELIMITER = ConfigOption("list-agg-delimiter", STRING, ",")
 """The per-field options ``fields.<field>.<suffix>`` of the merge engines, by suffix."""
 
-UNSUPPORTED_TRUE = ("deletion-vectors.enabled", "row-tracking.enabled", "data-evolution.enabled")
+UNSUPPORTED_TRUE = ("deletion-vectors.bitmap64", "row-tracking.enabled", "data-evolution.enabled")
 
 
 class CoreOptions:
@@ -179,6 +182,10 @@ class CoreOptions:
     @property
     def changelog_producer(self) -> str:
         return self.get("changelog-producer")
+
+    @property
+    def deletion_vectors_enabled(self) -> bool:
+        return self.get("deletion-vectors.enabled")
 
     @property
     def sequence_field(self) -> list[str]:

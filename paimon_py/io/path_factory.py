@@ -32,6 +32,15 @@ class FileStorePathFactory:
     def new_manifest_list(self) -> str:
         return self._next_name("manifest-list-")
 
+    def new_index_manifest(self) -> str:
+        return self._next_name("index-manifest-")
+
+    def new_index_file(self) -> str:
+        return self._next_name("index-")
+
+    def index_file_path(self, name: str) -> str:
+        return f"{self.table_path}/index/{name}"
+
     def new_data_file(self) -> str:
         return self._next_name(self.data_file_prefix, f".{self.file_format}")
 

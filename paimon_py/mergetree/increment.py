@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from paimon_py.io.data_file_meta import DataFileMeta
+from paimon_py.manifest.index_manifest import IndexFileMeta
 
 
 @dataclass
@@ -17,11 +18,14 @@ class DataIncrement:
 
 @dataclass
 class CompactIncrement:
-    """Files a compaction replaced and wrote, and the changelog it produced (a COMPACT snapshot)."""
+    """Files a compaction replaced and wrote, the changelog it produced and the bucket's new
+    deletion-vector index file or the one it no longer needs (a COMPACT snapshot)."""
 
     compact_before: list[DataFileMeta] = field(default_factory=list)
     compact_after: list[DataFileMeta] = field(default_factory=list)
     changelog_files: list[DataFileMeta] = field(default_factory=list)
+    new_index_files: list[IndexFileMeta] = field(default_factory=list)
+    deleted_index_files: list[IndexFileMeta] = field(default_factory=list)
 
 
 @dataclass

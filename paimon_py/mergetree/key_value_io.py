@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterator, Sequence
 
+import numpy as np
 import pyarrow as pa
 
 from paimon_py.io.data_file_meta import FILE_SOURCE_COMPACT, DataFileMeta
@@ -36,6 +37,8 @@ class BucketFiles:
         self.key_of = key_of
         self.key_names = schema.trimmed_primary_keys
         self.record_order = RecordOrder.of(schema)
+        self.deleted: Callable[[str], np.ndarray | None] = lambda file_name: None
+        """A file's deleted positions (deletion-vector mode): compaction reads skip those rows."""
 
     # ---- reading -----------------------------------------------------------------------------
 
@@ -60,8 +63,10 @@ class BucketFiles:
     def _run_batches(self, run: Sequence[DataFileMeta]) -> Iterator[pa.Table]:
         names = self.schema.field_names
         for f in run:
-            yield from self.reader.read_batches(self.partition_path, self.bucket, f, names,
-                                                SYSTEM_COLUMNS, READ_BATCH_ROWS)
+            batches = self.reader.read_batches(self.partition_path, self.bucket, f, names,
+                                               SYSTEM_COLUMNS, READ_BATCH_ROWS)
+            deleted = self.deleted(f.file_name)
+            yield from batches if deleted is None else _without_positions(batches, deleted)
 
     def empty(self) -> pa.Table:
         schema = self.schema.row_type.to_arrow_schema()
@@ -107,6 +112,18 @@ class BucketFiles:
     def delete(self, file: DataFileMeta) -> None:
         """Remove a file that never reached a snapshot."""
         self.reader.file_io.delete(self.reader.file_path(self.partition_path, self.bucket, file))
+
+
+def _without_positions(batches: Iterator[pa.Table], positions: np.ndarray) -> Iterator[pa.Table]:
+    """The batches of one file without the rows at ``positions`` (sorted file row numbers)."""
+    start = 0
+    for batch in batches:
+        end = start + batch.num_rows
+        keep = np.ones(batch.num_rows, dtype=bool)
+        inside = positions[np.searchsorted(positions, start):np.searchsorted(positions, end)]
+        keep[inside.astype(np.int64) - start] = False
+        yield batch.filter(keep)
+        start = end
 
 
 def concat(parts: Sequence[pa.Table | None], empty: pa.Table) -> pa.Table:

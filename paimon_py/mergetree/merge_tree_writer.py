@@ -155,9 +155,11 @@ class MergeTreeWriter:
                     self._commits_since_full = 0
             else:
                 self._apply(self.compact_manager.collect(blocking=False))
-        increment = CommitIncrement(DataIncrement(self._new_files, self._changelog),
-                                    CompactIncrement(self._compact_before, self._compact_after,
-                                                     self._compact_changelog))
+        compact = CompactIncrement(self._compact_before, self._compact_after, self._compact_changelog)
+        maintainer = self.compact_manager.dv_maintainer if self.compact_manager else None
+        if maintainer is not None:
+            compact.new_index_files, compact.deleted_index_files = maintainer.prepare_commit()
+        increment = CommitIncrement(DataIncrement(self._new_files, self._changelog), compact)
         self._new_files, self._changelog, self._compact_changelog = [], [], []
         self._compact_before, self._compact_after = [], []
         return increment

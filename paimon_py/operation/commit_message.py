@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from paimon_py.io.data_file_meta import DataFileMeta
+from paimon_py.manifest.index_manifest import IndexFileMeta
 from paimon_py.mergetree.increment import CommitIncrement
 
 
@@ -21,14 +22,18 @@ class CommitMessage:
     compact_before: list[DataFileMeta] = field(default_factory=list)
     compact_after: list[DataFileMeta] = field(default_factory=list)
     compact_changelog_files: list[DataFileMeta] = field(default_factory=list)
+    new_index_files: list[IndexFileMeta] = field(default_factory=list)
+    deleted_index_files: list[IndexFileMeta] = field(default_factory=list)
 
     @classmethod
     def of(cls, partition: tuple, bucket: int, total_buckets: int,
            increment: CommitIncrement) -> CommitMessage:
         data, compact = increment.data, increment.compact
         return cls(partition, bucket, total_buckets, data.new_files, data.changelog_files,
-                   compact.compact_before, compact.compact_after, compact.changelog_files)
+                   compact.compact_before, compact.compact_after, compact.changelog_files,
+                   compact.new_index_files, compact.deleted_index_files)
 
     def is_empty(self) -> bool:
         return not (self.new_files or self.changelog_files or self.compact_before
-                    or self.compact_after or self.compact_changelog_files)
+                    or self.compact_after or self.compact_changelog_files
+                    or self.new_index_files or self.deleted_index_files)

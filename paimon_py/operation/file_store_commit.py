@@ -23,6 +23,7 @@ from paimon_py.exceptions import CommitConflictError, FileDeletionConflict, Inva
 from paimon_py.fs.file_io import FileIO
 from paimon_py.io.data_file_meta import DataFileMeta
 from paimon_py.io.path_factory import FileStorePathFactory
+from paimon_py.manifest.index_manifest import IndexFileMeta, IndexManifestEntry, IndexManifestFile
 from paimon_py.manifest.manifest_entry import FileKind, ManifestEntry, live_files
 from paimon_py.manifest.manifest_file import ManifestFile
 from paimon_py.manifest.manifest_list import ManifestFileMeta, ManifestList
@@ -46,7 +47,8 @@ class FileStoreCommit:
 
     def __init__(self, file_io: FileIO, schema: TableSchema, path_factory: FileStorePathFactory,
                  snapshot_manager: SnapshotManager, manifest_list: ManifestList,
-                 manifest_file: ManifestFile, scan: FileStoreScan, commit_user: str | None = None):
+                 manifest_file: ManifestFile, scan: FileStoreScan, index_manifest_file: IndexManifestFile,
+                 commit_user: str | None = None):
         self.file_io = file_io
         self.schema = schema
         self.path_factory = path_factory
@@ -54,6 +56,7 @@ class FileStoreCommit:
         self.manifest_list = manifest_list
         self.manifest_file = manifest_file
         self.scan = scan
+        self.index_manifest_file = index_manifest_file
         self.commit_user = commit_user or str(uuid.uuid4())
         options = schema.core_options
         self.max_retries = options.commit_max_retries
@@ -76,23 +79,27 @@ class FileStoreCommit:
 
     def commit(self, messages: Sequence[CommitMessage], identifier: int = BATCH_COMMIT_IDENTIFIER,
                allow_empty: bool = False, properties: dict[str, str] | None = None) -> list[Snapshot]:
-        """APPEND snapshot for new files, then COMPACT snapshot for compaction results.
-        ``properties`` go into the snapshots' ``properties`` (e.g. a CDC source position)."""
+        """APPEND snapshot for new files, then COMPACT snapshot for compaction results and
+        deletion-vector index changes (as Paimon). ``properties`` go into the snapshots'
+        ``properties`` (e.g. a CDC source position)."""
         appended = [self._entry(FileKind.ADD, m, f) for m in messages for f in m.new_files]
         changelog = [self._entry(FileKind.ADD, m, f) for m in messages for f in m.changelog_files]
         compacted = ([self._entry(FileKind.DELETE, m, f) for m in messages for f in m.compact_before]
                      + [self._entry(FileKind.ADD, m, f) for m in messages for f in m.compact_after])
         compact_changelog = [self._entry(FileKind.ADD, m, f) for m in messages
                              for f in m.compact_changelog_files]
+        index_changes = ([self._index_entry(FileKind.ADD, m, f) for m in messages for f in m.new_index_files]
+                         + [self._index_entry(FileKind.DELETE, m, f) for m in messages
+                            for f in m.deleted_index_files])
         snapshots = []
         if appended or changelog or (allow_empty and not compacted):
             snapshots.append(self._commit_with_retry(
                 CommitKind.APPEND, lambda latest: appended, changelog, identifier, check=True,
                 properties=properties))
-        if compacted or compact_changelog:
+        if compacted or compact_changelog or index_changes:
             snapshots.append(self._commit_with_retry(
                 CommitKind.COMPACT, lambda latest: compacted, compact_changelog, identifier, check=True,
-                properties=properties))
+                properties=properties, index_changes=index_changes))
         return snapshots
 
     def overwrite(self, partition_filter: PartitionPredicate | None,
@@ -129,11 +136,16 @@ class FileStoreCommit:
         partition = BinaryRow.serialize(message.partition, self.schema.partition_types)
         return ManifestEntry(kind, partition, message.bucket, message.total_buckets, file)
 
+    def _index_entry(self, kind: FileKind, message: CommitMessage, file: IndexFileMeta) -> IndexManifestEntry:
+        partition = BinaryRow.serialize(message.partition, self.schema.partition_types)
+        return IndexManifestEntry(kind, partition, message.bucket, file)
+
     def _commit_with_retry(self, kind: CommitKind,
                            delta_of: Callable[[Snapshot | None], list[ManifestEntry]],
                            changelog: list[ManifestEntry], identifier: int, check: bool,
                            new_bucket_count_allowed: bool = False,
-                           properties: dict[str, str] | None = None) -> Snapshot:
+                           properties: dict[str, str] | None = None,
+                           index_changes: Sequence[IndexManifestEntry] = ()) -> Snapshot:
         outcome_unknown_after: int | None = None
         for attempt in range(self.max_retries + 1):
             latest = self.snapshot_manager.latest_snapshot()
@@ -147,7 +159,7 @@ class FileStoreCommit:
             written = _Attempt([])
             try:
                 snapshot = self._write_snapshot_files(latest, kind, delta, changelog, identifier, written,
-                                                      properties)
+                                                      properties, index_changes)
                 created = self.snapshot_manager.try_create(snapshot)
             except Exception:
                 outcome_unknown_after = latest.id if latest else 0
@@ -174,13 +186,18 @@ class FileStoreCommit:
     def _write_snapshot_files(self, latest: Snapshot | None, kind: CommitKind,
                               delta: list[ManifestEntry], changelog: list[ManifestEntry],
                               identifier: int, written: _Attempt,
-                              properties: dict[str, str] | None = None) -> Snapshot:
+                              properties: dict[str, str] | None = None,
+                              index_changes: Sequence[IndexManifestEntry] = ()) -> Snapshot:
         base_manifests = self._base_manifests(latest, written)
         base_name, base_size = self._write_list(base_manifests, written)
         delta_name, delta_size = self._write_list(self._write_manifests(delta, written), written)
         changelog_name = changelog_size = None
         if changelog:
             changelog_name, changelog_size = self._write_list(self._write_manifests(changelog, written), written)
+        index_manifest = latest.index_manifest if latest else None
+        if index_changes:
+            index_manifest = self.index_manifest_file.combine(index_manifest, index_changes)
+            written.manifests.append(index_manifest)
         delta_rows = sum(e.file.row_count if e.kind == FileKind.ADD else -e.file.row_count for e in delta)
         schema_id = self.schema.id
         return Snapshot(
@@ -188,7 +205,7 @@ class FileStoreCommit:
             base_manifest_list=base_name, base_manifest_list_size=base_size,
             delta_manifest_list=delta_name, delta_manifest_list_size=delta_size,
             changelog_manifest_list=changelog_name, changelog_manifest_list_size=changelog_size,
-            index_manifest=latest.index_manifest if latest else None,
+            index_manifest=index_manifest,
             commit_user=self.commit_user, commit_identifier=identifier, commit_kind=kind,
             time_millis=int(time.time() * 1000),
             total_record_count=(latest.total_record_count if latest else 0) + delta_rows,

@@ -18,11 +18,14 @@ import pyarrow.compute as pc
 
 from paimon_py.data.binary_row import BinaryRow
 from paimon_py.data.row_kind import RowKind
+from paimon_py.deletionvectors.index_file import DeletionVectorsIndexFile
+from paimon_py.deletionvectors.maintainer import DeletionVectorsMaintainer
 from paimon_py.exceptions import InvalidDataError, OptionError, UnsupportedFeatureError
 from paimon_py.io.data_file_meta import DataFileMeta
 from paimon_py.io.data_file_reader import DataFileReader
 from paimon_py.io.data_file_writer import DataFileWriter
 from paimon_py.io.key_value import VALUE_KIND
+from paimon_py.manifest.index_manifest import DELETION_VECTORS_INDEX, IndexFileMeta, IndexManifestFile
 from paimon_py.mergetree.append_only_writer import AppendOnlyWriter
 from paimon_py.mergetree.compact.compact_manager import MergeTreeCompactManager
 from paimon_py.mergetree.compact.universal_compaction import UniversalCompaction
@@ -49,7 +52,8 @@ class FileStoreWrite:
 
     def __init__(self, schema: TableSchema, file_writer: DataFileWriter, file_reader: DataFileReader,
                  scan: FileStoreScan, snapshot_manager: SnapshotManager,
-                 partition_computer: PartitionComputer, ignore_previous_files: bool = False):
+                 partition_computer: PartitionComputer, index_manifest_file: IndexManifestFile,
+                 ignore_previous_files: bool = False):
         """``ignore_previous_files``: write as if the table were empty, without compaction (for
         an overwrite, whose commit replaces the old files anyway)."""
         self.schema = schema
@@ -59,6 +63,8 @@ class FileStoreWrite:
         self.scan = scan
         self.snapshot_manager = snapshot_manager
         self.partition_computer = partition_computer
+        self.index_manifest_file = index_manifest_file
+        self.dv_index_file = DeletionVectorsIndexFile(file_reader.file_io, index_manifest_file.path_factory)
         self.ignore_previous_files = ignore_previous_files
         self.has_primary_key = bool(schema.primary_keys)
         self.num_buckets = self.options.bucket
@@ -71,6 +77,8 @@ class FileStoreWrite:
                                            thread_name_prefix="paimon-compaction")
         self.writers: dict[tuple, MergeTreeWriter | AppendOnlyWriter] = {}
         self._restored: dict[tuple, dict[int, list[DataFileMeta]]] = {}
+        self._restored_dv_index: dict[tuple, IndexFileMeta] = {}
+        self._taken_over_dvs: dict[tuple, DeletionVectorsMaintainer] = {}
         self._spill_dir: str | None = None
         key_types = schema.types_of(schema.trimmed_primary_keys)
         self.key_of = lru_cache(maxsize=65536)(lambda data: BinaryRow.deserialize(data, key_types))
@@ -83,6 +91,26 @@ class FileStoreWrite:
                 f"with option 'bucket' set to a positive number.")
         if not self.has_primary_key and self.num_buckets == -2:
             raise UnsupportedFeatureError("paimon_py cannot write postpone-bucket (bucket=-2) tables.")
+        if self.options.deletion_vectors_enabled:
+            self._check_deletion_vectors()
+
+    def _check_deletion_vectors(self) -> None:
+        """Deletion vectors are written for what the key alone decides: the newest row wins."""
+        options = self.options
+        if not self.has_primary_key:
+            raise UnsupportedFeatureError("paimon_py writes deletion vectors for primary-key tables only; "
+                                          "create the table without 'deletion-vectors.enabled'.")
+        if options.merge_engine != "deduplicate" or options.sequence_field:
+            raise UnsupportedFeatureError(
+                "paimon_py writes deletion vectors with merge-engine=deduplicate and no sequence.field "
+                "only; create the table without 'deletion-vectors.enabled' or with those settings.")
+        if options.changelog_producer == "full-compaction":
+            raise UnsupportedFeatureError(
+                "paimon_py does not write deletion vectors with changelog-producer=full-compaction; "
+                "use 'lookup' or 'input'.")
+        if self.ignore_previous_files:
+            raise UnsupportedFeatureError("paimon_py cannot overwrite deletion-vector tables; delete "
+                                          "rows with -D records instead.")
 
     # ---- input -------------------------------------------------------------------------------
 
@@ -143,6 +171,9 @@ class FileStoreWrite:
         for (partition, bucket), writer in previous.writers.items():
             files = writer.levels.all_files() if isinstance(writer, MergeTreeWriter) else writer.files
             self._restored[partition][bucket] = list(files)
+            if isinstance(writer, MergeTreeWriter) and writer.compact_manager is not None \
+                    and writer.compact_manager.dv_maintainer is not None:
+                self._taken_over_dvs[(partition, bucket)] = writer.compact_manager.dv_maintainer
 
     def close(self) -> None:
         for writer in self.writers.values():
@@ -171,6 +202,11 @@ class FileStoreWrite:
                     f"Partition {partition} was written with {entry.total_buckets} buckets but the "
                     f"table option 'bucket' is {self.num_buckets}; rescale it with an overwrite.")
             self._restored[partition].setdefault(entry.bucket, []).append(entry.file)
+        if self.options.deletion_vectors_enabled and latest is not None:
+            for entry in self.index_manifest_file.read(latest.index_manifest):
+                partition = self.scan.partition_of(entry.partition)
+                if entry.index_file.index_type == DELETION_VECTORS_INDEX and partition in partitions:
+                    self._restored_dv_index[(partition, entry.bucket)] = entry.index_file
 
     def _writer(self, partition: tuple, bucket: int):
         key = (partition, bucket)
@@ -210,7 +246,10 @@ class FileStoreWrite:
             min_file_size = int(options.target_file_size(True) * COMPACTION_FILE_SIZE_RATIO)
             manager = MergeTreeCompactManager(self.executor, levels, strategy, bucket_files,
                                               min_file_size, options.num_sorted_runs_stop_trigger,
-                                              options.changelog_producer, self._force_level0())
+                                              options.changelog_producer, self._force_level0(),
+                                              self._dv_maintainer(partition, bucket))
+            if manager.dv_maintainer is not None:
+                bucket_files.deleted = manager.dv_maintainer.deleted
         spill = SpillFiles(self._spill_directory()) if options.write_buffer_spillable else None
         return MergeTreeWriter(bucket_files, manager, levels.max_sequence_number() + 1,
                                options.changelog_producer,
@@ -218,8 +257,18 @@ class FileStoreWrite:
 
     def _force_level0(self) -> bool:
         """Level 0 is compacted at every commit for the ``lookup`` producer (so each commit has
-        its changelog) and for ``first-row`` tables (readers skip level 0 there), as in Paimon."""
-        return self.options.changelog_producer == "lookup" or self.options.merge_engine == "first-row"
+        its changelog) and for ``first-row`` and deletion-vector tables (readers skip level 0
+        there), as in Paimon."""
+        return (self.options.changelog_producer == "lookup" or self.options.merge_engine == "first-row"
+                or self.options.deletion_vectors_enabled)
+
+    def _dv_maintainer(self, partition: tuple, bucket: int) -> DeletionVectorsMaintainer | None:
+        if not self.options.deletion_vectors_enabled:
+            return None
+        key = (partition, bucket)
+        if key in self._taken_over_dvs:
+            return self._taken_over_dvs.pop(key)
+        return DeletionVectorsMaintainer(self.dv_index_file, self._restored_dv_index.get(key))
 
     def _spill_directory(self) -> str:
         if self._spill_dir is None:

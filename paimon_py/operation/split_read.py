@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import numpy as np
 import pyarrow as pa
 
 from paimon_py.data.row_kind import to_short_strings
+from paimon_py.deletionvectors.index_file import DeletionVectorsIndexFile
 from paimon_py.io.data_file_reader import DataFileReader
 from paimon_py.io.key_value import SEQUENCE_NUMBER, VALUE_KIND
 from paimon_py.mergetree.merge_function import create_merge_function
@@ -25,9 +27,11 @@ from paimon_py.types import to_arrow_field
 class SplitRead:
     """Reads splits of one table as its current schema."""
 
-    def __init__(self, schema: TableSchema, reader: DataFileReader, partition_computer: PartitionComputer):
+    def __init__(self, schema: TableSchema, reader: DataFileReader, partition_computer: PartitionComputer,
+                 dv_index_file: DeletionVectorsIndexFile):
         self.schema = schema
         self.reader = reader
+        self.dv_index_file = dv_index_file
         self.partition_computer = partition_computer
         self.record_order = RecordOrder.of(schema)
         self.merge_function = create_merge_function(schema) if schema.primary_keys else None
@@ -36,6 +40,8 @@ class SplitRead:
         path = self.partition_computer.path(split.partition)
         if split.streaming and self.schema.primary_keys:
             tables = [self.reader.read(path, split.bucket, f, columns, (VALUE_KIND,)) for f in split.files]
+        elif split.deletion_files:
+            tables = [self._read_without_deleted(path, split, i, columns) for i in range(len(split.files))]
         elif not self.schema.primary_keys or split.raw_convertible:
             tables = [self.reader.read(path, split.bucket, f, columns) for f in split.files]
         else:
@@ -45,6 +51,16 @@ class SplitRead:
             kinds = _concat_kinds(tables) if split.streaming and self.schema.primary_keys else None
             result = result.append_column(ROW_KIND_COLUMN, to_short_strings(kinds, result.num_rows))
         return result
+
+    def _read_without_deleted(self, path: str, split: Split, index: int, columns: Sequence[str]) -> pa.Table:
+        """One file without the rows its deletion vector marks."""
+        table = self.reader.read(path, split.bucket, split.files[index], columns)
+        deletion_file = split.deletion_files[index]
+        if deletion_file is None:
+            return table
+        keep = np.ones(table.num_rows, dtype=bool)
+        keep[self.dv_index_file.read(deletion_file)] = False
+        return table.filter(keep)
 
     def _merge(self, path: str, split: Split, columns: Sequence[str]) -> pa.Table:
         names = self.schema.field_names

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from paimon_py.deletionvectors.index_file import DeletionVectorsIndexFile
 from paimon_py.fs.file_io import FileIO
 from paimon_py.io.data_file_reader import DataFileReader
 from paimon_py.io.data_file_writer import DataFileWriter
 from paimon_py.io.path_factory import FileStorePathFactory
 from paimon_py.manifest.avro import avro_codec
+from paimon_py.manifest.index_manifest import IndexManifestFile
 from paimon_py.manifest.manifest_file import ManifestFile
 from paimon_py.manifest.manifest_list import ManifestList
 from paimon_py.operation.file_store_commit import FileStoreCommit
@@ -70,21 +72,28 @@ class FileStoreTable:
         writer = DataFileWriter(self.file_io, path_factory, self.schema)
         reader = DataFileReader(self.file_io, path_factory, self.schema_manager, self.schema)
         return FileStoreWrite(self.schema, writer, reader, self.new_scan(path_factory),
-                              self.snapshot_manager, self.partition_computer, ignore_previous_files)
+                              self.snapshot_manager, self.partition_computer,
+                              self.new_index_manifest_file(path_factory), ignore_previous_files)
 
     def new_file_store_commit(self, commit_user: str | None = None) -> FileStoreCommit:
         path_factory = self.new_path_factory()
         scan = self.new_scan(path_factory)
         return FileStoreCommit(self.file_io, self.schema, path_factory, self.snapshot_manager,
-                               scan.manifest_list, scan.manifest_file, scan, commit_user)
+                               scan.manifest_list, scan.manifest_file, scan,
+                               self.new_index_manifest_file(path_factory), commit_user)
+
+    def new_index_manifest_file(self, path_factory: FileStorePathFactory) -> IndexManifestFile:
+        return IndexManifestFile(self.file_io, path_factory, avro_codec(self.options.manifest_compression))
 
     def new_expire_snapshots(self) -> "ExpireSnapshots":
         from paimon_py.operation.expire_snapshots import ExpireSnapshots
         return ExpireSnapshots(self)
 
     def new_split_read(self) -> SplitRead:
-        reader = DataFileReader(self.file_io, self.new_path_factory(), self.schema_manager, self.schema)
-        return SplitRead(self.schema, reader, self.partition_computer)
+        path_factory = self.new_path_factory()
+        reader = DataFileReader(self.file_io, path_factory, self.schema_manager, self.schema)
+        return SplitRead(self.schema, reader, self.partition_computer,
+                         DeletionVectorsIndexFile(self.file_io, path_factory))
 
     def new_batch_write_builder(self) -> "BatchWriteBuilder":
         from paimon_py.table.write_builder import BatchWriteBuilder

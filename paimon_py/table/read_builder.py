@@ -9,6 +9,7 @@ from typing import Any, Callable, Sequence
 import pandas as pd
 import pyarrow as pa
 
+from paimon_py.deletionvectors.index_file import DeletionFile, DeletionVectorsIndexFile
 from paimon_py.exceptions import SchemaError
 from paimon_py.manifest.manifest_entry import ManifestEntry
 from paimon_py.operation.split import Split
@@ -80,17 +81,31 @@ class TableScan:
                     else manager.latest_snapshot())
         scan = self.table.new_scan()
         entries = scan.live_entries(snapshot, self.partition_filter)
-        if self.table.primary_keys and self.table.options.merge_engine == "first-row":
-            # As Paimon: first-row data is visible once compacted out of level 0.
+        has_key = bool(self.table.primary_keys)
+        with_dvs = has_key and self.table.options.deletion_vectors_enabled
+        if has_key and (self.table.options.merge_engine == "first-row" or with_dvs):
+            # As Paimon: first-row and deletion-vector data is visible once compacted out of level 0.
             entries = [e for e in entries if e.file.level > 0]
         groups: dict[tuple, list[ManifestEntry]] = {}
         for entry in entries:
             groups.setdefault((entry.partition, entry.bucket), []).append(entry)
-        has_key = bool(self.table.primary_keys)
-        splits = [Split(scan.partition_of(partition), bucket, _in_sequence_order(group),
-                        not has_key or _raw_convertible(group))
-                  for (partition, bucket), group in groups.items()]
+        deletion_files = self._deletion_files(snapshot) if with_dvs else None
+        splits = []
+        for (partition, bucket), group in groups.items():
+            files = _in_sequence_order(group)
+            dvs = () if deletion_files is None else tuple(
+                deletion_files.get((partition, bucket, f.file_name)) for f in files)
+            splits.append(Split(scan.partition_of(partition), bucket, files,
+                                not has_key or with_dvs or _raw_convertible(group), deletion_files=dvs))
         return Plan(splits)
+
+    def _deletion_files(self, snapshot) -> dict[tuple[bytes, int, str], DeletionFile]:
+        """The deletion vectors of ``snapshot`` (readers of such tables never merge keys)."""
+        if snapshot is None:
+            return {}
+        path_factory = self.table.new_path_factory()
+        entries = self.table.new_index_manifest_file(path_factory).read(snapshot.index_manifest)
+        return DeletionVectorsIndexFile(self.table.file_io, path_factory).deletion_files(entries)
 
 
 def _in_sequence_order(entries: list[ManifestEntry]) -> tuple:

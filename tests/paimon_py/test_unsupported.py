@@ -35,10 +35,11 @@ def test_dynamic_bucket_primary_key_tables_are_not_written(catalog):
         catalog.get_table("db.t").new_batch_write_builder().new_write()
 
 
-def test_deletion_vectors_are_refused(catalog):
-    with pytest.raises(OptionError, match="deletion-vectors.enabled"):
+def test_64_bit_deletion_vectors_are_refused(catalog):
+    with pytest.raises(OptionError, match="deletion-vectors.bitmap64"):
         catalog.create_table("db.t", paimon_py.Schema.from_pyarrow_schema(
-            SCHEMA, primary_keys=["id"], options={"bucket": "1", "deletion-vectors.enabled": "true"}))
+            SCHEMA, primary_keys=["id"], options={"bucket": "1", "deletion-vectors.enabled": "true",
+                                                  "deletion-vectors.bitmap64": "true"}))
 
 
 def test_append_tables_refuse_retractions(catalog):

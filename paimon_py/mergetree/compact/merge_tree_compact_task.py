@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
+import numpy as np
+
 from paimon_py.io.data_file_meta import DataFileMeta
 from paimon_py.mergetree.compact.universal_compaction import CompactUnit
 from paimon_py.mergetree.key_value_io import BucketFiles
@@ -22,22 +24,28 @@ class CompactResult:
     before: list[DataFileMeta] = field(default_factory=list)
     after: list[DataFileMeta] = field(default_factory=list)
     changelog: list[DataFileMeta] = field(default_factory=list)
+    deletions: dict[str, np.ndarray] = field(default_factory=dict)
+    """Deletion-vector mode: newly deleted positions of files outside the compaction."""
 
 
 class MergeTreeCompactTask:
     def __init__(self, bucket_files: BucketFiles, key_of: Callable[[bytes], tuple],
-                 min_file_size: int, drop_delete: bool, unit: CompactUnit, changelog=None):
+                 min_file_size: int, drop_delete: bool, unit: CompactUnit, changelog=None,
+                 deletion_lookup=None):
         self.bucket_files = bucket_files
         self.key_of = key_of
         self.min_file_size = min_file_size
         self.drop_delete = drop_delete
         self.unit = unit
         self.changelog = changelog
+        self.deletion_lookup = deletion_lookup
 
     def run(self) -> CompactResult:
         result = CompactResult()
         if self.changelog is not None:
             result.changelog = self.changelog.produce(self.unit)
+        if self.deletion_lookup is not None:
+            result.deletions = self.deletion_lookup.produce(self.unit)
         candidate: list[DataFileMeta] = []
         for section in self._sections():
             if len(section) > 1:
