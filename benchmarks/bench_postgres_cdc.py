@@ -27,19 +27,14 @@ Results: ``benchmarks/results/postgres_cdc.md``.
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import io
-import json
 import os
-import re
 import shutil
 import statistics
-import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from decimal import Decimal
 
@@ -52,11 +47,12 @@ import pyarrow as pa  # noqa: E402
 import pyarrow.compute as pc  # noqa: E402
 import pyarrow.csv as pacsv  # noqa: E402
 
+from benchmarks import cdc_harness as harness  # noqa: E402
+from benchmarks.cdc_harness import (JobProcess, SnapshotWatcher, bench_parser, kill_group, paced_ranges,  # noqa: E402
+                                     parse_bench_args, rate_text, ratio_text, summary, sustained_plan)
 from benchmarks.common import machine, publish  # noqa: E402
-from operators.cdc.catalog import open_catalog  # noqa: E402
 from operators.postgres.local_server import LocalPostgres, find_bin_dir  # noqa: E402
 from operators.postgres.replication import format_lsn, parse_lsn  # noqa: E402
-from operators.cdc.source_position import PositionStore, property_key  # noqa: E402
 
 DB = "bench"
 TABLE = "bench"
@@ -160,12 +156,11 @@ def lake_stats(warehouse: str, table: str = TABLE, library: str = "paimon_py") -
             total(data["ts"].cast(pa.timestamp("us")).cast(pa.int64()).cast(pa.decimal128(38, 0))))
 
 
+STAT_NAMES = ("count", "sum(id)", "sum(k)", "sum(amount)", "count(v)", "sum(length(v))", "sum(ts us)")
+
+
 def check_equal(what: str, source: tuple, lake: tuple) -> str:
-    names = ("count", "sum(id)", "sum(k)", "sum(amount)", "count(v)", "sum(length(v))", "sum(ts us)")
-    if source != lake:
-        diff = ", ".join(f"{n}: source {s} lake {lk}" for n, s, lk in zip(names, source, lake) if s != lk)
-        raise SystemExit(f"{what}: the lake differs from the source ({diff})")
-    return f"{what}: lake = source ({int(source[0]):,} rows; {', '.join(names[1:])} equal)"
+    return harness.check_equal(what, STAT_NAMES, source, lake)
 
 
 def pypaimon_write(warehouse: str, data: pa.Table, batch_rows: int = 100_000) -> float:
@@ -189,118 +184,21 @@ def pypaimon_write(warehouse: str, data: pa.Table, batch_rows: int = 100_000) ->
 
 # --- the job -------------------------------------------------------------------------------------
 
-class Job:
+class Job(JobProcess):
     """``jobs/postgres_sync_table.py`` as a child process in its own session."""
 
     def __init__(self, server: LocalPostgres, warehouse: str, table: str, slot: str, mode: str,
                  log_path: str, *extra: str):
         conf = {**server.conf(DB), "table-name": table, "slot.name": slot, "scan.startup.mode": mode}
-        self.command = [sys.executable, os.path.join(ROOT, "jobs", "postgres_sync_table.py"),
-                        "--warehouse", warehouse, "--database", DB, "--table", table,
-                        *[x for k, v in conf.items() for x in ("--postgres_conf", f"{k}={v}")], *extra]
-        self.log_path = log_path
-        self.source_id = f"postgres/127.0.0.1:{server.port}/{DB}/{slot}"
-        self.store = PositionStore.of(open_catalog({"warehouse": warehouse}))
-        # Flink's own log (checkpoints, task failures) beside ours, not in the shared pyflink/log
-        self.flink_log_dir = os.path.splitext(log_path)[0] + "-flink"
-        env = {**os.environ, "FLINK_LOG_DIR": self.flink_log_dir}
-        with open(log_path, "wb") as log:
-            self.started = time.perf_counter()
-            self.process = subprocess.Popen(self.command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                            env=env, start_new_session=True)
-
-    def log_tail(self, chars: int = 4000) -> str:
-        with open(self.log_path, errors="replace") as f:
-            return f.read()[-chars:]
-
-    def wait(self, timeout: float) -> tuple[float, int]:
-        """Waits for the (bounded) job to end; its wall seconds from start and the peak resident
-        memory (bytes) of its processes (client, JVM, Python workers), sampled every 0.2 s."""
-        deadline = time.monotonic() + timeout
-        peak = 0
-        while self.process.poll() is None:
-            if time.monotonic() > deadline:
-                raise SystemExit(f"the job did not end within {timeout:.0f} s:\n{self.log_tail()}")
-            peak = max(peak, group_rss(self.process.pid))
-            time.sleep(0.2)
-        seconds = time.perf_counter() - self.started
-        if self.process.returncode != 0:
-            raise SystemExit(f"the job failed (exit {self.process.returncode}):\n{self.log_tail()}")
-        return seconds, peak
-
-    def flink_running_s(self) -> float:
-        """Seconds the Flink job spent from CREATED->RUNNING to RUNNING->FINISHED (its Flink log)."""
-        pattern = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) .*Job .* switched from state "
-                             r"(CREATED to RUNNING|RUNNING to FINISHED)")
-        times = {}
-        for name in sorted(os.listdir(self.flink_log_dir)) if os.path.isdir(self.flink_log_dir) else []:
-            with open(os.path.join(self.flink_log_dir, name), errors="replace") as f:
-                for line in f:
-                    match = pattern.match(line)
-                    if match:
-                        times[match.group(2)] = datetime.datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S,%f")
-        if len(times) < 2:
-            return float("nan")
-        return (times["RUNNING to FINISHED"] - times["CREATED to RUNNING"]).total_seconds()
-
-    def check_running(self) -> None:
-        if self.process.poll() is not None:
-            raise SystemExit(f"the job ended (exit {self.process.returncode}):\n{self.log_tail()}")
+        super().__init__("postgres_sync_table.py",
+                         ["--warehouse", warehouse, "--database", DB, "--table", table,
+                          *[x for k, v in conf.items() for x in ("--postgres_conf", f"{k}={v}")], *extra],
+                         warehouse, f"postgres/127.0.0.1:{server.port}/{DB}/{slot}", log_path,
+                         lambda state: state["lsn"])
 
     def published_lsn(self) -> int:
-        position = self.store.load(self.source_id)
-        return position.state["lsn"] if position is not None else -1
-
-    def wait_position(self, lsn: int, timeout: float, poll_s: float = 0.02) -> float:
-        """Waits until the published position covers ``lsn``; returns the perf_counter time."""
-        deadline = time.monotonic() + timeout
-        while self.published_lsn() < lsn:
-            self.check_running()
-            if time.monotonic() > deadline:
-                raise SystemExit(f"the job's position did not reach {format_lsn(lsn)} within {timeout:.0f} s "
-                                 f"(at {format_lsn(max(self.published_lsn(), 0))}):\n{self.log_tail()}")
-            time.sleep(poll_s)
-        return time.perf_counter()
-
-    def kill(self) -> None:
-        """Ends the job's whole process group: SIGTERM, then SIGKILL for whatever is left."""
-        kill_group(self.process)
-
-
-def group_rss(pgid: int) -> int:
-    """Resident memory (bytes) of the processes in process group ``pgid``."""
-    total = 0
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            if os.getpgid(int(pid)) != pgid:
-                continue
-            with open(f"/proc/{pid}/statm") as f:
-                total += int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-        except (OSError, ValueError):
-            continue
-    return total
-
-
-def kill_group(process: subprocess.Popen, grace_s: float = 10) -> None:
-    def alive() -> bool:
-        try:
-            os.killpg(process.pid, 0)
-            return True
-        except ProcessLookupError:
-            return False
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        if not alive():
-            break
-        os.killpg(process.pid, sig)
-        deadline = time.monotonic() + grace_s
-        while time.monotonic() < deadline:
-            process.poll()  # reap the leader, or the group never empties
-            if not alive():
-                break
-            time.sleep(0.1)
-    process.wait()
+        lsn = self.published()
+        return -1 if lsn is None else lsn
 
 
 def snapshot_job(server: LocalPostgres, warehouse: str, table: str, slot: str, workdir: str) -> dict:
@@ -345,92 +243,44 @@ def warm_up(server: LocalPostgres, job: Job, timeout: float = 300) -> float:
 
 
 def sustained(server: LocalPostgres, rows: int, changes: int, tx_rows: int) -> dict:
-    """``changes`` row changes in ``tx_rows``-row transactions: per 20 transactions 18 updates of a
-    key range, 1 insert of new keys, 1 delete of a key range no update touches."""
-    transactions = -(-changes // tx_rows)
-    deletes = transactions // 20
-    update_hi = max(rows - deletes * tx_rows, tx_rows)
+    """``changes`` row changes in ``tx_rows``-row transactions (``cdc_harness.sustained_plan``)."""
+    plan = sustained_plan(rows, changes, tx_rows)
     conn = psycopg2.connect(server.dsn_for(DB))
     applied = {"U": 0, "I": 0, "D": 0}
     started = time.perf_counter()
     with conn.cursor() as cur:
-        next_update, next_insert, next_delete = 1, rows + 1, rows
-        for i in range(transactions):
-            kind = "I" if i % 20 == 18 else "D" if i % 20 == 19 else "U"
+        for kind, lo, hi in plan:
             if kind == "U":
-                hi = min(next_update + tx_rows - 1, update_hi)
                 cur.execute(f"UPDATE {TABLE} SET k = k + 1, amount = amount + 0.01,"
-                            f" ts = ts + INTERVAL '1 second' WHERE id BETWEEN %s AND %s", (next_update, hi))
-                next_update = 1 if hi >= update_hi else hi + 1
+                            f" ts = ts + INTERVAL '1 second' WHERE id BETWEEN %s AND %s", (lo, hi))
             elif kind == "I":
-                cur.execute(ROWS_SQL.format(name=TABLE), (next_insert, next_insert + tx_rows - 1))
-                next_insert += tx_rows
+                cur.execute(ROWS_SQL.format(name=TABLE), (lo, hi))
             else:
-                cur.execute(f"DELETE FROM {TABLE} WHERE id BETWEEN %s AND %s",
-                            (max(next_delete - tx_rows + 1, update_hi + 1), next_delete))
-                next_delete -= tx_rows
+                cur.execute(f"DELETE FROM {TABLE} WHERE id BETWEEN %s AND %s", (lo, hi))
             applied[kind] += cur.rowcount
             conn.commit()
         conn.autocommit = True
         produced = time.perf_counter()
         final_lsn = wal_lsn(cur, insert=True)
     conn.close()
-    return {"started": started, "produced": produced, "final_lsn": final_lsn, "transactions": transactions,
+    return {"started": started, "produced": produced, "final_lsn": final_lsn, "transactions": len(plan),
             "applied": applied, "changes": sum(applied.values())}
-
-
-class SnapshotWatcher(threading.Thread):
-    """Polls the table's snapshot directory; records each new snapshot's id, timeMillis, the
-    position LSN in its properties and the wall time it was first seen."""
-
-    def __init__(self, warehouse: str, source_id: str, poll_s: float = 0.01):
-        super().__init__(daemon=True)
-        self.directory = os.path.join(warehouse, f"{DB}.db", TABLE, "snapshot")
-        self.key = property_key(source_id)
-        self.poll_s = poll_s
-        self.stop = threading.Event()
-        self.seen = set(self._ids())
-        self.snapshots: list[tuple[int, int, int, float]] = []  # (id, timeMillis, lsn, seen ms)
-
-    def _ids(self) -> list[int]:
-        return [int(n[len("snapshot-"):]) for n in os.listdir(self.directory)
-                if n.startswith("snapshot-") and n[len("snapshot-"):].isdigit()]
-
-    def run(self) -> None:
-        while not self.stop.is_set():
-            for sid in sorted(set(self._ids()) - self.seen):
-                seen_ms = time.time() * 1000
-                try:
-                    with open(os.path.join(self.directory, f"snapshot-{sid}")) as f:
-                        data = json.load(f)
-                except (OSError, ValueError):
-                    continue  # not complete yet: next poll
-                self.seen.add(sid)
-                value = (data.get("properties") or {}).get(self.key)
-                if value is not None:
-                    self.snapshots.append((sid, data["timeMillis"], json.loads(value)["state"]["lsn"], seen_ms))
-            self.stop.wait(self.poll_s)
 
 
 def latency(server: LocalPostgres, job: Job, warehouse: str, rows: int, tps: float, tx_rows: int,
             seconds: float) -> dict:
-    watcher = SnapshotWatcher(warehouse, job.source_id)
+    watcher = SnapshotWatcher(os.path.join(warehouse, f"{DB}.db", TABLE), job.source_id, lambda st: st["lsn"])
     watcher.start()
     conn = psycopg2.connect(server.dsn_for(DB))
     conn.autocommit = True
     commits: list[tuple[float, int]] = []  # (commit wall ms, pg_current_wal_lsn() after it)
     count = int(tps * seconds)
-    update_hi = max(rows // 2, tx_rows)
     try:
         with conn.cursor() as cur:
             cur.execute("SET synchronous_commit = on")  # the LSN read after commit covers the commit
             started = time.perf_counter()
-            for i in range(count):
-                delay = started + i / tps - time.perf_counter()
-                if delay > 0:
-                    time.sleep(delay)
-                first = 1 + (i * tx_rows) % (update_hi - tx_rows + 1)
-                cur.execute(f"UPDATE {TABLE} SET k = k + 1 WHERE id BETWEEN %s AND %s", (first, first + tx_rows - 1))
+            for first, last in paced_ranges(count, tps, rows, tx_rows):
+                cur.execute(f"UPDATE {TABLE} SET k = k + 1 WHERE id BETWEEN %s AND %s", (first, last))
                 committed = time.time() * 1000
                 commits.append((committed, wal_lsn(cur)))
             paced_s = time.perf_counter() - started
@@ -440,27 +290,9 @@ def latency(server: LocalPostgres, job: Job, warehouse: str, rows: int, tps: flo
         watcher.stop.set()
         watcher.join()
         conn.close()
-    snapshots = sorted(watcher.snapshots)
-    by_time, by_seen, missing = [], [], 0
-    for committed, lsn in commits:
-        match = next((s for s in snapshots if s[2] >= lsn), None)
-        if match is None:
-            missing += 1
-            continue
-        by_time.append(match[1] - committed)
-        by_seen.append(match[3] - committed)
-    if missing:
-        raise SystemExit(f"{missing} of {len(commits)} paced transactions have no snapshot covering them")
-    return {"transactions": count, "paced_s": paced_s, "snapshots": len(snapshots),
+    by_time, by_seen = watcher.latencies(commits)
+    return {"transactions": count, "paced_s": paced_s, "snapshots": len(watcher.snapshots),
             "time_millis": summary(by_time), "seen": summary(by_seen)}
-
-
-def summary(values: list[float]) -> dict:
-    values = sorted(values)
-
-    def pct(p: float) -> float:
-        return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
-    return {"p50": pct(50), "p99": pct(99), "max": values[-1], "min": values[0]}
 
 
 def recvlogical(server: LocalPostgres, end_lsn: int) -> float:
@@ -482,21 +314,8 @@ def recvlogical(server: LocalPostgres, end_lsn: int) -> float:
 # --- the run -------------------------------------------------------------------------------------
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=5_000_000)
-    parser.add_argument("--changes", type=int, default=1_000_000)
-    parser.add_argument("--tx-rows", type=int, default=1000, help="rows per transaction of the sustained run")
-    parser.add_argument("--latency-tps", type=float, default=50)
-    parser.add_argument("--latency-rows", type=int, default=20)
-    parser.add_argument("--latency-seconds", type=float, default=20)
-    parser.add_argument("--workdir", default=None, help="where the warehouses go (default: a temp dir)")
-    parser.add_argument("--overhead-runs", type=int, default=3,
-                        help="runs of the job on the 1-row table (the median is the fixed cost)")
-    parser.add_argument("--keep", action="store_true", help="keep the work directory (job logs, lakes)")
-    parser.add_argument("--output", default=os.path.join(HERE, "results", "postgres_cdc.md"))
-    args = parser.parse_args(argv)
-    if args.rows < 10 * args.tx_rows:
-        parser.error("--rows must be at least 10 x --tx-rows")
+    args = parse_bench_args(bench_parser(__doc__.splitlines()[0], os.path.join(HERE, "results", "postgres_cdc.md")),
+                            argv)
     workdir = tempfile.mkdtemp(prefix="bench-pgcdc-", dir=args.workdir)
     server = LocalPostgres(settings=dict(SERVER_SETTINGS))
     stream_job = None
@@ -611,12 +430,12 @@ def report(args, r: dict) -> str:
         f"{one_row_runs} s) | {r['overhead_s']:.1f} | | | | "
         f"{statistics.median(x['flink_s'] for x in r['one_row']):.1f} | "
         f"{statistics.median(x['rss'] for x in r['one_row']) / 2**20:,.0f} MiB |",
-        f"| `postgres_sync_table`, net of the fixed cost | {net_s:.1f} | {_rate(net)} "
+        f"| `postgres_sync_table`, net of the fixed cost | {net_s:.1f} | {rate_text(net)} "
         f"| | | | |",
         f"| baseline: `COPY bench TO STDOUT (FORMAT csv)`, psycopg2 `copy_expert` into a null sink | "
-        f"{r['copy_s']:.1f} | {copy_rate:,.0f} | {gross / copy_rate:.2f} | {_ratio(net, copy_rate)} | | |",
+        f"{r['copy_s']:.1f} | {copy_rate:,.0f} | {gross / copy_rate:.2f} | {ratio_text(net, copy_rate)} | | |",
         f"| baseline: pypaimon 2.1.0 write + commit from Arrow (primary key, {BUCKETS} buckets, parquet) | "
-        f"{r['pypaimon_s']:.1f} | {pypaimon_rate:,.0f} | {gross / pypaimon_rate:.2f} | {_ratio(net, pypaimon_rate)} "
+        f"{r['pypaimon_s']:.1f} | {pypaimon_rate:,.0f} | {gross / pypaimon_rate:.2f} | {ratio_text(net, pypaimon_rate)} "
         f"| | |",
         "",
         "Ratios above 1 mean the job is faster. The COPY baseline is the bare read a snapshot cannot beat "
@@ -651,14 +470,6 @@ def report(args, r: dict) -> str:
         + "; ".join(f"{name} {before:.1f} -> {after:.1f}" for name, before, after in r["load_avg"]),
     ]
     return "\n".join(lines) + "\n"
-
-
-def _rate(value: float) -> str:
-    return "n/a (within the noise of the fixed cost)" if value != value else f"{value:,.0f}"
-
-
-def _ratio(ours: float, theirs: float) -> str:
-    return "n/a" if ours != ours else f"{ours / theirs:.2f}"
 
 
 if __name__ == "__main__":
