@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any, Callable, Sequence
 
@@ -150,16 +151,29 @@ class TableScan:
         return scan.pruned_live_entries(snapshot, pruner.manifest_may_match, keep)
 
     def _within_limit(self, splits: list[Split]) -> list[Split]:
-        """Without a filter, the first splits whose exact row counts reach the limit."""
+        """Without a filter, the first splits (of an append table, the first files) whose exact
+        row counts reach the limit."""
         if self.limit is None or self.predicate is not None:
             return splits
+        kept: list[Split] = []
         rows = 0
-        for i, split in enumerate(splits):
+        for split in splits:
             if rows >= self.limit:
-                return splits[:i]
+                break
+            if not self.table.primary_keys:
+                split = _first_files(split, self.limit - rows)
+            kept.append(split)
             if split.raw_convertible and not any(f.has_deletes() for f in split.files):
                 rows += split.row_count
-        return splits
+        return kept
+
+
+def _first_files(split: Split, rows: int) -> Split:
+    """The split with its first files that hold at least ``rows`` rows."""
+    for i in range(len(split.files)):
+        if sum(f.row_count for f in split.files[:i + 1]) >= rows:
+            return replace(split, files=split.files[:i + 1])
+    return split
 
 
 def _in_sequence_order(entries: list[ManifestEntry]) -> tuple:
