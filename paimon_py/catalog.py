@@ -90,7 +90,10 @@ class FileSystemCatalog:
             raise TableNotFound(f"Table '{identifier}' does not exist (no schema under {path}/schema).")
         return FileStoreTable(self.file_io, path, identifier, schema)
 
-    def alter_table(self, identifier: str, changes: Sequence[SchemaChange]) -> None:
+    def alter_table(self, identifier: str, changes: Sequence[SchemaChange],
+                    ignore_if_not_exists: bool = False) -> None:
+        if ignore_if_not_exists and not self.table_exists(identifier):
+            return
         self.get_table(identifier)
         SchemaManager(self.file_io, self.table_path(identifier)).commit_changes(changes)
 

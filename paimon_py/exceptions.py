@@ -67,3 +67,7 @@ class TableAlreadyExists(CatalogError):
 
 class TagAlreadyExists(PaimonError, ValueError):
     pass
+
+
+class SnapshotNotFound(PaimonError, ValueError):
+    """A snapshot or tag that an operation names does not exist (any more)."""

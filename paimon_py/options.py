@@ -340,3 +340,15 @@ class CoreOptions:
     def compaction_max_file_num(self) -> int:
         return self.get("compaction.max.file-num")
 
+
+
+class OptionKey(str):
+    """A table option's key; ``key()`` too, as pypaimon's ``CoreOptions.BUCKET.key()``."""
+
+    def key(self) -> str:
+        return str(self)
+
+
+for _option in TABLE_OPTIONS:
+    # pypaimon's constants: CoreOptions.BUCKET, CoreOptions.SNAPSHOT_NUM_RETAINED_MIN, ...
+    setattr(CoreOptions, _option.key.replace(".", "_").replace("-", "_").upper(), OptionKey(_option.key))

@@ -41,9 +41,50 @@ class DataType:
     def __str__(self) -> str:
         return str(self.to_json())
 
+    def to_dict(self) -> str | dict[str, Any]:
+        """pypaimon's name for :meth:`to_json`."""
+        return self.to_json()
+
+    @classmethod
+    def from_dict(cls, data: str | dict[str, Any]) -> DataType:
+        """pypaimon's name for :func:`parse_data_type`."""
+        return parse_data_type(data)
+
+
+class _AtomicTypeMeta(type):
+    """Lets ``AtomicType('INT')`` (pypaimon's spelling) build the concrete type, ``IntType()``."""
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> DataType:
+        if cls is AtomicType:
+            return _atomic(*args, **kwargs)
+        return super().__call__(*args, **kwargs)
+
+
+class AtomicType(DataType, metaclass=_AtomicTypeMeta):
+    """Base of the types without children; ``type`` is the SQL name (``"DECIMAL(10, 2)"``)."""
+
+    @property
+    def type(self) -> str:
+        return self._sql()
+
+
+def _atomic(type: str, nullable: bool = True) -> DataType:
+    parsed = _parse_atomic(type)
+    return parsed.copy(parsed.nullable and nullable)
+
+
+def _nullable_first(t: DataType, names: tuple[str, ...]) -> None:
+    """Accept pypaimon's argument order, nullability first: ``ArrayType(True, element)``."""
+    if not isinstance(getattr(t, names[0]), bool):
+        return
+    values = [getattr(t, n) for n in names] + [t.nullable]
+    object.__setattr__(t, "nullable", values[0])
+    for name, value in zip(names, values[1:]):
+        object.__setattr__(t, name, value)
+
 
 @dataclass(frozen=True)
-class BooleanType(DataType):
+class BooleanType(AtomicType):
     nullable: bool = True
 
     def _sql(self) -> str:
@@ -51,7 +92,7 @@ class BooleanType(DataType):
 
 
 @dataclass(frozen=True)
-class TinyIntType(DataType):
+class TinyIntType(AtomicType):
     nullable: bool = True
 
     def _sql(self) -> str:
@@ -59,7 +100,7 @@ class TinyIntType(DataType):
 
 
 @dataclass(frozen=True)
-class SmallIntType(DataType):
+class SmallIntType(AtomicType):
     nullable: bool = True
 
     def _sql(self) -> str:
@@ -67,7 +108,7 @@ class SmallIntType(DataType):
 
 
 @dataclass(frozen=True)
-class IntType(DataType):
+class IntType(AtomicType):
     nullable: bool = True
 
     def _sql(self) -> str:
@@ -75,7 +116,7 @@ class IntType(DataType):
 
 
 @dataclass(frozen=True)
-class BigIntType(DataType):
+class BigIntType(AtomicType):
     nullable: bool = True
 
     def _sql(self) -> str:
@@ -83,7 +124,7 @@ class BigIntType(DataType):
 
 
 @dataclass(frozen=True)
-class FloatType(DataType):
+class FloatType(AtomicType):
     nullable: bool = True
 
     def _sql(self) -> str:
@@ -91,7 +132,7 @@ class FloatType(DataType):
 
 
 @dataclass(frozen=True)
-class DoubleType(DataType):
+class DoubleType(AtomicType):
     nullable: bool = True
 
     def _sql(self) -> str:
@@ -99,7 +140,7 @@ class DoubleType(DataType):
 
 
 @dataclass(frozen=True)
-class DecimalType(DataType):
+class DecimalType(AtomicType):
     precision: int = 10
     scale: int = 0
     nullable: bool = True
@@ -109,7 +150,7 @@ class DecimalType(DataType):
 
 
 @dataclass(frozen=True)
-class CharType(DataType):
+class CharType(AtomicType):
     length: int = 1
     nullable: bool = True
 
@@ -118,7 +159,7 @@ class CharType(DataType):
 
 
 @dataclass(frozen=True)
-class VarCharType(DataType):
+class VarCharType(AtomicType):
     length: int = MAX_LENGTH
     nullable: bool = True
 
@@ -127,7 +168,7 @@ class VarCharType(DataType):
 
 
 @dataclass(frozen=True)
-class BinaryType(DataType):
+class BinaryType(AtomicType):
     length: int = 1
     nullable: bool = True
 
@@ -136,7 +177,7 @@ class BinaryType(DataType):
 
 
 @dataclass(frozen=True)
-class VarBinaryType(DataType):
+class VarBinaryType(AtomicType):
     length: int = MAX_LENGTH
     nullable: bool = True
 
@@ -145,7 +186,7 @@ class VarBinaryType(DataType):
 
 
 @dataclass(frozen=True)
-class DateType(DataType):
+class DateType(AtomicType):
     nullable: bool = True
 
     def _sql(self) -> str:
@@ -153,7 +194,7 @@ class DateType(DataType):
 
 
 @dataclass(frozen=True)
-class TimeType(DataType):
+class TimeType(AtomicType):
     precision: int = 0
     nullable: bool = True
 
@@ -162,7 +203,7 @@ class TimeType(DataType):
 
 
 @dataclass(frozen=True)
-class TimestampType(DataType):
+class TimestampType(AtomicType):
     precision: int = 6
     nullable: bool = True
 
@@ -171,7 +212,7 @@ class TimestampType(DataType):
 
 
 @dataclass(frozen=True)
-class LocalZonedTimestampType(DataType):
+class LocalZonedTimestampType(AtomicType):
     precision: int = 6
     nullable: bool = True
 
@@ -180,7 +221,7 @@ class LocalZonedTimestampType(DataType):
 
 
 @dataclass(frozen=True)
-class VariantType(DataType):
+class VariantType(AtomicType):
     nullable: bool = True
 
     def _sql(self) -> str:
@@ -188,7 +229,7 @@ class VariantType(DataType):
 
 
 @dataclass(frozen=True)
-class BlobType(DataType):
+class BlobType(AtomicType):
     nullable: bool = True
 
     def _sql(self) -> str:
@@ -200,6 +241,9 @@ class ArrayType(DataType):
     element: DataType
     nullable: bool = True
 
+    def __post_init__(self) -> None:
+        _nullable_first(self, ("element",))
+
     def to_json(self) -> dict[str, Any]:
         return {"type": "ARRAY" + self._not_null(), "element": self.element.to_json()}
 
@@ -208,6 +252,9 @@ class ArrayType(DataType):
 class MultisetType(DataType):
     element: DataType
     nullable: bool = True
+
+    def __post_init__(self) -> None:
+        _nullable_first(self, ("element",))
 
     def to_json(self) -> dict[str, Any]:
         return {"type": "MULTISET" + self._not_null(), "element": self.element.to_json()}
@@ -218,6 +265,9 @@ class VectorType(DataType):
     element: DataType
     length: int
     nullable: bool = True
+
+    def __post_init__(self) -> None:
+        _nullable_first(self, ("element", "length"))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -232,6 +282,9 @@ class MapType(DataType):
     key: DataType
     value: DataType
     nullable: bool = True
+
+    def __post_init__(self) -> None:
+        _nullable_first(self, ("key", "value"))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -260,6 +313,15 @@ class DataField:
             out["defaultValue"] = self.default_value
         return out
 
+    def to_dict(self) -> dict[str, Any]:
+        """pypaimon's name for :meth:`to_json`."""
+        return self.to_json()
+
+    @staticmethod
+    def from_dict(obj: dict[str, Any]) -> DataField:
+        """pypaimon's name for :meth:`from_json`."""
+        return DataField.from_json(obj)
+
     @staticmethod
     def from_json(obj: dict[str, Any]) -> DataField:
         """Parse a DataField object (``id`` is required)."""
@@ -278,6 +340,7 @@ class RowType(DataType):
     nullable: bool = True
 
     def __post_init__(self) -> None:
+        _nullable_first(self, ("fields",))
         object.__setattr__(self, "fields", tuple(self.fields))
 
     def to_json(self) -> dict[str, Any]:

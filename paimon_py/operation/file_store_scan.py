@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Callable
 
 from paimon_py.data.binary_row import BinaryRow
-from paimon_py.manifest.manifest_entry import FileKind, ManifestEntry, live_files
+from paimon_py.manifest.manifest_entry import FileKind, ManifestEntry, live_files, merge_entries
 from paimon_py.manifest.manifest_file import ManifestFile
 from paimon_py.manifest.manifest_list import ManifestFileMeta, ManifestList
 from paimon_py.snapshot.snapshot import Snapshot
@@ -52,6 +52,20 @@ class FileStoreScan:
         if partition_filter is not None:
             entries = [e for e in entries if partition_filter(self.partition_of(e.partition))]
         return entries
+
+    def pruned_live_entries(self, snapshot: Snapshot | None,
+                            manifest_filter: Callable[[ManifestFileMeta], bool],
+                            entry_filter: Callable[[ManifestEntry], bool]) -> list[ManifestEntry]:
+        """Live ADD entries of the manifests and entries the filters keep (not cached).
+
+        A pruned manifest may hold the ADD of a file whose DELETE another manifest keeps, so
+        unmatched DELETEs are dropped here rather than reported as conflicts.
+        """
+        if snapshot is None:
+            return []
+        manifests = [m for m in self.data_manifests(snapshot) if manifest_filter(m)]
+        merged = merge_entries(e for e in self.read_entries(manifests) if entry_filter(e))
+        return [e for e in merged.values() if e.kind == FileKind.ADD]
 
     def _cached_live(self, snapshot: Snapshot) -> dict[tuple, ManifestEntry] | None:
         if self._cache is None or self._cache[0] > snapshot.id or self.snapshot_manager is None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import pyarrow as pa
 
+from paimon_py.exceptions import SchemaChangeError
 from paimon_py.types import (BigIntType, BinaryType, CharType, DataType, DecimalType, DoubleType,
                              FloatType, IntType, LocalZonedTimestampType, SmallIntType, TimeType,
                              TimestampType, TinyIntType, VarBinaryType, VarCharType,
@@ -40,6 +42,12 @@ class SchemaChange:
         return SchemaChange("update_column_type", name, _as_paimon_type(data_type))
 
     @staticmethod
+    def drop_column(name: str | Sequence[str]) -> "SchemaChange":
+        """Drop a column (not a key column); its values in older files are no longer read. A
+        column added later under the same name is a new column. ``[name]`` is pypaimon's form."""
+        return SchemaChange("drop_column", name if isinstance(name, str) else _top_level(name))
+
+    @staticmethod
     def drop_not_null(name: str) -> "SchemaChange":
         """Make a NOT NULL column nullable (primary-key columns excepted)."""
         return SchemaChange("drop_not_null", name)
@@ -51,6 +59,12 @@ class SchemaChange:
     @staticmethod
     def remove_option(key: str) -> "SchemaChange":
         return SchemaChange("remove_option", key)
+
+
+def _top_level(path: Sequence[str]) -> str:
+    if len(path) != 1:
+        raise SchemaChangeError(f"Cannot drop nested field {'.'.join(path)}: only top-level columns.")
+    return path[0]
 
 
 def _as_paimon_type(data_type: DataType | pa.DataType) -> DataType:

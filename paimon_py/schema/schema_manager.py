@@ -139,6 +139,8 @@ def apply_changes(schema: TableSchema, changes: Sequence[SchemaChange]) -> Table
                 raise SchemaChangeError(f"Column '{change.name}' already exists; cannot add it again.")
             highest += 1
             fields.append(DataField(highest, change.name, change.data_type, change.comment))
+        elif change.action == "drop_column":
+            fields.pop(_droppable_index(schema, fields, change.name))
         else:
             index = _field_index(fields, change.name)
             fields[index] = _change_field(schema, fields[index], change)
@@ -166,6 +168,16 @@ def _change_field(schema: TableSchema, field: DataField, change: SchemaChange) -
             raise SchemaChangeError(f"Primary key column '{field.name}' must stay NOT NULL.")
         return dataclasses.replace(field, type=field.type.copy(nullable=True))
     raise SchemaChangeError(f"Unknown schema change action {change.action!r}.")
+
+
+def _droppable_index(schema: TableSchema, fields: list[DataField], name: str) -> int:
+    """Where the column to drop is; key columns and the last column cannot be dropped (as Paimon)."""
+    if name in schema.primary_keys or name in schema.partition_keys:
+        raise SchemaChangeError(f"Cannot drop key column '{name}'.")
+    index = _field_index(fields, name)
+    if len(fields) == 1:
+        raise SchemaChangeError(f"Cannot drop '{name}', the table's only column.")
+    return index
 
 
 def _field_index(fields: list[DataField], name: str) -> int:

@@ -20,6 +20,18 @@ class SnapshotManager:
         self.table_path = table_path
         self.snapshot_dir = f"{table_path}/snapshot"
 
+    def __call__(self) -> "SnapshotManager":
+        """Itself: pypaimon's ``table.snapshot_manager()`` is a method, paimon_py's an attribute."""
+        return self
+
+    def get_latest_snapshot(self) -> Snapshot | None:
+        """pypaimon's name for :meth:`latest_snapshot`."""
+        return self.latest_snapshot()
+
+    def get_snapshot_by_id(self, snapshot_id: int) -> Snapshot | None:
+        """The snapshot, or None if it does not exist (pypaimon's lookup)."""
+        return self.snapshot(snapshot_id) if self.snapshot_exists(snapshot_id) else None
+
     def snapshot_path(self, snapshot_id: int) -> str:
         return f"{self.snapshot_dir}/{SNAPSHOT_PREFIX}{snapshot_id}"
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from paimon_py.config_option import parse_duration_ms
 from paimon_py.deletionvectors.index_file import DeletionVectorsIndexFile
+from paimon_py.exceptions import SnapshotNotFound
 from paimon_py.fs.file_io import FileIO
 from paimon_py.io.data_file_reader import DataFileReader
 from paimon_py.io.data_file_writer import DataFileWriter
@@ -16,11 +18,13 @@ from paimon_py.manifest.manifest_list import ManifestList
 from paimon_py.operation.file_store_commit import FileStoreCommit
 from paimon_py.operation.file_store_scan import FileStoreScan
 from paimon_py.operation.file_store_write import FileStoreWrite
+from paimon_py.operation.rollback import rollback_to
 from paimon_py.operation.split_read import SplitRead
 from paimon_py.partition import PartitionComputer
 from paimon_py.schema.schema_manager import SchemaManager
 from paimon_py.schema.table_schema import TableSchema
 from paimon_py.snapshot.snapshot_manager import SnapshotManager
+from paimon_py.tag.tag_manager import TagManager
 
 if TYPE_CHECKING:
     from paimon_py.operation.expire_snapshots import ExpireSnapshots
@@ -94,6 +98,30 @@ class FileStoreTable:
         reader = DataFileReader(self.file_io, path_factory, self.schema_manager, self.schema)
         return SplitRead(self.schema, reader, self.partition_computer,
                          DeletionVectorsIndexFile(self.file_io, path_factory))
+
+    def tag_manager(self) -> TagManager:
+        return TagManager(self.file_io, self.table_path)
+
+    def create_tag(self, tag_name: str, snapshot_id: int | None = None, ignore_if_exists: bool = False,
+                   time_retained: str | None = None) -> None:
+        """Tag a snapshot (the latest by default); ``time_retained`` such as ``"1 d"`` expires the tag."""
+        snapshot = (self.snapshot_manager.latest_snapshot() if snapshot_id is None
+                    else self.snapshot_manager.get_snapshot_by_id(snapshot_id))
+        if snapshot is None:
+            raise SnapshotNotFound(f"Cannot tag {self.identifier}: snapshot "
+                                   f"{'latest' if snapshot_id is None else snapshot_id} does not exist.")
+        retained = None if time_retained is None else parse_duration_ms(time_retained)
+        self.tag_manager().create_tag(tag_name, snapshot, retained, ignore_if_exists)
+
+    def delete_tag(self, tag_name: str) -> bool:
+        return self.tag_manager().delete_tag(tag_name)
+
+    def list_tags(self) -> list[str]:
+        return self.tag_manager().list_tags()
+
+    def rollback_to(self, target: int | str) -> None:
+        """Make snapshot ``target`` (an id) or tag ``target`` (a name) the latest state again."""
+        rollback_to(self.snapshot_manager, self.tag_manager(), target)
 
     def new_batch_write_builder(self) -> "BatchWriteBuilder":
         from paimon_py.table.write_builder import BatchWriteBuilder

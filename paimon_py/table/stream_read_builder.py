@@ -14,7 +14,8 @@ from typing import Sequence
 from paimon_py.manifest.manifest_entry import FileKind, ManifestEntry
 from paimon_py.operation.split import Split
 from paimon_py.snapshot.snapshot import CommitKind, Snapshot
-from paimon_py.table.read_builder import Plan, ReadBuilder, TableRead
+from paimon_py.table.read_builder import Plan, ReadBuilder
+from paimon_py.table.table_read import TableRead
 
 
 class StreamReadBuilder:
