@@ -194,7 +194,8 @@ class MySqlChangeSource:
     def _events(self, transactions: list[BinlogTransaction]) -> list[Event]:
         batches = _Batches()
         events: list[Event] = []
-        start_ts = self.config.startup_timestamp_ms
+        # the binlog keeps whole seconds: a transaction of the start's second is handed over
+        start_ts = self.config.startup_timestamp_ms and self.config.startup_timestamp_ms // 1000 * 1000
         for transaction in transactions:
             if start_ts and transaction.timestamp_ms < start_ts:
                 continue

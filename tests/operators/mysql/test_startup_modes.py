@@ -1,0 +1,85 @@
+"""``scan.startup.mode`` on the MySQL source, driven without Flink (``MySqlChangeSource``): which
+rows each mode hands over from a table whose history is known. ``initial`` and ``snapshot`` are
+covered by the job tests and the source contract suite."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from operators.cdc.change_batch import ChangeBatch
+from operators.cdc.targets import database_targets
+from operators.mysql.binlog.server_position import current_position
+from operators.mysql.change_source import MySqlChangeSource, MySqlSourceFactory
+from operators.mysql.source_config import MySqlSourceConfig, TypeMapping
+
+pytestmark = pytest.mark.slow
+
+
+def _source(server, database: str, **options: str) -> MySqlChangeSource:
+    config = MySqlSourceConfig.parse({**server.conf(database), "table-name": "t", **options}, True)
+    factory = MySqlSourceFactory(config, database_targets("lake", "", "", {}), TypeMapping())
+    source = factory.open(None, "startup-test")
+    source.start()
+    return source
+
+
+def _ids(server, source: MySqlChangeSource) -> list[int]:
+    """The ids of every +I row the source hands over until it reaches the binlog's end."""
+    conn = server.connect()
+    try:
+        end = current_position(conn).file_pos()
+    finally:
+        conn.close()
+    ids = []
+    deadline = time.monotonic() + 120
+    try:
+        while source.binlog.file_pos() < end or not ids:
+            assert time.monotonic() < deadline, f"the source stayed at {source.binlog}"
+            for event in source.step(0.05):
+                if isinstance(event, ChangeBatch):
+                    rows = event.rows().to_pylist()
+                    ids += [r["id"] for r in rows if r["_row_kind"] == 0]
+    finally:
+        source.close()
+    return sorted(ids)
+
+
+def _insert(server, database: str, first: int, last: int) -> None:
+    server.execute(f"INSERT INTO t SELECT seq, 'v' FROM seq_{first}_to_{last}", database=database)
+
+
+def test_stream_only_modes_start_where_they_say(mariadb_server, mysql_database):
+    server, database = mariadb_server, mysql_database
+    server.execute("FLUSH BINARY LOGS")
+    server.execute("CREATE TABLE t (id INT PRIMARY KEY, v TEXT)", database=database)
+    _insert(server, database, 1, 10)
+    conn = server.connect()
+    try:
+        middle = current_position(conn)
+    finally:
+        conn.close()
+    time.sleep(1.1)  # a later second for the timestamp mode
+    after_ms = int(time.time() * 1000)
+    _insert(server, database, 11, 20)
+
+    latest = _source(server, database, **{"scan.startup.mode": "latest-offset"})
+    _insert(server, database, 21, 25)
+    assert _ids(server, latest) == list(range(21, 26))
+
+    specific = _source(server, database, **{"scan.startup.mode": "specific-offset",
+                                            "scan.startup.specific-offset.file": middle.file,
+                                            "scan.startup.specific-offset.pos": str(middle.pos)})
+    assert _ids(server, specific) == list(range(11, 26))
+
+    by_gtid = _source(server, database, **{"scan.startup.mode": "specific-offset",
+                                           "scan.startup.specific-offset.gtid-set": middle.gtid})
+    assert _ids(server, by_gtid) == list(range(11, 26))
+
+    since = _source(server, database, **{"scan.startup.mode": "timestamp",
+                                         "scan.startup.timestamp-millis": str(after_ms)})
+    assert _ids(server, since) == list(range(11, 26))
+
+    earliest = _source(server, database, **{"scan.startup.mode": "earliest-offset"})
+    assert set(range(1, 26)) <= set(_ids(server, earliest))
