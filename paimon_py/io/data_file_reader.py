@@ -18,11 +18,12 @@ from paimon_py.fs.file_io import FileIO
 from paimon_py.io.data_file_meta import DataFileMeta
 from paimon_py.io.key_value import SEQUENCE_NUMBER, VALUE_KIND
 from paimon_py.io.path_factory import FileStorePathFactory
+from paimon_py.io.row_tracking import complete, stored_columns
 from paimon_py.schema.schema_manager import SchemaManager
-from paimon_py.schema.table_schema import TableSchema
+from paimon_py.schema.table_schema import ROW_ID, TableSchema
 from paimon_py.types import to_arrow_field
 
-SYSTEM_TYPES = {SEQUENCE_NUMBER: pa.int64(), VALUE_KIND: pa.int8()}
+SYSTEM_TYPES = {SEQUENCE_NUMBER: pa.int64(), VALUE_KIND: pa.int8(), ROW_ID: pa.int64()}
 
 
 class DataFileReader:
@@ -69,6 +70,19 @@ class DataFileReader:
                 batches = pq.ParquetFile(source).iter_batches(batch_size=batch_rows, columns=physical)
             for batch in batches:
                 yield mapping.conform(pa.Table.from_batches([batch]), system_columns)
+
+    def read_tracked(self, partition_path: str, bucket: int, meta: DataFileMeta,
+                     columns: Sequence[str]) -> pa.Table:
+        """``columns`` of a row-tracking table's file, then ``_ROW_ID`` and ``_SEQUENCE_NUMBER``."""
+        return complete(self.read(partition_path, bucket, meta, columns, stored_columns(meta)), meta, 0)
+
+    def read_tracked_batches(self, partition_path: str, bucket: int, meta: DataFileMeta,
+                             columns: Sequence[str]) -> Iterator[pa.Table]:
+        """Like :meth:`read_tracked`, in batches."""
+        position = 0
+        for batch in self.read_batches(partition_path, bucket, meta, columns, stored_columns(meta)):
+            yield complete(batch, meta, position)
+            position += batch.num_rows
 
     def _mapping(self, meta: DataFileMeta, columns: Sequence[str]) -> "_ColumnMapping":
         file_schema = self._file_schema(meta.schema_id)
