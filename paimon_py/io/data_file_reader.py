@@ -116,6 +116,8 @@ class _ColumnMapping:
                 array = pa.nulls(raw.num_rows, arrow_field.type)
             arrays.append(array)
             out_fields.append(arrow_field)
+        if not arrays:  # no column read (a projection of row-tracking columns): keep the row count
+            return raw.select([])
         return pa.Table.from_arrays(arrays, schema=pa.schema(out_fields))
 
 
