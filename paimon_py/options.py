@@ -90,7 +90,13 @@ TABLE_OPTIONS = OptionSet("table", [
                  "Deletion vectors (primary-key tables, `deduplicate` engine): compaction marks superseded "
                  "rows deleted, readers read levels >= 1 without merging"),
     ConfigOption("deletion-vectors.bitmap64", BOOLEAN, "false", "64-bit deletion vectors (`true` is not supported)"),
-    ConfigOption("row-tracking.enabled", BOOLEAN, "false", "Row tracking (`true` is not supported)"),
+    ConfigOption("row-tracking.enabled", BOOLEAN, "false",
+                 "Row tracking (append tables with `bucket` = -1): every row gets a `_ROW_ID`, assigned at "
+                 "commit from the snapshot's `nextRowId`, and a `_SEQUENCE_NUMBER` (the snapshot that wrote "
+                 "it), readable as columns; compaction keeps both. Cannot be changed after creation"),
+    ConfigOption("row-tracking.partition-group-on-commit", BOOLEAN, "true",
+                 "Row tracking: a commit's new files are grouped by partition before row ids are assigned, so "
+                 "each partition's new rows get consecutive ids"),
     ConfigOption("data-file.thin-mode", BOOLEAN, "false",
                  "Primary-key tables' data files without the key columns stored twice"),
     ConfigOption("read.parallelism", INT, None, "Threads that read the splits of one read at most",
@@ -104,7 +110,7 @@ FIELD_DISTINCT = ConfigOption("distinct", BOOLEAN, "false")
 FIELD_LIST_AGG_DELIMITER = ConfigOption("list-agg-delimiter", STRING, ",")
 """The per-field options ``fields.<field>.<suffix>`` of the merge engines, by suffix."""
 
-UNSUPPORTED_TRUE = ("deletion-vectors.bitmap64", "row-tracking.enabled", "data-evolution.enabled")
+UNSUPPORTED_TRUE = ("deletion-vectors.bitmap64", "data-evolution.enabled")
 
 
 class CoreOptions:
@@ -186,6 +192,14 @@ class CoreOptions:
     @property
     def deletion_vectors_enabled(self) -> bool:
         return self.get("deletion-vectors.enabled")
+
+    @property
+    def row_tracking_enabled(self) -> bool:
+        return self.get("row-tracking.enabled")
+
+    @property
+    def row_tracking_partition_group_on_commit(self) -> bool:
+        return self.get("row-tracking.partition-group-on-commit")
 
     @property
     def sequence_field(self) -> list[str]:

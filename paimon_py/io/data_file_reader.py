@@ -18,11 +18,12 @@ from paimon_py.fs.file_io import FileIO
 from paimon_py.io.data_file_meta import DataFileMeta
 from paimon_py.io.key_value import SEQUENCE_NUMBER, VALUE_KIND
 from paimon_py.io.path_factory import FileStorePathFactory
+from paimon_py.io.row_tracking import complete, stored_columns
 from paimon_py.schema.schema_manager import SchemaManager
-from paimon_py.schema.table_schema import TableSchema
+from paimon_py.schema.table_schema import ROW_ID, TableSchema
 from paimon_py.types import to_arrow_field
 
-SYSTEM_TYPES = {SEQUENCE_NUMBER: pa.int64(), VALUE_KIND: pa.int8()}
+SYSTEM_TYPES = {SEQUENCE_NUMBER: pa.int64(), VALUE_KIND: pa.int8(), ROW_ID: pa.int64()}
 
 
 class DataFileReader:
@@ -70,6 +71,19 @@ class DataFileReader:
             for batch in batches:
                 yield mapping.conform(pa.Table.from_batches([batch]), system_columns)
 
+    def read_tracked(self, partition_path: str, bucket: int, meta: DataFileMeta,
+                     columns: Sequence[str]) -> pa.Table:
+        """``columns`` of a row-tracking table's file, then ``_ROW_ID`` and ``_SEQUENCE_NUMBER``."""
+        return complete(self.read(partition_path, bucket, meta, columns, stored_columns(meta)), meta, 0)
+
+    def read_tracked_batches(self, partition_path: str, bucket: int, meta: DataFileMeta,
+                             columns: Sequence[str]) -> Iterator[pa.Table]:
+        """Like :meth:`read_tracked`, in batches."""
+        position = 0
+        for batch in self.read_batches(partition_path, bucket, meta, columns, stored_columns(meta)):
+            yield complete(batch, meta, position)
+            position += batch.num_rows
+
     def _mapping(self, meta: DataFileMeta, columns: Sequence[str]) -> "_ColumnMapping":
         file_schema = self._file_schema(meta.schema_id)
         return _ColumnMapping({f.id: f.name for f in file_schema.fields},
@@ -102,6 +116,8 @@ class _ColumnMapping:
                 array = pa.nulls(raw.num_rows, arrow_field.type)
             arrays.append(array)
             out_fields.append(arrow_field)
+        if not arrays:  # no column read (a projection of row-tracking columns): keep the row count
+            return raw.select([])
         return pa.Table.from_arrays(arrays, schema=pa.schema(out_fields))
 
 

@@ -21,7 +21,8 @@ from paimon_py.fs.file_io import FileIO
 from paimon_py.io.data_file_meta import FILE_SOURCE_APPEND, DataFileMeta
 from paimon_py.io.key_value import SEQUENCE_NUMBER, VALUE_KIND
 from paimon_py.io.path_factory import FileStorePathFactory
-from paimon_py.schema.table_schema import TableSchema
+from paimon_py.io.row_tracking import RowIdRun
+from paimon_py.schema.table_schema import ROW_ID, TableSchema
 from paimon_py.stats.stats_collector import StatsCollector
 
 _COMPRESSION = {"none": None, "uncompressed": None}
@@ -46,6 +47,7 @@ class DataFileWriter:
         self.key_types = schema.types_of(self.key_names)
         self.value_names = schema.field_names
         self.value_types = [f.type for f in schema.fields]
+        self.row_tracking = options.row_tracking_enabled
 
     def key_value_writer(self, partition_path: str, bucket: int, level: int = 0,
                          file_source: int = FILE_SOURCE_APPEND, changelog: bool = False) -> "RollingFileWriter":
@@ -55,9 +57,13 @@ class DataFileWriter:
 
     def append_writer(self, partition_path: str, bucket: int, first_sequence: int,
                       file_source: int = FILE_SOURCE_APPEND) -> "RollingFileWriter":
-        """Writer of append-table rows; sequence numbers count rows from ``first_sequence``."""
-        return RollingFileWriter(self, partition_path, bucket, key_value=False,
-                                 file_source=file_source, first_sequence=first_sequence)
+        """Writer of append-table rows; sequence numbers count rows from ``first_sequence``. New
+        files of a row-tracking table are each numbered from 0 instead: the commit gives them its
+        snapshot id (Paimon's ``RowTrackingCommitUtils``). Rows with ``_ROW_ID`` and
+        ``_SEQUENCE_NUMBER`` columns (compaction of a row-tracking table) keep them."""
+        restart = self.row_tracking and file_source == FILE_SOURCE_APPEND
+        return RollingFileWriter(self, partition_path, bucket, key_value=False, file_source=file_source,
+                                 first_sequence=0 if restart else first_sequence, restart_sequence=restart)
 
     def write_key_value(self, kv: pa.Table, partition_path: str, bucket: int, level: int = 0,
                         file_source: int = FILE_SOURCE_APPEND, changelog: bool = False) -> list[DataFileMeta]:
@@ -84,7 +90,7 @@ class RollingFileWriter:
 
     def __init__(self, owner: DataFileWriter, partition_path: str, bucket: int, key_value: bool,
                  level: int = 0, file_source: int = FILE_SOURCE_APPEND, changelog: bool = False,
-                 first_sequence: int = 0):
+                 first_sequence: int = 0, restart_sequence: bool = False):
         self.owner = owner
         self.directory = owner.path_factory.bucket_path(partition_path, bucket)
         self.key_value = key_value
@@ -92,6 +98,7 @@ class RollingFileWriter:
         self.file_source = file_source
         self.changelog = changelog
         self.next_sequence = first_sequence
+        self.restart_sequence = restart_sequence
         self.files: list[DataFileMeta] = []
         self._file: _OpenFile | None = None
 
@@ -137,7 +144,8 @@ class RollingFileWriter:
             self.files.append(file.key_value_meta(size, self.level, self.file_source))
         else:
             self.files.append(file.append_meta(size, self.next_sequence, self.file_source))
-            self.next_sequence += file.rows
+            if not self.restart_sequence:
+                self.next_sequence += file.rows
 
 
 class _OpenFile:
@@ -151,12 +159,14 @@ class _OpenFile:
         self.file_format = file_format
         self.out = owner.file_io.open_output(path)
         self.writer = owner.open_format_writer(self.out, schema, file_format)
+        self.writer_schema = schema
         self.rows = 0
         self.value_stats = StatsCollector(owner.value_names, owner.value_types, truncate=True)
         self.key_stats = StatsCollector(owner.key_names, owner.key_types, truncate=False) if key_value else None
         self.first_key = self.last_key = None
         self.min_sequence = self.max_sequence = None
         self.deletes = 0
+        self.row_ids = RowIdRun() if ROW_ID in schema.names else None
 
     def write(self, table: pa.Table) -> None:
         if self.file_format == "orc":
@@ -165,6 +175,10 @@ class _OpenFile:
             self.writer.write_table(table)
         self.rows += table.num_rows
         self.value_stats.update(table)
+        if SEQUENCE_NUMBER in table.column_names:
+            self._update_sequence(table.column(SEQUENCE_NUMBER))
+        if self.row_ids is not None:
+            self.row_ids.update(table.column(ROW_ID))
         if self.key_stats is None:
             return
         self.key_stats.update(table)
@@ -172,11 +186,13 @@ class _OpenFile:
         if self.first_key is None:
             self.first_key = [table.column(k)[0].as_py() for k in names]
         self.last_key = [table.column(k)[-1].as_py() for k in names]
-        sequence = pc.min_max(table.column(SEQUENCE_NUMBER))
+        self.deletes += pc.sum(pc.is_in(table.column(VALUE_KIND), RETRACT_KINDS)).as_py() or 0
+
+    def _update_sequence(self, column: pa.ChunkedArray) -> None:
+        sequence = pc.min_max(column)
         low, high = sequence["min"].as_py(), sequence["max"].as_py()
         self.min_sequence = low if self.min_sequence is None else min(self.min_sequence, low)
         self.max_sequence = high if self.max_sequence is None else max(self.max_sequence, high)
-        self.deletes += pc.sum(pc.is_in(table.column(VALUE_KIND), RETRACT_KINDS)).as_py() or 0
 
     def bytes_written(self) -> int:
         return self.out.tell()
@@ -198,11 +214,17 @@ class _OpenFile:
             delete_row_count=self.deletes, file_source=file_source)
 
     def append_meta(self, size: int, first_sequence: int, file_source: int) -> DataFileMeta:
+        """An append file's metadata; one holding row-tracking columns lists them in
+        ``_WRITE_COLS`` and takes its sequence range from them (Paimon's compaction output)."""
+        tracked = self.row_ids is not None
         return DataFileMeta(
             file_name=self.name, file_size=size, row_count=self.rows,
-            value_stats=self.value_stats.result(), min_sequence_number=first_sequence,
-            max_sequence_number=first_sequence + self.rows - 1, schema_id=self.owner.schema.id,
-            creation_time_millis=_local_millis(), file_source=file_source)
+            value_stats=self.value_stats.result(),
+            min_sequence_number=self.min_sequence if tracked else first_sequence,
+            max_sequence_number=self.max_sequence if tracked else first_sequence + self.rows - 1,
+            schema_id=self.owner.schema.id, creation_time_millis=_local_millis(), file_source=file_source,
+            first_row_id=self.row_ids.first_row_id() if tracked else None,
+            write_cols=tuple(self.writer_schema.names) if tracked else None)
 
 
 def _local_millis() -> int:

@@ -3,7 +3,9 @@
 Rows are buffered and written as data files whose sequence numbers count rows. At commit, runs
 of small files (below 70% of ``target-file-size``), oldest first, are merged into larger files
 once ``compaction.min.file-num`` of them line up (at most ``compaction.max.file-num`` at a
-time), as Paimon's append compaction does; the order of rows is kept.
+time), as Paimon's append compaction does; the order of rows is kept. In a row-tracking table
+only files whose row ids are known (committed) are compacted, and the rewritten files store each
+row's ``_ROW_ID`` and ``_SEQUENCE_NUMBER`` (as Paimon's compaction does).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from paimon_py.io.data_file_meta import DataFileMeta, FILE_SOURCE_COMPACT
 from paimon_py.io.data_file_reader import DataFileReader
 from paimon_py.io.data_file_writer import DataFileWriter
 from paimon_py.io.key_value import VALUE_KIND
+from paimon_py.io.row_tracking import append_order, has_row_ids
 from paimon_py.mergetree.increment import CommitIncrement, CompactIncrement, DataIncrement
 
 
@@ -27,10 +30,11 @@ class AppendOnlyWriter:
         self.file_writer = file_writer
         self.file_reader = file_reader
         self.partition_path = partition_path
-        self.files = sorted(files, key=lambda f: f.min_sequence_number)
+        self.files = sorted(files, key=append_order)
         self.min_file_num = min_file_num
         self.max_file_num = max_file_num
         self.min_file_size = min_file_size
+        self.row_tracking = file_writer.row_tracking
         self.next_sequence = max((f.max_sequence_number for f in files), default=-1) + 1
         self._buffer: list[pa.Table] = []
         self._buffered_bytes = 0
@@ -67,14 +71,14 @@ class AppendOnlyWriter:
                 increment.compact = CompactIncrement(before, after)
                 names = {f.file_name for f in before}
                 self.files = sorted([f for f in self.files if f.file_name not in names] + after,
-                                    key=lambda f: f.min_sequence_number)
+                                    key=append_order)
         return increment
 
     def _pick_compaction(self) -> list[DataFileMeta]:
         """The oldest run of at least ``min_file_num`` consecutive small files."""
         window: list[DataFileMeta] = []
         for f in self.files:
-            if f.file_size >= self.min_file_size:
+            if not self._compactable(f):
                 if len(window) >= self.min_file_num:
                     break
                 window = []
@@ -84,12 +88,16 @@ class AppendOnlyWriter:
                 break
         return window if len(window) >= self.min_file_num else []
 
+    def _compactable(self, f: DataFileMeta) -> bool:
+        return f.file_size < self.min_file_size and (not self.row_tracking or has_row_ids(f))
+
     def _rewrite(self, files: list[DataFileMeta]) -> list[DataFileMeta]:
         writer = self.file_writer.append_writer(self.partition_path, self.bucket,
                                                 files[0].min_sequence_number, FILE_SOURCE_COMPACT)
         names = self.file_writer.value_names
+        read = self.file_reader.read_tracked_batches if self.row_tracking else self.file_reader.read_batches
         for f in files:
-            for batch in self.file_reader.read_batches(self.partition_path, self.bucket, f, names):
+            for batch in read(self.partition_path, self.bucket, f, names):
                 writer.write(batch)
         return writer.close()
 

@@ -29,6 +29,7 @@ from paimon_py.manifest.manifest_file import ManifestFile
 from paimon_py.manifest.manifest_list import ManifestFileMeta, ManifestList
 from paimon_py.operation.commit_message import CommitMessage
 from paimon_py.operation.file_store_scan import FileStoreScan, PartitionPredicate
+from paimon_py.operation.row_tracking_commit import assign_row_tracking
 from paimon_py.schema.table_schema import TableSchema
 from paimon_py.snapshot.snapshot import BATCH_COMMIT_IDENTIFIER, CommitKind, Snapshot
 from paimon_py.snapshot.snapshot_manager import SnapshotManager
@@ -62,6 +63,8 @@ class FileStoreCommit:
         self.max_retries = options.commit_max_retries
         self.merge_min_count = options.manifest_merge_min_count
         self.dynamic_partition_overwrite = options.dynamic_partition_overwrite
+        self.row_tracking = options.row_tracking_enabled
+        self.row_tracking_group_by_partition = options.row_tracking_partition_group_on_commit
         self.key_types = schema.types_of(schema.trimmed_primary_keys)
 
     # ---- public API -------------------------------------------------------------------------
@@ -188,6 +191,11 @@ class FileStoreCommit:
                               identifier: int, written: _Attempt,
                               properties: dict[str, str] | None = None,
                               index_changes: Sequence[IndexManifestEntry] = ()) -> Snapshot:
+        snapshot_id = (latest.id + 1) if latest else 1
+        next_row_id = latest.next_row_id if latest else None
+        if self.row_tracking:
+            delta, next_row_id = assign_row_tracking(snapshot_id, next_row_id or 0, delta,
+                                                     self.row_tracking_group_by_partition)
         base_manifests = self._base_manifests(latest, written)
         base_name, base_size = self._write_list(base_manifests, written)
         delta_name, delta_size = self._write_list(self._write_manifests(delta, written), written)
@@ -201,7 +209,7 @@ class FileStoreCommit:
         delta_rows = sum(e.file.row_count if e.kind == FileKind.ADD else -e.file.row_count for e in delta)
         schema_id = self.schema.id
         return Snapshot(
-            id=(latest.id + 1) if latest else 1, schema_id=schema_id,
+            id=snapshot_id, schema_id=schema_id,
             base_manifest_list=base_name, base_manifest_list_size=base_size,
             delta_manifest_list=delta_name, delta_manifest_list_size=delta_size,
             changelog_manifest_list=changelog_name, changelog_manifest_list_size=changelog_size,
@@ -212,7 +220,7 @@ class FileStoreCommit:
             delta_record_count=delta_rows,
             changelog_record_count=sum(e.file.row_count for e in changelog) if changelog else None,
             watermark=latest.watermark if latest else None,
-            next_row_id=latest.next_row_id if latest else None,
+            next_row_id=next_row_id,
             uuid=str(uuid.uuid4()), writer_version=f"paimon_py-{__version__}",
             properties=dict(properties) if properties else None)
 

@@ -16,12 +16,12 @@ from paimon_py.data.row_kind import to_short_strings
 from paimon_py.deletionvectors.index_file import DeletionVectorsIndexFile
 from paimon_py.io.data_file_reader import DataFileReader
 from paimon_py.io.key_value import SEQUENCE_NUMBER, VALUE_KIND
+from paimon_py.io.row_tracking import output_field
 from paimon_py.mergetree.merge_function import create_merge_function
 from paimon_py.mergetree.record_order import RecordOrder, drop_retractions
 from paimon_py.operation.split import Split
 from paimon_py.partition import PartitionComputer
-from paimon_py.schema.table_schema import TableSchema
-from paimon_py.types import to_arrow_field
+from paimon_py.schema.table_schema import ROW_TRACKING_COLUMNS, TableSchema
 
 
 class SplitRead:
@@ -35,6 +35,7 @@ class SplitRead:
         self.partition_computer = partition_computer
         self.record_order = RecordOrder.of(schema)
         self.merge_function = create_merge_function(schema) if schema.primary_keys else None
+        self.row_tracking = schema.core_options.row_tracking_enabled
 
     def read(self, split: Split, columns: Sequence[str], include_row_kind: bool = False) -> pa.Table:
         path = self.partition_computer.path(split.partition)
@@ -42,6 +43,9 @@ class SplitRead:
             tables = [self.reader.read(path, split.bucket, f, columns, (VALUE_KIND,)) for f in split.files]
         elif split.deletion_files:
             tables = [self._read_without_deleted(path, split, i, columns) for i in range(len(split.files))]
+        elif self.row_tracking and any(c in ROW_TRACKING_COLUMNS for c in columns):
+            names = [c for c in columns if c not in ROW_TRACKING_COLUMNS]
+            tables = [self.reader.read_tracked(path, split.bucket, f, names) for f in split.files]
         elif not self.schema.primary_keys or split.raw_convertible:
             tables = [self.reader.read(path, split.bucket, f, columns) for f in split.files]
         else:
@@ -71,7 +75,7 @@ class SplitRead:
         return merged.select(list(columns))
 
     def _output_schema(self, columns: Sequence[str]) -> pa.Schema:
-        return pa.schema([to_arrow_field(self.schema.field(c)) for c in columns])
+        return pa.schema([output_field(self.schema, c) for c in columns])
 
 
 ROW_KIND_COLUMN = "_row_kind"

@@ -12,7 +12,7 @@ from paimon_py.fs.file_io import FileIO
 from paimon_py.options import CoreOptions
 from paimon_py.schema.schema import Schema
 from paimon_py.schema.schema_change import SchemaChange, is_widening
-from paimon_py.schema.table_schema import TableSchema
+from paimon_py.schema.table_schema import ROW_TRACKING_COLUMNS, TableSchema
 from paimon_py.types import (ArrayType, DataField, MapType, MultisetType, RowType, VarCharType)
 
 _SCHEMA_NAME = re.compile(r"schema-(\d+)$")
@@ -90,6 +90,7 @@ def validate_table_schema(schema: TableSchema) -> None:
         if isinstance(schema.field(key).type, (ArrayType, MapType, MultisetType, RowType)):
             raise SchemaError(f"Partition key '{key}' has a nested type; use an atomic type.")
     _validate_bucket(schema, options)
+    _validate_row_tracking(schema, options)
     if not schema.primary_keys and options.changelog_producer != "none":
         raise OptionError("Can not set changelog-producer on table without primary keys, "
                           "please define primary keys.")
@@ -102,6 +103,19 @@ def validate_table_schema(schema: TableSchema) -> None:
             raise OptionError(f"Option 'rowkind.field' names column '{rowkind}' which is not in {names}.")
         if not isinstance(schema.field(rowkind).type, VarCharType):
             raise OptionError(f"Option 'rowkind.field' column '{rowkind}' must be STRING.")
+
+
+def _validate_row_tracking(schema: TableSchema, options: CoreOptions) -> None:
+    """Paimon's ``SchemaValidation.validateRowTracking`` (same messages)."""
+    if not options.row_tracking_enabled:
+        return
+    if schema.primary_keys:
+        raise OptionError("Cannot define primary-key for row tracking table.")
+    if options.bucket != -1:
+        raise OptionError("Cannot define bucket for row tracking table, it only support bucket = -1")
+    for name in ROW_TRACKING_COLUMNS:
+        if name in schema.field_names:
+            raise SchemaError(f"Row tracking field name '{name}' conflicts with existing field names.")
 
 
 def _validate_bucket(schema: TableSchema, options: CoreOptions) -> None:
@@ -125,11 +139,17 @@ def _validate_bucket(schema: TableSchema, options: CoreOptions) -> None:
                           f"(bucket={bucket}); or use bucket=-1 for an unaware-bucket append table.")
 
 
+IMMUTABLE_OPTIONS = ("row-tracking.enabled",)
+"""Options a schema change may not set or remove (those of Paimon's that paimon_py interprets)."""
+
+
 def apply_changes(schema: TableSchema, changes: Sequence[SchemaChange]) -> TableSchema:
     fields = list(schema.fields)
     options = dict(schema.options)
     highest = schema.highest_field_id
     for change in changes:
+        if change.action in ("set_option", "remove_option") and change.name in IMMUTABLE_OPTIONS:
+            raise SchemaChangeError(f"Change '{change.name}' is not supported yet.")
         if change.action == "set_option":
             options[change.name] = change.value
         elif change.action == "remove_option":

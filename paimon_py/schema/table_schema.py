@@ -15,6 +15,11 @@ from paimon_py.types import DataField, DataType, RowType
 
 SCHEMA_VERSION = 3
 
+ROW_ID = "_ROW_ID"
+ROW_TRACKING_COLUMNS = (ROW_ID, "_SEQUENCE_NUMBER")
+"""The system columns of a row-tracking table (Paimon's ``SpecialFields``); ``_SEQUENCE_NUMBER``
+is also the sequence column of key-value files."""
+
 
 @dataclass(frozen=True)
 class TableSchema:

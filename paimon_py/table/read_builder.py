@@ -10,12 +10,14 @@ import pyarrow as pa
 
 from paimon_py.deletionvectors.index_file import DeletionFile, DeletionVectorsIndexFile
 from paimon_py.exceptions import SchemaError
+from paimon_py.io.row_tracking import append_order
 from paimon_py.manifest.manifest_entry import ManifestEntry
 from paimon_py.operation.file_pruning import FilePruner
 from paimon_py.operation.file_store_scan import FileStoreScan
 from paimon_py.operation.split import Split
 from paimon_py.predicate.predicate import Predicate
 from paimon_py.predicate.predicate_builder import PredicateBuilder
+from paimon_py.schema.table_schema import ROW_TRACKING_COLUMNS
 from paimon_py.table.table_read import TableRead
 from paimon_py.types import to_arrow_type
 
@@ -34,10 +36,13 @@ class ReadBuilder:
         self.snapshot_id: int | None = None
 
     def with_projection(self, columns: Sequence[str]) -> "ReadBuilder":
-        unknown = [c for c in columns if c not in self.table.schema.field_names]
+        """Read these columns; a row-tracking table also has ``_ROW_ID`` and ``_SEQUENCE_NUMBER``."""
+        readable = self.table.schema.field_names
+        if self.table.options.row_tracking_enabled:
+            readable = readable + list(ROW_TRACKING_COLUMNS)
+        unknown = [c for c in columns if c not in readable]
         if unknown:
-            raise SchemaError(f"Projection names unknown columns {unknown}; the table has "
-                              f"{self.table.schema.field_names}.")
+            raise SchemaError(f"Projection names unknown columns {unknown}; the table has {readable}.")
         self.projection = list(columns)
         return self
 
@@ -194,7 +199,7 @@ def _first_files(split: Split, rows: int) -> Split:
 
 def _in_sequence_order(entries: list[ManifestEntry]) -> tuple:
     """Files oldest first, so append tables read back in the order rows were written."""
-    return tuple(sorted((e.file for e in entries), key=lambda f: f.min_sequence_number))
+    return tuple(sorted((e.file for e in entries), key=append_order))
 
 
 def _raw_convertible(entries: list[ManifestEntry]) -> bool:

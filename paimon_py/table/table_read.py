@@ -14,10 +14,10 @@ from typing import Any, Iterator, Sequence
 import pandas as pd
 import pyarrow as pa
 
+from paimon_py.io.row_tracking import output_field
 from paimon_py.operation.split import Split
 from paimon_py.operation.split_read import ROW_KIND_COLUMN
 from paimon_py.predicate.predicate import Predicate
-from paimon_py.types import to_arrow_field
 
 
 class InternalRow(tuple):
@@ -39,7 +39,7 @@ class TableRead:
         self.limit = limit
         self.split_read = table.new_split_read()
         self.parallelism = table.options.read_parallelism or os.cpu_count() or 1
-        schema = pa.schema([to_arrow_field(table.schema.field(c)) for c in columns])
+        schema = pa.schema([output_field(table.schema, c) for c in columns])
         self.output_schema = schema.append(pa.field(ROW_KIND_COLUMN, pa.string())) if include_row_kind else schema
         extra = sorted(predicate.fields() - set(columns)) if predicate else []
         self.read_columns = columns + extra

@@ -72,6 +72,9 @@ CASES = {
     "bad table option": Case("postgres_sync_database", ["--table_conf", "merge-engine=newest"], {}, "merge-engine"),
     "bad bucket key": Case("postgres_sync_table", ["--table", "t", "--table_conf", "bucket-key=nope"],
                            {"table-name": "orders"}, "bucket-key"),
+    "row tracking with a primary key": Case("postgres_sync_table", ["--table", "t", "--table_conf",
+                                                                    "row-tracking.enabled=true"],
+                                            {"table-name": "orders"}, "Cannot define primary-key for row tracking table."),
 }
 
 
@@ -129,3 +132,22 @@ def test_database_wide_buckets_leave_append_tables_unbucketed(pg, tmp_path):
     catalog = paimon_py.CatalogFactory.create({"warehouse": warehouse})
     assert catalog.get_table("lake.orders").schema.options["bucket"] == "2"
     assert catalog.get_table("lake.events").schema.options["bucket"] == "-1"
+
+
+def test_row_tracking_append_table(pg, tmp_path):
+    """``--table_conf row-tracking.enabled=true`` on a table without a primary key: its rows get
+    row ids from 0 and the committing snapshot as sequence number, read alike by pypaimon."""
+    warehouse = str(tmp_path / "lake")
+    pg.execute("INSERT INTO events VALUES (now(), 'r1'), (now(), 'r2')", database=DATABASE)
+    result = run(pg, Case("postgres_sync_database", ["--table_conf", "row-tracking.enabled=true"],
+                          {"scan.startup.mode": "snapshot", "table-name": "events"}), warehouse, "tracking")
+    assert result.returncode == 0, result.stderr[-3000:]
+    import paimon_py
+    import pypaimon
+    count = pg.execute("SELECT count(*) FROM events", database=DATABASE)[0][0]
+    for library in (paimon_py, pypaimon):
+        table = library.CatalogFactory.create({"warehouse": warehouse}).get_table("lake.events")
+        rb = table.new_read_builder().with_projection(["message", "_ROW_ID", "_SEQUENCE_NUMBER"])
+        rows = rb.new_read().to_arrow(rb.new_scan().plan().splits()).to_pylist()
+        assert sorted(r["_ROW_ID"] for r in rows) == list(range(count)), library.__name__
+        assert {r["_SEQUENCE_NUMBER"] for r in rows} == {1}, library.__name__

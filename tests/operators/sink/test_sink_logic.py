@@ -251,3 +251,26 @@ def test_flink_router_and_file_store_write_agree_row_by_row(tmp_path):
     for i, row in enumerate(rows.to_pylist()):
         assert routing.bucket_of_row[i] == bucket_of(hash_code([row["id"], row["k"]], key_types), 5)
         assert routing.partitions[routing.partition_of_row[i]] == (row["day"], row["region"])
+
+
+def test_the_committer_assigns_row_ids_of_a_row_tracking_append_table(tmp_path):
+    """``--table_conf row-tracking.enabled=true`` on an append table: each checkpoint's rows get
+    the next ids; a long-lived writer never compacts files whose ids it does not know yet."""
+    catalog = paimon_py.CatalogFactory.create({"warehouse": str(tmp_path)})
+    catalog.create_database("db")
+    catalog.create_table("db.t", paimon_py.Schema.from_pyarrow_schema(
+        SCHEMA, options={"row-tracking.enabled": "true", "compaction.min.file-num": "2"}))
+    writer, committer = TableWriterLogic(catalog), TableCommitterLogic(catalog, "job")
+    for checkpoint in range(1, 5):
+        writer.write(batch([checkpoint * 10, checkpoint * 10 + 1], ["a", "b"]))
+        committer.commit(writer.prepare_commit(checkpoint), up_to=checkpoint)
+    writer.close()
+    later = TableWriterLogic(catalog)  # a restarted job compacts what the first one committed
+    later.write(batch([50], ["c"]))
+    committer.commit(later.prepare_commit(5), up_to=5)
+    later.close()
+    rb = catalog.get_table("db.t").new_read_builder().with_projection(["id", "_ROW_ID", "_SEQUENCE_NUMBER"])
+    rows = sorted(rb.new_read().to_arrow(rb.new_scan().plan().splits()).to_pylist(), key=lambda r: r["_ROW_ID"])
+    assert [(r["id"], r["_ROW_ID"]) for r in rows] == [((i // 2 + 1) * 10 + i % 2, i) for i in range(8)] + [(50, 8)]
+    assert [r["_SEQUENCE_NUMBER"] for r in rows] == [1, 1, 2, 2, 3, 3, 4, 4, 5]
+    assert "COMPACT" in [s.commit_kind.value for s in catalog.get_table("db.t").snapshot_manager.snapshots_backwards()]
