@@ -72,10 +72,13 @@ def test_snapshot_mode_is_bounded(mariadb_server, mysql_database, tmp_path):
 
 
 def test_failures_during_snapshot_and_streaming_restore_from_checkpoints(mariadb_server, mysql_database, tmp_path):
+    """Injected failures in the reader and the writer, restored from checkpoints, into tables with
+    deletion vectors (pypaimon reads them without merging)."""
     server, database, warehouse = mariadb_server, mysql_database, str(tmp_path / "lake")
     shop(server, database, 4000)
     args = ["--warehouse", warehouse, "--database", "lake", "--failure_dir", str(tmp_path / "failures"),
             "--fail", "reader:after-emit:3", "--fail", "writer:after-flush:6", "--fail", "reader:after-emit:60",
+            "--table_conf", "deletion-vectors.enabled=true",  # the lake read through deletion vectors
             *mysql_conf_args(server, database, **{"scan.incremental.snapshot.chunk.size": "300"})]
     job = Job("mysql_sync_database", args, str(tmp_path / "job.log"))
     try:
