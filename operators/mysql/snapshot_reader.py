@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Iterator, Optional, Sequence
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from operators.cdc.errors import CdcError
@@ -40,6 +41,8 @@ from operators.mysql.binlog.connection import ServerSettings
 from operators.mysql.binlog.server_position import current_position
 from operators.mysql.binlog.stream import BinlogStream
 from operators.mysql.binlog.transaction import BinlogPosition, RowsChange
+from operators.mysql.canonical import canonical_arrow_type
+from operators.mysql.snapshot_progress import order_safe
 from operators.mysql.snapshot_sql import csv_line, csv_type, quote_name, to_canonical
 from operators.mysql.source_config import InvalidSourceOption, MySqlSourceConfig
 from operators.mysql.source_table import MySqlTable
@@ -103,10 +106,15 @@ class SnapshotReader:
         if after is not None:
             where = f" WHERE ({order}) > ({', '.join(['%s'] * len(after))})"
             params = list(after)
+        names = [c.name for c in table.columns]
+        by_max = len(key_columns) == 1 and order_safe([canonical_arrow_type(table.columns[names.index(
+            key_columns[0])].type)])
+        # the lines in key order only when the last key must be the last line's (a second sort)
+        line_order = "" if by_max else f" ORDER BY {order}"
         while True:
             rows = (f"SELECT {csv_line(table)} AS `paimon$line`, {order} FROM {table.qualified}{where}"
                     f" ORDER BY {order} LIMIT {int(limit)}")
-            query = f"SELECT GROUP_CONCAT(`paimon$line` ORDER BY {order} SEPARATOR '\\n') FROM ({rows}) AS chunk"
+            query = (f"SELECT GROUP_CONCAT(`paimon$line`{line_order} SEPARATOR '\\n') FROM ({rows}) AS chunk")
             data, position, truncated = self._read_value(query, params)
             if not truncated or limit == 1:
                 break
@@ -114,8 +122,9 @@ class SnapshotReader:
         columns = parse_lines(data, table)
         count = len(columns[0]) if columns else 0
         last_key = None
-        if count == limit:
-            names = [c.name for c in table.columns]
+        if count == limit and by_max:
+            last_key = (pc.max(columns[names.index(key_columns[0])]).as_py(),)
+        elif count == limit:
             last_key = tuple(columns[names.index(k)][count - 1].as_py() for k in key_columns)
         if low is not None:
             position = current_position(self.conn)
