@@ -15,7 +15,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from paimon_py.bucket import hash_code
 from paimon_py.index.partition_index import BucketOwnership, PartitionIndex
+from paimon_py.schema.table_schema import TableSchema
 
 IndexLoader = Callable[[tuple], Sequence[tuple[int, np.ndarray]]]
 """A partition -> its HASH index files as (bucket, key hashes)."""
@@ -44,6 +46,24 @@ class HashBucketAssigner:
         self.target_row_num = target_row_num
         self.max_buckets = max_buckets
         self.partitions: dict[tuple, PartitionIndex] = {}
+
+    @classmethod
+    def of(cls, schema: TableSchema, load: IndexLoader, num_channels: int = 1, num_assigners: int = 1,
+           assign_id: int = 0) -> "HashBucketAssigner":
+        """An assigner of a table with ``schema`` (its ``dynamic-bucket.*`` options)."""
+        types = schema.partition_types
+        options = schema.core_options
+        return cls(load, lambda partition: hash_code(partition, types), num_channels, num_assigners,
+                   assign_id, options.dynamic_bucket_target_row_num, options.dynamic_bucket_max_buckets)
+
+    def assign_rows(self, partitions: Sequence[tuple], partition_of_row: np.ndarray,
+                    key_hashes: np.ndarray) -> np.ndarray:
+        """The bucket of every row (int32): ``partition_of_row`` indexes ``partitions``."""
+        buckets = np.zeros(len(key_hashes), np.int32)
+        for index, partition in enumerate(partitions):
+            rows = np.flatnonzero(partition_of_row == index)
+            buckets[rows] = self.assign(partition, key_hashes[rows])
+        return buckets
 
     def assign(self, partition: tuple, key_hashes: np.ndarray) -> np.ndarray:
         """The bucket of every key of ``partition`` (int32); each key must be this assigner's."""

@@ -21,7 +21,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from paimon_py.bucket import hash_code
 from paimon_py.data.binary_row import BinaryRow
 from paimon_py.data.row_kind import RowKind
 from paimon_py.deletionvectors.index_file import DeletionVectorsIndexFile
@@ -129,10 +128,7 @@ class FileStoreWrite:
             return [(bucket, self.hash_index_file.read(meta))
                     for (p, bucket, kind), meta in self._restored_index.items()
                     if p == partition and kind == HASH_INDEX]
-        partition_types = self.schema.partition_types
-        return HashBucketAssigner(load, lambda p: hash_code(p, partition_types), 1, 1, 0,
-                                  self.options.dynamic_bucket_target_row_num,
-                                  self.options.dynamic_bucket_max_buckets)
+        return HashBucketAssigner.of(self.schema, load)
 
     def _check_deletion_vectors(self) -> None:
         """Deletion vectors are written for what the key alone decides: the newest row wins."""
@@ -194,9 +190,7 @@ class FileStoreWrite:
             routing.bucket_of_row = data.column("_BUCKET").to_numpy().astype(np.int32)
             data = data.drop_columns(["_BUCKET"])
         else:
-            for index, partition in enumerate(routing.partitions):
-                rows = np.flatnonzero(routing.partition_of_row == index)
-                routing.bucket_of_row[rows] = self.assigner.assign(partition, hashes[rows])
+            routing.bucket_of_row = self.assigner.assign_rows(routing.partitions, routing.partition_of_row, hashes)
         return data.append_column(KEY_HASH, pa.array(hashes, pa.int32()))
 
     def _ignored_kinds(self) -> list[int]:
