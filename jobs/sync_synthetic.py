@@ -2,11 +2,12 @@
 
     python jobs/sync_synthetic.py --warehouse DIR [--positions 120] [--ticks_per_second 20]
         [--writer_parallelism 2] [--commit_user NAME] [--fail POINT ...] [--flink_conf k=v ...]
+        [--orders_option k=v ...]
 
 Replays ``operators/synthetic_source.py`` (a primary-key table ``cdc.orders`` with updates,
 deletes and two schema changes, and an append table ``cdc.events``) through the reader, the
 writer and the committer; the run ends by itself after ``--positions`` positions, committing the
-last data at end of input. ``--fail`` injects exceptions at named points (``operators/failures.py``).
+last data at end of input. ``--orders_option`` sets options of ``cdc.orders`` (default ``bucket=2``). ``--fail`` injects exceptions at named points (``operators/failures.py``).
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ from operators.synthetic.synthetic_source import (EVENTS_SCHEMA, LOG_TABLE, PK_T
                                         SyntheticChangeStream, orders_schema)
 
 
-def create_tables(warehouse: str) -> None:
+def create_tables(warehouse: str, orders_options: dict[str, str] | None = None) -> None:
     catalog = paimon_py.CatalogFactory.create({"warehouse": warehouse})
     catalog.create_database("cdc", ignore_if_exists=True)
     catalog.create_table(PK_TABLE, paimon_py.Schema.from_pyarrow_schema(
-        orders_schema(0), primary_keys=["id"], options={"bucket": "2"}), ignore_if_exists=True)
+        orders_schema(0), primary_keys=["id"], options={"bucket": "2", **(orders_options or {})}),
+        ignore_if_exists=True)
     catalog.create_table(LOG_TABLE, paimon_py.Schema.from_pyarrow_schema(EVENTS_SCHEMA),
                          ignore_if_exists=True)
 
@@ -64,10 +66,11 @@ def main(argv=None) -> None:
     parser.add_argument("--fail", action="append", default=[], help="failure point, e.g. writer:after-flush:3")
     parser.add_argument("--failure_dir", default=None, help="where fired failures are remembered")
     parser.add_argument("--flink_conf", action="append", default=[], help="Flink option key=value")
+    parser.add_argument("--orders_option", action="append", default=[], help="option key=value of cdc.orders")
     args = parser.parse_args(argv)
     if args.fail and args.failure_dir is None:
         args.failure_dir = tempfile.mkdtemp(prefix="failures-")
-    create_tables(args.warehouse)
+    create_tables(args.warehouse, dict(option.split("=", 1) for option in args.orders_option))
     build(args).execute("sync_synthetic")
 
 

@@ -16,6 +16,7 @@ from typing import Optional
 from operators.cdc.catalog import open_catalog
 from operators.cdc.errors import InvalidJobOption
 from operators.cdc.source import SourcePlan, SyncSource
+from operators.cdc.sync_flags import parse_key_values
 from operators.runtime.job_config import job_settings
 from operators.sink.schema_evolution import SchemaEvolutionLogic
 from paimon_py.exceptions import PaimonError
@@ -72,8 +73,9 @@ class SyncJob:
                               1.0 / args.ticks_per_second, self.plan.snapshot_ticks - 1, failures)
         changes = bridge.process_with_signals(keyed, reader, output_type=bridge.ENVELOPE_TYPE,
                                               name=f"{kind} reader", parallelism=1)
+        table_conf = parse_key_values(args.table_conf, "--table_conf")
         add_paimon_sink(changes, source.catalog_options, commit_user, args.writer_parallelism, failures,
-                        args.ignore_incompatible)
+                        args.ignore_incompatible, int(table_conf.get("dynamic-bucket.assigner-parallelism", 0)))
         return env
 
     def run(self) -> None:

@@ -17,8 +17,8 @@ from paimon_py.config_option import (BOOLEAN, DURATION, INT, LIST, MEMORY, STRIN
 from paimon_py.exceptions import OptionError
 
 TABLE_OPTIONS = OptionSet("table", [
-    ConfigOption("bucket", INT, "-1", "Buckets per partition; `-1`: an unbucketed append table (a primary-key "
-                 "table in dynamic bucket mode, which paimon_py reads but does not write)"),
+    ConfigOption("bucket", INT, "-1", "Buckets per partition; `-1`: dynamic bucket mode for a primary-key table "
+                 "(keys spread over buckets by a hash index), an unbucketed append table otherwise"),
     ConfigOption("bucket-key", LIST, None, "Comma-separated columns that choose the bucket",
                  default_doc="the primary key without the partition columns"),
     ConfigOption("file.format", enum("parquet", "orc"), "parquet", "Data file format: `parquet` or `orc`"),
@@ -101,6 +101,17 @@ TABLE_OPTIONS = OptionSet("table", [
                  "Primary-key tables' data files without the key columns stored twice"),
     ConfigOption("read.parallelism", INT, None, "Threads that read the splits of one read at most",
                  checks=(at_least(1),), default_doc="the CPU count"),
+    ConfigOption("dynamic-bucket.target-row-num", INT, "2000000",
+                 "Dynamic bucket mode: keys per bucket before new keys go to a new bucket", checks=(at_least(1),)),
+    ConfigOption("dynamic-bucket.initial-buckets", INT, None,
+                 "Dynamic bucket mode: bucket assigners per partition in a Flink job (at most its assigner "
+                 "parallelism)", checks=(at_least(1),), default_doc="the assigner parallelism"),
+    ConfigOption("dynamic-bucket.max-buckets", INT, "-1",
+                 "Dynamic bucket mode: buckets per partition at most (`-1`: unlimited); once reached, new keys "
+                 "go to a random existing bucket", checks=(at_least(-1),)),
+    ConfigOption("dynamic-bucket.assigner-parallelism", INT, None,
+                 "Dynamic bucket mode: parallelism of a Flink job's bucket assigner",
+                 checks=(at_least(1),), default_doc="the writer parallelism"),
     ConfigOption("bucket-function.type", enum("default"), "default", "Bucket function: only `default`"),
 ])
 
@@ -138,6 +149,22 @@ class CoreOptions:
     @property
     def bucket(self) -> int:
         return self.get("bucket")
+
+    @property
+    def dynamic_bucket_target_row_num(self) -> int:
+        return self.get("dynamic-bucket.target-row-num")
+
+    @property
+    def dynamic_bucket_initial_buckets(self) -> int | None:
+        return self.get("dynamic-bucket.initial-buckets")
+
+    @property
+    def dynamic_bucket_max_buckets(self) -> int:
+        return self.get("dynamic-bucket.max-buckets")
+
+    @property
+    def dynamic_bucket_assigner_parallelism(self) -> int | None:
+        return self.get("dynamic-bucket.assigner-parallelism")
 
     @property
     def bucket_key(self) -> list[str] | None:

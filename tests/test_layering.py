@@ -15,8 +15,8 @@ import pytest
 from tests.support.paths import ROOT
 
 PAIMON_LAYERS = ["version", "exceptions", "types", "data", "bucket", "partition", "config_option", "options", "fs",
-                 "stats", "predicate", "schema", "io", "manifest", "snapshot", "tag", "deletionvectors", "mergetree",
-                 "operation",
+                 "stats", "predicate", "schema", "io", "manifest", "snapshot", "tag", "deletionvectors", "index",
+                 "mergetree", "operation",
                  "table", "catalog"]
 """``paimon_py``'s top-level modules and packages, lowest first; a module may import its own
 layer and those before it. The package's ``__init__`` (the public API) sits above all."""

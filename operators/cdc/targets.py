@@ -20,10 +20,11 @@ from operators.cdc.table_spec import TableSpec
 
 LOG = logging.getLogger(__name__)
 
-DEFAULT_BUCKETS = "4"
-"""Buckets of a new primary-key table (Paimon's dynamic bucket mode is not written yet)."""
+DEFAULT_BUCKETS = "-1"
+"""Buckets of a new primary-key table: dynamic bucket mode, as Paimon's CDC actions create them."""
 
-BUCKET_OPTIONS = ("bucket", "bucket-key", "dynamic-bucket.target-row-num", "dynamic-bucket.initial-buckets")
+BUCKET_OPTIONS = ("bucket", "bucket-key", "dynamic-bucket.target-row-num", "dynamic-bucket.initial-buckets",
+                  "dynamic-bucket.max-buckets", "dynamic-bucket.assigner-parallelism")
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,13 @@ def table_targets(database: str, table: str, primary_keys: Sequence[str], partit
         if not keys:
             raise InvalidJobOption(f"source table {namespace}.{name} has no primary key — pass --primary_keys "
                                    f"(the sync_table jobs write a primary-key table)")
-        return TableSpec(keys, tuple(partition_keys), table_options(target, options, keys))
+        spec = TableSpec(keys, tuple(partition_keys), table_options(target, options, keys))
+        missing = [k for k in partition_keys if k not in keys]
+        if missing and spec.options["bucket"] == "-1":
+            raise InvalidJobOption(f"{target}: partition key(s) {missing} are not in the primary key {list(keys)}, "
+                                   f"which dynamic bucket mode needs — add them to --primary_keys or pass "
+                                   f"--table_conf bucket=N")
+        return spec
     return Targets(lambda namespace, name: target, spec_of, to_string)
 
 

@@ -1,9 +1,11 @@
 """``add_paimon_sink``: the design card's topology after a source's reader::
 
     reader -> parser --main--> key_by(table, partition, bucket) -> [bridge] -> writers --+
-                     |                                                                    +--> key_by -> [bridge]
-                     +--side output: schema events----------------------------------------+   -> committer and
-                                                                                                 schema evolution (p=1)
+                     |                                  ^                                 +--> key_by -> [bridge]
+                     |   side output: dynamic-bucket    |                                 |   -> committer and
+                     +-- batches -> key_by(table, assigner) -> bucket assigners           |      schema evolution (p=1)
+                     |                                                                    |
+                     +--side output: schema events----------------------------------------+
 
 on a stream of envelopes (``operators/runtime/bridge.py``'s ENVELOPE_TYPE): change batches (kind
 ``D``, payload a ``ChangeBatch``), schema events (kind ``S``, a ``SchemaEvent``) and source
@@ -18,22 +20,31 @@ from pyflink.common.typeinfo import Types
 
 from operators.runtime.bridge import KEYED_ENVELOPE_TYPE, key_in_java, process_with_signals
 from operators.runtime.failures import FailurePlan
-from operators.sink.sink_functions import SCHEMA_CHANGES, ChangeCommitter, ChangeParser, ChangeWriter
+from operators.sink.sink_functions import (DYNAMIC_BUCKETS, SCHEMA_CHANGES, BucketAssigner, ChangeCommitter,
+                                           ChangeParser, ChangeWriter)
 
 
 def add_paimon_sink(changes, catalog_options: dict[str, str], commit_user: str, writer_parallelism: int = 1,
-                    failures: FailurePlan | None = None, ignore_incompatible: bool = False) -> None:
+                    failures: FailurePlan | None = None, ignore_incompatible: bool = False,
+                    assigner_parallelism: int | None = None) -> None:
     """``catalog_options``: the warehouse and its FileIO options (``operators/cdc/catalog.py``), for every
     operator. ``commit_user``: use a new one for every job submission (``new_commit_user``); a restored
-    job keeps the one in its state."""
+    job keeps the one in its state. ``assigner_parallelism``: of the dynamic bucket assigners
+    (default: the writers'), as Paimon's ``dynamic-bucket.assigner-parallelism``."""
+    from pyflink.datastream.data_stream import DataStream
+    assigner_parallelism = assigner_parallelism or writer_parallelism
     # Parallelism 1 like the reader before it: a rebalance here would reorder a key's changes.
     # The parser and the writers emit Row(key, envelope) themselves and are keyed in Java: a
     # Python key_by map after the parser could not chain to it (a side output forbids it) and
     # would run in a Python worker of its own, as would any Python operator on the side output.
-    parsed = changes.process(ChangeParser(catalog_options), output_type=KEYED_ENVELOPE_TYPE) \
+    parsed = changes.process(ChangeParser(catalog_options, assigner_parallelism), output_type=KEYED_ENVELOPE_TYPE) \
         .name("change parser").set_parallelism(1)
+    to_assign = DataStream(parsed._j_data_stream.getSideOutput(DYNAMIC_BUCKETS.get_java_output_tag()))
+    assigned = key_in_java(to_assign).process(BucketAssigner(catalog_options, assigner_parallelism),
+                                              output_type=KEYED_ENVELOPE_TYPE) \
+        .name("dynamic bucket assigner").set_parallelism(assigner_parallelism)
     committables = process_with_signals(
-        key_in_java(parsed), ChangeWriter(catalog_options, failures), output_type=KEYED_ENVELOPE_TYPE,
+        key_in_java(parsed, assigned), ChangeWriter(catalog_options, failures), output_type=KEYED_ENVELOPE_TYPE,
         name="paimon writer", parallelism=writer_parallelism)
     schema_changes = parsed._j_data_stream.getSideOutput(SCHEMA_CHANGES.get_java_output_tag())
     process_with_signals(

@@ -5,8 +5,11 @@ each function opens its catalog from the job's catalog options (``operators/cdc/
 
 * ``ChangeParser`` (after the reader): schema events go to the side output ``SCHEMA_CHANGES``;
   change batches are split by (partition, bucket) and keyed for the writers (a table the schema
-  events announce is routed before it exists); source positions go to the writer subtask that owns ``COMMITTER_KEY``,
+  events announce is routed before it exists), those of dynamic-bucket tables by assigner to the
+  side output ``DYNAMIC_BUCKETS``; source positions go to the writer subtask that owns ``COMMITTER_KEY``,
   which forwards them.
+* ``BucketAssigner`` (keyed by table and assigner id): buckets for dynamic-bucket tables' rows
+  (``BucketAssignerLogic``), the batches keyed for the writers.
 * ``ChangeWriter`` (keyed by table, partition and bucket): writes batches into the table's LSM writers; at ``B(n)`` it
   flushes and sends its committables for ``n`` to the committer; at end of input it sends the
   rest under ``END_INPUT_CHECKPOINT_ID``.
@@ -32,9 +35,10 @@ from pyflink.datastream.state import ListStateDescriptor, ValueStateDescriptor
 
 from operators.cdc.catalog import open_catalog
 from operators.cdc.source_position import PendingPosition
-from operators.runtime.bridge import (BARRIER, CHECKPOINT_ID, COMPLETE, DATA, END, KEYED_ENVELOPE_TYPE, KIND,
+from operators.runtime.bridge import (BARRIER, CHECKPOINT_ID, COMPLETE, DATA, END, KEY, KEYED_ENVELOPE_TYPE, KIND,
                                       PAYLOAD, POSITION, RESTORE, SCHEMA, data_envelope, keyed, signal_envelope)
 from operators.runtime.failures import FailurePlan
+from operators.sink.bucket_assigner import BucketAssignerLogic
 from operators.sink.bucket_router import BucketRouter
 from operators.sink.schema_evolution import SchemaEvolutionLogic
 from operators.sink.table_committer import TableCommitterLogic
@@ -50,15 +54,21 @@ join the committer's keyed input in Java (``bridge.key_in_java``) without a Pyth
 their own."""
 
 
+DYNAMIC_BUCKETS = OutputTag("dynamic-buckets", KEYED_ENVELOPE_TYPE)
+"""The parser's side output to the bucket assigners: dynamic-bucket tables' batches."""
+
+
 class ChangeParser(ProcessFunction):
     """Schema events to the side output; change batches split by (partition, bucket) and keyed
-    for the writers; positions keyed for the writer that forwards them to the committer."""
+    for the writers (by assigner, to the assigners, for dynamic-bucket tables); positions keyed
+    for the writer that forwards them to the committer."""
 
-    def __init__(self, catalog_options: dict[str, str]):
+    def __init__(self, catalog_options: dict[str, str], assigner_parallelism: int = 1):
         self.catalog_options = catalog_options
+        self.assigner_parallelism = assigner_parallelism
 
     def open(self, runtime_context):
-        self.router = BucketRouter(open_catalog(self.catalog_options))
+        self.router = BucketRouter(open_catalog(self.catalog_options), assigner_parallelism=self.assigner_parallelism)
 
     def process_element(self, value, ctx):
         kind = value[KIND]
@@ -68,8 +78,26 @@ class ChangeParser(ProcessFunction):
         elif kind == POSITION:
             yield keyed(signal_envelope(POSITION, None, COMMITTER_KEY, value[PAYLOAD]))
         else:
-            for key, batch in self.router.route(value[PAYLOAD]):
-                yield keyed(data_envelope(key, batch))
+            batch = value[PAYLOAD]
+            dynamic = self.router.is_dynamic(batch.table)
+            for key, part in self.router.route(batch):
+                yield (DYNAMIC_BUCKETS, keyed(data_envelope(key, part))) if dynamic \
+                    else keyed(data_envelope(key, part))
+
+
+class BucketAssigner(KeyedProcessFunction):
+    """Buckets for the rows of dynamic-bucket tables; no state of its own (see ``BucketAssignerLogic``)."""
+
+    def __init__(self, catalog_options: dict[str, str], default_channels: int):
+        self.catalog_options = catalog_options
+        self.default_channels = default_channels
+
+    def open(self, runtime_context):
+        self.logic = BucketAssignerLogic(open_catalog(self.catalog_options), self.default_channels)
+
+    def process_element(self, value, ctx):
+        for key, batch in self.logic.assign(value[KEY], value[PAYLOAD]):
+            yield keyed(data_envelope(key, batch))
 
 
 class ChangeWriter(KeyedProcessFunction):

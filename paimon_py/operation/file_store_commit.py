@@ -23,7 +23,7 @@ from paimon_py.exceptions import CommitConflictError, FileDeletionConflict, Inva
 from paimon_py.fs.file_io import FileIO
 from paimon_py.io.data_file_meta import DataFileMeta
 from paimon_py.io.path_factory import FileStorePathFactory
-from paimon_py.manifest.index_manifest import IndexFileMeta, IndexManifestEntry, IndexManifestFile
+from paimon_py.manifest.index_manifest import HASH_INDEX, IndexFileMeta, IndexManifestEntry, IndexManifestFile
 from paimon_py.manifest.manifest_entry import FileKind, ManifestEntry, live_files
 from paimon_py.manifest.manifest_file import ManifestFile
 from paimon_py.manifest.manifest_list import ManifestFileMeta, ManifestList
@@ -82,9 +82,9 @@ class FileStoreCommit:
 
     def commit(self, messages: Sequence[CommitMessage], identifier: int = BATCH_COMMIT_IDENTIFIER,
                allow_empty: bool = False, properties: dict[str, str] | None = None) -> list[Snapshot]:
-        """APPEND snapshot for new files, then COMPACT snapshot for compaction results and
-        deletion-vector index changes (as Paimon). ``properties`` go into the snapshots'
-        ``properties`` (e.g. a CDC source position)."""
+        """APPEND snapshot for new files and HASH index changes, then COMPACT snapshot for
+        compaction results and deletion-vector index changes (as Paimon). ``properties`` go into
+        the snapshots' ``properties`` (e.g. a CDC source position)."""
         appended = [self._entry(FileKind.ADD, m, f) for m in messages for f in m.new_files]
         changelog = [self._entry(FileKind.ADD, m, f) for m in messages for f in m.changelog_files]
         compacted = ([self._entry(FileKind.DELETE, m, f) for m in messages for f in m.compact_before]
@@ -94,11 +94,13 @@ class FileStoreCommit:
         index_changes = ([self._index_entry(FileKind.ADD, m, f) for m in messages for f in m.new_index_files]
                          + [self._index_entry(FileKind.DELETE, m, f) for m in messages
                             for f in m.deleted_index_files])
+        hash_changes = [e for e in index_changes if e.index_file.index_type == HASH_INDEX]
+        index_changes = [e for e in index_changes if e.index_file.index_type != HASH_INDEX]
         snapshots = []
-        if appended or changelog or (allow_empty and not compacted):
+        if appended or changelog or hash_changes or (allow_empty and not compacted):
             snapshots.append(self._commit_with_retry(
                 CommitKind.APPEND, lambda latest: appended, changelog, identifier, check=True,
-                properties=properties))
+                properties=properties, index_changes=hash_changes))
         if compacted or compact_changelog or index_changes:
             snapshots.append(self._commit_with_retry(
                 CommitKind.COMPACT, lambda latest: compacted, compact_changelog, identifier, check=True,

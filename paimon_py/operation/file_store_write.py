@@ -4,6 +4,10 @@ Primary-key tables get a ``MergeTreeWriter`` (LSM: write buffer, level-0 flushes
 universal compaction); append tables an ``AppendOnlyWriter``. All writers share one memory budget
 (``write-buffer-size``) and one compaction thread pool. Writers restore their bucket's files from
 the latest snapshot, so sequence numbers continue and compaction sees the whole LSM tree.
+
+Dynamic-bucket primary-key tables (``bucket = -1``): a ``HashBucketAssigner`` (assigner 0 of 1)
+gives every key its bucket, unless the caller gives the buckets (a Flink job's assigners did);
+each bucket's ``DynamicBucketIndexMaintainer`` adds the keys written to its HASH index file.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import shutil
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -24,8 +29,11 @@ from paimon_py.exceptions import InvalidDataError, OptionError, UnsupportedFeatu
 from paimon_py.io.data_file_meta import DataFileMeta
 from paimon_py.io.data_file_reader import DataFileReader
 from paimon_py.io.data_file_writer import DataFileWriter
+from paimon_py.index.bucket_assigner import HashBucketAssigner
+from paimon_py.index.hash_index_file import HashIndexFile
+from paimon_py.index.index_maintainer import DynamicBucketIndexMaintainer
 from paimon_py.io.key_value import VALUE_KIND
-from paimon_py.manifest.index_manifest import DELETION_VECTORS_INDEX, IndexFileMeta, IndexManifestFile
+from paimon_py.manifest.index_manifest import DELETION_VECTORS_INDEX, HASH_INDEX, IndexFileMeta, IndexManifestFile
 from paimon_py.mergetree.append_only_writer import AppendOnlyWriter
 from paimon_py.mergetree.compact.compact_manager import MergeTreeCompactManager
 from paimon_py.mergetree.compact.universal_compaction import UniversalCompaction
@@ -38,13 +46,16 @@ from paimon_py.mergetree.write_buffer import WriteBuffer
 from paimon_py.operation.commit_message import CommitMessage
 from paimon_py.operation.file_store_scan import FileStoreScan
 from paimon_py.operation.input_validation import conform_to_schema, row_kinds
-from paimon_py.operation.row_router import RowRouter
+from paimon_py.operation.row_router import RowRouter, Routing
 from paimon_py.partition import PartitionComputer
 from paimon_py.schema.table_schema import TableSchema
 from paimon_py.snapshot.snapshot_manager import SnapshotManager
 
 COMPACTION_FILE_SIZE_RATIO = 0.7
 """Files below this share of ``target-file-size`` are merged with their neighbours by compaction."""
+
+KEY_HASH = "_KEY_HASH"
+"""A column that carries the key hashes of a dynamic-bucket table's rows to their bucket."""
 
 
 class FileStoreWrite:
@@ -65,10 +76,12 @@ class FileStoreWrite:
         self.partition_computer = partition_computer
         self.index_manifest_file = index_manifest_file
         self.dv_index_file = DeletionVectorsIndexFile(file_reader.file_io, index_manifest_file.path_factory)
+        self.hash_index_file = HashIndexFile(file_reader.file_io, index_manifest_file.path_factory)
         self.ignore_previous_files = ignore_previous_files
         self.has_primary_key = bool(schema.primary_keys)
         self.num_buckets = self.options.bucket
         self.total_buckets = self.num_buckets if self.num_buckets > 0 else -1
+        self.dynamic = self.has_primary_key and self.num_buckets == -1
         self._check_writable()
         self.router = RowRouter(schema)
         self.merge_function = create_merge_function(schema) if self.has_primary_key else None
@@ -77,22 +90,45 @@ class FileStoreWrite:
                                            thread_name_prefix="paimon-compaction")
         self.writers: dict[tuple, MergeTreeWriter | AppendOnlyWriter] = {}
         self._restored: dict[tuple, dict[int, list[DataFileMeta]]] = {}
-        self._restored_dv_index: dict[tuple, IndexFileMeta] = {}
+        self._restored_index: dict[tuple[tuple, int, str], IndexFileMeta] = {}
         self._taken_over_dvs: dict[tuple, DeletionVectorsMaintainer] = {}
+        self.hash_maintainers: dict[tuple, DynamicBucketIndexMaintainer] = {}
+        self.assigner = self._new_assigner() if self.dynamic else None
         self._spill_dir: str | None = None
         key_types = schema.types_of(schema.trimmed_primary_keys)
         self.key_of = lru_cache(maxsize=65536)(lambda data: BinaryRow.deserialize(data, key_types))
 
     def _check_writable(self) -> None:
-        if self.has_primary_key and self.num_buckets <= 0:
-            raise UnsupportedFeatureError(
-                f"paimon_py writes primary-key tables with a fixed bucket count only; this table "
-                f"has bucket={self.num_buckets} (dynamic or postpone buckets). Create the table "
-                f"with option 'bucket' set to a positive number.")
-        if not self.has_primary_key and self.num_buckets == -2:
-            raise UnsupportedFeatureError("paimon_py cannot write postpone-bucket (bucket=-2) tables.")
+        if self.num_buckets == -2:
+            raise UnsupportedFeatureError("paimon_py cannot write postpone-bucket (bucket=-2) tables; create "
+                                          "the table with 'bucket' -1 (dynamic) or a positive number.")
+        if self.dynamic:
+            self._check_dynamic_bucket()
         if self.options.deletion_vectors_enabled:
             self._check_deletion_vectors()
+
+    def _check_dynamic_bucket(self) -> None:
+        """Dynamic bucket mode where a key stays in its partition, without overwrite."""
+        missing = [k for k in self.schema.partition_keys if k not in self.schema.primary_keys]
+        if missing:
+            raise UnsupportedFeatureError(
+                f"paimon_py does not write dynamic-bucket tables whose primary key lacks partition "
+                f"column(s) {missing} (cross-partition updates); add them to the primary key or set "
+                f"'bucket' to a positive number.")
+        if self.ignore_previous_files:
+            raise UnsupportedFeatureError("paimon_py cannot overwrite dynamic-bucket (bucket=-1) tables; "
+                                          "delete rows with -D records instead.")
+        if self.options.dynamic_bucket_max_buckets == 0:
+            raise OptionError("dynamic-bucket.max-buckets=0 is not allowed — use -1 (unlimited) or a "
+                              "positive number")
+
+    def _new_assigner(self) -> HashBucketAssigner:
+        """The one assigner of a single writer; it reads the index files ``_restore`` found."""
+        def load(partition: tuple) -> list[tuple[int, np.ndarray]]:
+            return [(bucket, self.hash_index_file.read(meta))
+                    for (p, bucket, kind), meta in self._restored_index.items()
+                    if p == partition and kind == HASH_INDEX]
+        return HashBucketAssigner.of(self.schema, load)
 
     def _check_deletion_vectors(self) -> None:
         """Deletion vectors are written for what the key alone decides: the newest row wins."""
@@ -114,9 +150,10 @@ class FileStoreWrite:
 
     # ---- input -------------------------------------------------------------------------------
 
-    def write(self, data: pa.Table, kinds: pa.Array | None = None) -> None:
+    def write(self, data: pa.Table, kinds: pa.Array | None = None, buckets: np.ndarray | None = None) -> None:
         """Write rows; their kinds (0 +I, 1 -U, 2 +U, 3 -D) come from ``kinds`` if given, else
-        from the ``rowkind.field`` column, else all +I."""
+        from the ``rowkind.field`` column, else all +I. ``buckets``: the bucket of every row of a
+        dynamic-bucket table, chosen by the caller's assigners (default: this writer's own)."""
         data = conform_to_schema(data, self.schema)
         if not data.num_rows:
             return
@@ -125,14 +162,36 @@ class FileStoreWrite:
             raise InvalidDataError("Table has no primary key, so it accepts only inserts (+I); the "
                                    "input holds -U/+U/-D rows. Define a primary key to apply changes.")
         data = data.append_column(pa.field(VALUE_KIND, pa.int8(), False), kinds)
+        if buckets is not None:
+            if not self.dynamic:
+                raise ValueError("Buckets are given only for dynamic-bucket tables.")
+            data = data.append_column("_BUCKET", pa.array(buckets, pa.int32()))
         ignored = self._ignored_kinds()
         if ignored:
             data = data.filter(pc.invert(pc.is_in(kinds, pa.array(ignored, pa.int8()))))
-        groups = self.router.route(data)
-        self._restore({p for p, _, _ in groups if p not in self._restored})
-        for partition, bucket, rows in groups:
+        if not data.num_rows:
+            return
+        routing = self.router.assign(data)
+        self._restore({p for p in routing.partitions if p not in self._restored})
+        if self.dynamic:
+            data = self._assign_buckets(data, routing)
+        for partition, bucket, rows in self.router.group(data, routing):
+            if self.dynamic:
+                self._maintainer(partition, bucket).notify(rows.column(KEY_HASH).to_numpy())
+                rows = rows.drop_columns([KEY_HASH])
             self._writer(partition, bucket).write(rows)
         self.write_buffer.ensure_budget()
+
+    def _assign_buckets(self, data: pa.Table, routing: Routing) -> pa.Table:
+        """Sets the routing's buckets (given in a ``_BUCKET`` column, else from the assigner) and
+        returns ``data`` with the key hashes added (``KEY_HASH``) and ``_BUCKET`` dropped."""
+        hashes = self.router.key_hashes(data)
+        if "_BUCKET" in data.column_names:
+            routing.bucket_of_row = data.column("_BUCKET").to_numpy().astype(np.int32)
+            data = data.drop_columns(["_BUCKET"])
+        else:
+            routing.bucket_of_row = self.assigner.assign_rows(routing.partitions, routing.partition_of_row, hashes)
+        return data.append_column(KEY_HASH, pa.array(hashes, pa.int32()))
 
     def _ignored_kinds(self) -> list[int]:
         """Row kinds dropped on write, as Paimon's writers do for ``ignore-delete`` and
@@ -152,8 +211,11 @@ class FileStoreWrite:
 
         def prepare(item: tuple[tuple, MergeTreeWriter | AppendOnlyWriter]) -> CommitMessage:
             (partition, bucket), writer = item
-            return CommitMessage.of(partition, bucket, self.total_buckets,
-                                    writer.prepare_commit(wait_compaction))
+            message = CommitMessage.of(partition, bucket, self.total_buckets,
+                                       writer.prepare_commit(wait_compaction))
+            if self.dynamic:
+                message.new_index_files += self._maintainer(partition, bucket).prepare_commit()
+            return message
 
         if len(writers) <= 1:
             messages = [prepare(item) for item in writers]
@@ -168,6 +230,10 @@ class FileStoreWrite:
         point, so sequence numbers keep increasing and compaction sees every file."""
         for partition, buckets in previous._restored.items():
             self._restored[partition] = {bucket: list(files) for bucket, files in buckets.items()}
+        self._restored_index.update(previous._restored_index)
+        self.hash_maintainers.update(previous.hash_maintainers)
+        if self.assigner is not None and previous.assigner is not None:
+            self.assigner.partitions.update(previous.assigner.partitions)
         for (partition, bucket), writer in previous.writers.items():
             files = writer.levels.all_files() if isinstance(writer, MergeTreeWriter) else writer.files
             self._restored[partition][bucket] = list(files)
@@ -202,11 +268,11 @@ class FileStoreWrite:
                     f"Partition {partition} was written with {entry.total_buckets} buckets but the "
                     f"table option 'bucket' is {self.num_buckets}; rescale it with an overwrite.")
             self._restored[partition].setdefault(entry.bucket, []).append(entry.file)
-        if self.options.deletion_vectors_enabled and latest is not None:
+        if (self.options.deletion_vectors_enabled or self.dynamic) and latest is not None:
             for entry in self.index_manifest_file.read(latest.index_manifest):
                 partition = self.scan.partition_of(entry.partition)
-                if entry.index_file.index_type == DELETION_VECTORS_INDEX and partition in partitions:
-                    self._restored_dv_index[(partition, entry.bucket)] = entry.index_file
+                if partition in partitions:
+                    self._restored_index[(partition, entry.bucket, entry.index_file.index_type)] = entry.index_file
 
     def _writer(self, partition: tuple, bucket: int):
         key = (partition, bucket)
@@ -268,7 +334,16 @@ class FileStoreWrite:
         key = (partition, bucket)
         if key in self._taken_over_dvs:
             return self._taken_over_dvs.pop(key)
-        return DeletionVectorsMaintainer(self.dv_index_file, self._restored_dv_index.get(key))
+        return DeletionVectorsMaintainer(self.dv_index_file,
+                                         self._restored_index.get((partition, bucket, DELETION_VECTORS_INDEX)))
+
+    def _maintainer(self, partition: tuple, bucket: int) -> DynamicBucketIndexMaintainer:
+        """The HASH index of a bucket of a dynamic-bucket table, restored when first needed."""
+        key = (partition, bucket)
+        if key not in self.hash_maintainers:
+            self.hash_maintainers[key] = DynamicBucketIndexMaintainer(
+                self.hash_index_file, self._restored_index.get((partition, bucket, HASH_INDEX)))
+        return self.hash_maintainers[key]
 
     def _spill_directory(self) -> str:
         if self._spill_dir is None:

@@ -9,7 +9,8 @@ Vectorised: partitions are found by dictionary-encoding the partition columns
 (:func:`~paimon_py.partition.partition_of_rows`), buckets by hashing the bucket-key columns
 (:func:`~paimon_py.bucket.bucket_ids`, format reference §5); one stable sort over the combined
 (partition, bucket) id then yields every group, rows in their input order. Tables without a
-fixed bucket count (``bucket`` <= 0) put every row of a partition in bucket 0.
+fixed bucket count (``bucket`` <= 0) put every row of a partition in bucket 0, unless the buckets
+are given (dynamic bucket mode: a ``HashBucketAssigner`` chose them from :meth:`RowRouter.key_hashes`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from paimon_py.bucket import bucket_ids
+from paimon_py.bucket import bucket_ids, key_hashes
 from paimon_py.partition import partition_of_rows
 from paimon_py.schema.table_schema import TableSchema
 from paimon_py.types import to_arrow_type
@@ -47,8 +48,10 @@ class RowRouter:
         self.num_buckets = schema.core_options.bucket
         self.bucket_keys = list(schema.bucket_keys) if self.num_buckets > 0 else []
         self.bucket_types = schema.types_of(self.bucket_keys)
+        self.hash_keys = list(schema.trimmed_primary_keys) if self.num_buckets == -1 else []
+        self.hash_types = schema.types_of(self.hash_keys)
         self.key_types = {name: to_arrow_type(schema.field(name).type)
-                          for name in [*self.partition_keys, *self.bucket_keys]}
+                          for name in dict.fromkeys([*self.partition_keys, *self.bucket_keys, *self.hash_keys])}
 
     def assign(self, data: pa.Table) -> Routing:
         """The partition and bucket of every row. Key columns may arrive in another Arrow type
@@ -62,6 +65,11 @@ class RowRouter:
             buckets = np.zeros(data.num_rows, np.int32)
         return Routing(partition_of_row, partitions, buckets)
 
+    def key_hashes(self, data: pa.Table) -> np.ndarray:
+        """The key hash of every row of a dynamic-bucket table (int32): the hash of its trimmed
+        primary key, which its HASH index holds."""
+        return key_hashes(self._key_columns(data), self.hash_keys, self.hash_types)
+
     def route(self, data: pa.Table) -> list[tuple[tuple[Any, ...], int, pa.Table]]:
         """``data`` split into (partition, bucket, rows) groups: partitions in order of first
         appearance, buckets ascending within one; rows keep their relative order. Each group's
@@ -69,8 +77,12 @@ class RowRouter:
         rows form one group."""
         if data.num_rows == 0:
             return []
-        routing = self.assign(data)
-        width = max(self.num_buckets, 1)
+        return self.group(data, self.assign(data))
+
+    @staticmethod
+    def group(data: pa.Table, routing: Routing) -> list[tuple[tuple[Any, ...], int, pa.Table]]:
+        """``data`` split by ``routing`` (as :meth:`route`; ``data`` not empty)."""
+        width = int(routing.bucket_of_row.max()) + 1
         group = routing.partition_of_row * width + routing.bucket_of_row
         if len(routing.partitions) == 1 and (width == 1 or (group == group[0]).all()):
             return [(routing.partitions[0], int(routing.bucket_of_row[0]), data)]

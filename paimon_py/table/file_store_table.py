@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from paimon_py.config_option import parse_duration_ms
+from paimon_py.data.binary_row import BinaryRow
 from paimon_py.deletionvectors.index_file import DeletionVectorsIndexFile
 from paimon_py.exceptions import SnapshotNotFound
 from paimon_py.fs.file_io import FileIO
+from paimon_py.index.bucket_assigner import HashBucketAssigner
+from paimon_py.index.hash_index_file import HashIndexFile
 from paimon_py.io.data_file_reader import DataFileReader
 from paimon_py.io.data_file_writer import DataFileWriter
 from paimon_py.io.path_factory import FileStorePathFactory
 from paimon_py.manifest.avro import avro_codec
-from paimon_py.manifest.index_manifest import IndexManifestFile
+from paimon_py.manifest.index_manifest import HASH_INDEX, IndexManifestFile
 from paimon_py.manifest.manifest_file import ManifestFile
 from paimon_py.manifest.manifest_list import ManifestList
 from paimon_py.operation.file_store_commit import FileStoreCommit
@@ -88,6 +93,24 @@ class FileStoreTable:
 
     def new_index_manifest_file(self, path_factory: FileStorePathFactory) -> IndexManifestFile:
         return IndexManifestFile(self.file_io, path_factory, avro_codec(self.options.manifest_compression))
+
+    def new_bucket_assigner(self, num_channels: int, num_assigners: int, assign_id: int) -> HashBucketAssigner:
+        """Assigner ``assign_id`` of ``num_channels`` of this dynamic-bucket table; it loads a
+        partition's index from the latest snapshot when it first sees the partition."""
+        path_factory = self.new_path_factory()
+        index_manifest_file = self.new_index_manifest_file(path_factory)
+        hash_index_file = HashIndexFile(self.file_io, path_factory)
+        partition_types = self.schema.partition_types
+
+        def load(partition: tuple) -> list[tuple[int, np.ndarray]]:
+            snapshot = self.snapshot_manager.latest_snapshot()
+            if snapshot is None:
+                return []
+            key = BinaryRow.serialize(partition, partition_types)
+            return [(e.bucket, hash_index_file.read(e.index_file))
+                    for e in index_manifest_file.read(snapshot.index_manifest)
+                    if e.partition == key and e.index_file.index_type == HASH_INDEX]
+        return HashBucketAssigner.of(self.schema, load, num_channels, num_assigners, assign_id)
 
     def new_expire_snapshots(self) -> "ExpireSnapshots":
         from paimon_py.operation.expire_snapshots import ExpireSnapshots

@@ -12,7 +12,8 @@
  *           and file statistics, Parquet row-group statistics) and to the rows (executeFilter),
  *           so wrong statistics show up as missing rows.
  *   write   <warehouse> <db.table> <rows.jsonl>
- *           one batch commit of the given rows (BatchWriteBuilder).
+ *           one batch commit of the given rows (BatchWriteBuilder); a dynamic-bucket table
+ *           (bucket = -1 with a primary key) takes its buckets from Paimon's HashBucketAssigner.
  *   compact <warehouse> <db.table>
  *           full compaction of every (partition, bucket) of the latest snapshot, one commit.
  *   create  <warehouse> <db.table> <schema.json>
@@ -52,7 +53,11 @@ import org.apache.paimon.reader.RecordReader;
 import org.apache.paimon.schema.Schema;
 import org.apache.paimon.shade.jackson2.com.fasterxml.jackson.databind.JsonNode;
 import org.apache.paimon.shade.jackson2.com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.paimon.index.HashBucketAssigner;
+import org.apache.paimon.table.BucketMode;
+import org.apache.paimon.table.FileStoreTable;
 import org.apache.paimon.table.Table;
+import org.apache.paimon.table.sink.RowPartitionKeyExtractor;
 import org.apache.paimon.table.sink.BatchTableCommit;
 import org.apache.paimon.table.sink.BatchTableWrite;
 import org.apache.paimon.table.sink.BatchWriteBuilder;
@@ -263,6 +268,12 @@ public class PaimonJavaTool {
         try (IOManager io = IOManager.create(System.getProperty("java.io.tmpdir"));
                 BatchTableWrite write = (BatchTableWrite) builder.newWrite().withIOManager(io);
                 BatchTableCommit commit = builder.newCommit()) {
+            FileStoreTable store = (FileStoreTable) table;
+            boolean dynamic = store.bucketMode() == BucketMode.HASH_DYNAMIC;
+            HashBucketAssigner assigner = dynamic ? new HashBucketAssigner(store.snapshotManager(),
+                    "paimon-java-tool", store.store().newIndexFileHandler(), 1, 1, 0,
+                    store.coreOptions().dynamicBucketTargetRowNum()) : null;
+            RowPartitionKeyExtractor keys = dynamic ? new RowPartitionKeyExtractor(store.schema()) : null;
             long n = 0;
             for (String line : Files.readAllLines(Paths.get(rowsFile), StandardCharsets.UTF_8)) {
                 if (line.isBlank()) {
@@ -273,7 +284,11 @@ public class PaimonJavaTool {
                 if (node.hasNonNull(KIND)) {
                     row.setRowKind(RowKind.fromShortString(node.get(KIND).asText()));
                 }
-                write.write(row);
+                if (assigner == null) {
+                    write.write(row);
+                } else {
+                    write.write(row, assigner.assign(keys.partition(row), keys.trimmedPrimaryKey(row).hashCode()));
+                }
                 n++;
             }
             commit.commit(write.prepareCommit());

@@ -24,6 +24,7 @@ import pyarrow as pa
 import pytest
 
 from tests.support import helpers as h
+from tests.support.dynamic_bucket import assert_dynamic_bucket_layout
 from tests.support.type_cases import TYPE_CASES, cycle_value
 
 D = decimal.Decimal
@@ -896,8 +897,8 @@ def test_ignore_update_before_option(warehouse, pp_catalog):
 
 def test_dynamic_bucket_table_written_by_pypaimon(warehouse, ppy_catalog):
     """bucket=-1 PK table (HASH index, several buckets via a small target row count): paimon_py
-    reads it; writing into it is refused with a clear error (it would need the HASH index), and
-    the refused write leaves no snapshot."""
+    reads it and continues it from pypaimon's HASH index (keys keep their buckets), and pypaimon
+    reads the result."""
     h.create_table(ppy_catalog, "dyn", REV_SCHEMA, partition_keys=["region"], primary_keys=REV_KEYS,
                    options={"bucket": "-1", "dynamic-bucket.target-row-num": "10"})
     model = PkModel(REV_KEYS)
@@ -908,11 +909,11 @@ def test_dynamic_bucket_table_written_by_pypaimon(warehouse, ppy_catalog):
                if d.startswith("bucket-")}
     assert len(buckets) > 1, buckets
     _assert_both_read(warehouse, "dyn", REV_KEYS, model.expected(), "dynamic bucket table")
-    table = h.paimon_py_catalog(warehouse).get_table(f"{h.DB}.dyn")
-    with pytest.raises((NotImplementedError, ValueError)) as error:
-        h.write_rows(table, REV_SCHEMA, _rev_rows(range(5), "+U", "c"))
-    assert "bucket" in str(error.value)
-    assert h.snapshot_ids(h.table_dir(warehouse, "dyn")) == [1, 2]
+    rows = _rev_rows(range(30, 90), "+U", "c")
+    h.write_rows(h.paimon_py_catalog(warehouse).get_table(f"{h.DB}.dyn"), REV_SCHEMA, rows)
+    model.apply(rows)
+    _assert_both_read(warehouse, "dyn", REV_KEYS, model.expected(), "dynamic bucket table continued")
+    assert_dynamic_bucket_layout(h.paimon_py_catalog(warehouse).get_table(f"{h.DB}.dyn"))
 
 
 # ---------------------------------------------------------------------------------------------

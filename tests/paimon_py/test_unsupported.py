@@ -29,10 +29,26 @@ def test_partial_update_sequence_groups_are_refused(catalog):
         table.new_read_builder().new_read()
 
 
-def test_dynamic_bucket_primary_key_tables_are_not_written(catalog):
-    catalog.create_table("db.t", paimon_py.Schema.from_pyarrow_schema(SCHEMA, primary_keys=["id"]))
-    with pytest.raises(NotImplementedError, match="'bucket' set to a positive number"):
+def test_postpone_bucket_primary_key_tables_are_not_written(catalog):
+    catalog.create_table("db.t", paimon_py.Schema.from_pyarrow_schema(SCHEMA, primary_keys=["id"],
+                                                                      options={"bucket": "-2"}))
+    with pytest.raises(NotImplementedError, match="postpone-bucket"):
         catalog.get_table("db.t").new_batch_write_builder().new_write()
+
+
+def test_cross_partition_dynamic_bucket_tables_are_not_written(catalog):
+    """A primary key without the partition columns needs Paimon's global index."""
+    schema = SCHEMA.append(pa.field("day", pa.string()))
+    catalog.create_table("db.t", paimon_py.Schema.from_pyarrow_schema(schema, primary_keys=["id"],
+                                                                      partition_keys=["day"]))
+    with pytest.raises(NotImplementedError, match=r"lacks partition column\(s\) \['day'\]"):
+        catalog.get_table("db.t").new_batch_write_builder().new_write()
+
+
+def test_dynamic_bucket_tables_are_not_overwritten(catalog):
+    catalog.create_table("db.t", paimon_py.Schema.from_pyarrow_schema(SCHEMA, primary_keys=["id"]))
+    with pytest.raises(NotImplementedError, match="cannot overwrite dynamic-bucket"):
+        catalog.get_table("db.t").new_batch_write_builder().overwrite().new_write()
 
 
 def test_64_bit_deletion_vectors_are_refused(catalog):

@@ -22,6 +22,7 @@ import pytest
 
 import paimon_py
 from operators.synthetic.synthetic_source import LOG_TABLE, PK_TABLE, ChangeModel, SyntheticChangeStream
+from tests.support.dynamic_bucket import assert_dynamic_bucket_layout
 from tests.support.paths import ROOT
 
 POSITIONS = 120
@@ -107,6 +108,24 @@ def test_exactly_once_with_failures_in_reader_writer_committer_and_schema_evolut
     assert watcher.seen and all(final.get(name) == text for name, text in watcher.seen.items())
     identifiers = [table.snapshot_manager.snapshot(i).commit_identifier for i in table.snapshot_manager.list_ids()]
     assert identifiers == sorted(identifiers) and len(set(identifiers)) == len(identifiers)
+
+
+def test_dynamic_bucket_table_exactly_once_with_two_assigners_and_writers(tmp_path):
+    """``cdc.orders`` in dynamic bucket mode (3000 keys, 400 per bucket): two assigners create
+    disjoint buckets, two writers keep their HASH indexes; after failures in reader, writer and
+    committer the lake equals the stream and no key is in two buckets."""
+    warehouse = str(tmp_path / "lake")
+    fails = ["reader:after-emit:20", "writer:before-flush:2", "writer:after-flush:4", "committer:after-commit:6"]
+    result = run_job(warehouse, str(tmp_path / "failures"), fails,
+                     ["--orders_option", "bucket=-1", "--orders_option", "dynamic-bucket.target-row-num=400"])
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert len(os.listdir(tmp_path / "failures")) == len(fails)
+    model = ChangeModel.upto(SyntheticChangeStream(), POSITIONS)
+    table = paimon_py.CatalogFactory.create({"warehouse": warehouse}).get_table(PK_TABLE)
+    orders = {r["id"]: r for r in lake(paimon_py.CatalogFactory.create({"warehouse": warehouse}), PK_TABLE)}
+    assert orders == {k: {c: v.get(c) for c in orders[k]} for k, v in model.orders.items()}
+    buckets = {bucket for _, bucket in assert_dynamic_bucket_layout(table)}
+    assert len(buckets) >= 6 and {b % 2 for b in buckets} == {0, 1}   # both assigners created buckets
 
 
 def test_incompatible_schema_change_fails_the_job_with_a_clear_message(tmp_path):

@@ -274,3 +274,37 @@ def test_the_committer_assigns_row_ids_of_a_row_tracking_append_table(tmp_path):
     assert [(r["id"], r["_ROW_ID"]) for r in rows] == [((i // 2 + 1) * 10 + i % 2, i) for i in range(8)] + [(50, 8)]
     assert [r["_SEQUENCE_NUMBER"] for r in rows] == [1, 1, 2, 2, 3, 3, 4, 4, 5]
     assert "COMPACT" in [s.commit_kind.value for s in catalog.get_table("db.t").snapshot_manager.snapshots_backwards()]
+
+
+def _sync_dynamic(catalog, checkpoint: int, ids: range, tag: str, writers: dict) -> None:
+    """Parser -> two assigners -> writers by key -> committer, as the job's topology does."""
+    from operators.sink.bucket_assigner import BucketAssignerLogic
+    from operators.sink.bucket_router import BucketRouter
+    router = BucketRouter(catalog, assigner_parallelism=2)
+    assigner = BucketAssignerLogic(catalog, 2)  # one object: assigner ids keep their own state
+    for start in range(ids.start, ids.stop, 100):
+        for key, part in router.route(batch(list(range(start, min(start + 100, ids.stop))), [tag] * 100)):
+            assert router.is_dynamic("db.t") and key.startswith("db.t/assigner-")
+            for writer_key, assigned in assigner.assign(key, part):
+                writers.setdefault(writer_key, TableWriterLogic(catalog)).write(assigned)
+    committables = [c for w in writers.values() for c in w.prepare_commit(checkpoint)]
+    TableCommitterLogic(catalog, "job").commit(committables, up_to=checkpoint)
+
+
+def test_dynamic_bucket_tables_go_through_assigners_that_own_disjoint_buckets(tmp_path):
+    from tests.support.dynamic_bucket import assert_dynamic_bucket_layout
+    catalog = paimon_py.CatalogFactory.create({"warehouse": str(tmp_path)})
+    catalog.create_database("db")
+    catalog.create_table("db.t", paimon_py.Schema.from_pyarrow_schema(
+        SCHEMA, primary_keys=["id"], options={"bucket": "-1", "dynamic-bucket.target-row-num": "150"}))
+    writers = {}
+    _sync_dynamic(catalog, 1, range(0, 1000), "a", writers)
+    first = assert_dynamic_bucket_layout(catalog.get_table("db.t"))
+    assert {b % 2 for _, b in first} == {0, 1} and max(first.values()) <= 150
+    for writer in writers.values():
+        writer.close()
+    _sync_dynamic(catalog, 2, range(500, 1600), "b", {})   # restarted: assigners and writers from the index
+    layout = assert_dynamic_bucket_layout(catalog.get_table("db.t"))
+    assert all(layout[where] >= rows for where, rows in first.items())   # old keys stayed
+    assert sum(layout.values()) == 1600 and max(layout.values()) <= 150
+    assert {r["v"] for r in read(catalog).values()} == {"a", "b"}

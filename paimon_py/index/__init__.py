@@ -1,0 +1,1 @@
+"""Dynamic bucket mode: the HASH index files, bucket assignment from them, their upkeep."""

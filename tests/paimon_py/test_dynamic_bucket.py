@@ -1,0 +1,116 @@
+"""Dynamic bucket mode (``bucket = -1`` primary-key tables): bucket assignment as Paimon's, the
+HASH index paimon_py writes, and pypaimon 2.1.0 reading the tables."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from paimon_py.index.bucket_assigner import HashBucketAssigner, assigner_of
+from paimon_py.index.partition_index import BucketOwnership, PartitionIndex
+from tests.support import helpers as h
+from tests.support.dynamic_bucket import assert_dynamic_bucket_layout, bucket_index
+
+SCHEMA = pa.schema([pa.field("pt", pa.int32(), nullable=False), pa.field("id", pa.int64(), nullable=False),
+                    pa.field("v", pa.string())])
+
+
+def _assigner(assign_id: int, channels: int, assigners: int, target: int, max_buckets: int = -1,
+              files=()) -> HashBucketAssigner:
+    return HashBucketAssigner(lambda partition: list(files), lambda partition: 7, channels, assigners,
+                              assign_id, target, max_buckets)
+
+
+def _keys(n: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(-2**31, 2**31, n).astype(np.int32)
+
+
+def test_new_keys_fill_buckets_to_the_target_then_open_new_ones():
+    assigner = _assigner(0, 1, 1, target=10)
+    keys = _keys(35)
+    buckets = assigner.assign((), keys)
+    assert sorted(np.bincount(buckets).tolist()) == [5, 10, 10, 10]
+    assert (assigner.assign((), keys[::-1]) == buckets[::-1]).all()   # a key keeps its bucket
+
+
+def test_several_assigners_never_create_the_same_bucket():
+    keys = _keys(400, seed=1)
+    owner = assigner_of(7, keys, 3, 3)
+    created = {}
+    for assign_id in range(3):
+        mine = keys[owner == assign_id]
+        created[assign_id] = set(_assigner(assign_id, 3, 3, target=20).assign((), mine).tolist())
+        assert all(BucketOwnership(3, assign_id).owns(b) for b in created[assign_id])
+    assert not (created[0] & created[1] or created[1] & created[2] or created[0] & created[2])
+
+
+def test_initial_buckets_limit_the_assigners_of_a_partition():
+    """``dynamic-bucket.initial-buckets`` 1 with 4 channels: one assigner takes the partition."""
+    assert len(set(assigner_of(7, _keys(1000), 4, 1).tolist())) == 1
+    assert len(set(assigner_of(7, _keys(1000), 4, 4).tolist())) == 4
+
+
+def test_an_assigner_restores_from_the_index_and_keeps_counting():
+    keys = _keys(30, seed=2)
+    files = [(0, keys[:10]), (1, keys[10:15])]
+    assigner = _assigner(0, 1, 1, target=10, files=files)
+    assert assigner.assign((), keys[:15]).tolist() == [0] * 10 + [1] * 5
+    assert np.bincount(assigner.assign((), keys[15:])).tolist() == [0, 5, 10]
+
+
+def test_max_buckets_sends_new_keys_to_existing_buckets():
+    buckets = _assigner(0, 1, 1, target=10, max_buckets=2).assign((), _keys(100, seed=3))
+    assert set(buckets.tolist()) == {0, 1}
+
+
+def test_partition_index_loads_only_its_own_hashes():
+    keys = _keys(100, seed=4)
+    index = PartitionIndex.load([(0, keys[:60]), (1, keys[60:])], 1000, lambda hashes: hashes % 2 == 0,
+                                BucketOwnership(2, 1))
+    assert set(index.hashes.tolist()) == set(keys[keys % 2 == 0].tolist())
+    assert index.non_full == {1: 40}
+
+
+def _batch(ids: np.ndarray, tag: str) -> pa.Table:
+    return pa.table({"pt": pa.array(ids % 2, pa.int32()), "id": ids, "v": [f"{tag}{i}" for i in ids]},
+                    schema=SCHEMA)
+
+
+def test_paimon_py_writes_a_dynamic_bucket_table_that_pypaimon_reads(tmp_path):
+    table = h.create_table(h.paimon_py_catalog(tmp_path), "t", SCHEMA, partition_keys=["pt"],
+                           primary_keys=["pt", "id"], options={"dynamic-bucket.target-row-num": "100"})
+    expected = {}
+    for commit, (start, stop) in enumerate([(0, 150), (100, 300), (0, 500)]):
+        ids = np.arange(start, stop)
+        h.write_batches(table, _batch(ids, f"c{commit}-"))
+        expected.update({(int(i % 2), int(i)): f"c{commit}-{i}" for i in ids})
+        table = h.paimon_py_catalog(tmp_path).get_table(f"{h.DB}.t")
+        layout = assert_dynamic_bucket_layout(table)
+    assert sorted(layout.values()) == [50, 50, 100, 100, 100, 100]   # 250 keys per partition
+    ours = {(r["pt"], r["id"]): r["v"] for r in h.rows_sorted(table, ["pt", "id"])}
+    assert ours == expected
+    theirs = h.rows_sorted(h.pypaimon_catalog(tmp_path).get_table(f"{h.DB}.t"), ["pt", "id"])
+    assert {(r["pt"], r["id"]): r["v"] for r in theirs} == expected
+
+
+def test_updates_and_deletes_keep_their_bucket(tmp_path):
+    schema = SCHEMA.append(pa.field("rk", pa.string()))
+    table = h.create_table(h.paimon_py_catalog(tmp_path), "t", schema, primary_keys=["pt", "id"],
+                           options={"dynamic-bucket.target-row-num": "50", "rowkind.field": "rk"})
+    h.write_rows(table, schema, [{"pt": 0, "id": i, "v": "a", "rk": "+I"} for i in range(120)])
+    before = bucket_index(table)
+    h.write_rows(table, schema, [{"pt": 0, "id": i, "v": "b", "rk": "-D" if i % 3 else "+U"}
+                                 for i in range(0, 120, 2)])
+    table = h.paimon_py_catalog(tmp_path).get_table(f"{h.DB}.t")
+    assert {k: sorted(v.tolist()) for k, v in bucket_index(table).items()} == \
+        {k: sorted(v.tolist()) for k, v in before.items()}
+    assert_dynamic_bucket_layout(table)
+    rows = h.rows_sorted(table, ["id"])
+    assert len(rows) == 120 - 40 and sum(r["v"] == "b" for r in rows) == 20
+
+
+def test_hash_index_goes_into_the_append_snapshot(tmp_path):
+    table = h.create_table(h.paimon_py_catalog(tmp_path), "t", SCHEMA, primary_keys=["pt", "id"])
+    h.write_batches(table, _batch(np.arange(10), "x"))
+    assert h.snapshot_kinds(h.table_dir(tmp_path, "t")) == ["APPEND"]
+    assert bucket_index(table)
