@@ -1,6 +1,7 @@
 """``scan.startup.mode`` on the MySQL source, driven without Flink (``MySqlChangeSource``): which
 rows each mode hands over from a table whose history is known. ``initial`` and ``snapshot`` are
-covered by the job tests and the source contract suite."""
+covered by the job tests and the source contract suite. A private server: ``earliest-offset``
+reads its whole binlog, which on the session's server holds every earlier test's changes."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from operators.cdc.change_batch import ChangeBatch
 from operators.cdc.targets import database_targets
 from operators.mysql.binlog.server_position import current_position
 from operators.mysql.change_source import MySqlChangeSource, MySqlSourceFactory
+from operators.mysql.local_server import LocalMariaDB
 from operators.mysql.source_config import MySqlSourceConfig, TypeMapping
 
 pytestmark = pytest.mark.slow
@@ -50,9 +52,15 @@ def _insert(server, database: str, first: int, last: int) -> None:
     server.execute(f"INSERT INTO t SELECT seq, 'v' FROM seq_{first}_to_{last}", database=database)
 
 
-def test_stream_only_modes_start_where_they_say(mariadb_server, mysql_database):
-    server, database = mariadb_server, mysql_database
-    server.execute("FLUSH BINARY LOGS")
+@pytest.fixture
+def server():
+    with LocalMariaDB() as private:
+        private.execute("CREATE DATABASE shop")
+        yield private
+
+
+def test_stream_only_modes_start_where_they_say(server):
+    database = "shop"
     server.execute("CREATE TABLE t (id INT PRIMARY KEY, v TEXT)", database=database)
     _insert(server, database, 1, 10)
     conn = server.connect()
