@@ -13,7 +13,7 @@ value read from the binlog are equal.
 | time | duration("us") | -838:59:59.999999 .. 838:59:59.999999 |
 | datetime | timestamp("us") | wall clock; zero dates are NULL |
 | timestamp | timestamp("us", "UTC") | the instant; zero is NULL |
-| char, varchar, tinytext, text, mediumtext, longtext, enum, json | string | decoded from the column's charset |
+| char, varchar, tinytext, text, mediumtext, longtext, enum, json | string | decoded from the column's charset; MySQL's binary JSON as MySQL prints it (``binlog/mysql_json.py``) |
 | binary, varbinary, tinyblob, blob, mediumblob, longblob | binary | BINARY(n) padded to n bytes with 0x00 |
 | set | list<string> | the empty set is [], not NULL |
 | geometry, point, linestring, polygon, multi*, geometrycollection | binary | 4-byte SRID + WKB, as stored |

@@ -14,9 +14,10 @@ import pyarrow as pa
 
 from operators.mysql.binlog import table_map as tm
 from operators.mysql.binlog.charsets import codec, decode_text
+from operators.mysql.binlog.decimals import be_uint, decimal_text, decimal_unscaled, decimal_width
+from operators.mysql.binlog.mysql_json import json_text
 from operators.mysql.canonical import canonical_arrow_type
 
-DIG2BYTES = (0, 1, 1, 2, 2, 3, 3, 4, 4, 4)
 FRAC_SCALE = {0: 0, 1: 10000, 2: 10000, 3: 100, 4: 100, 5: 1, 6: 1}
 
 
@@ -38,13 +39,6 @@ def le_int(mat: np.ndarray, signed: bool) -> np.ndarray:
     if signed and w < 8:
         padded[:, w:] = np.where(mat[:, w - 1] >= 0x80, 0xFF, 0)[:, None]
     return padded.view("<i8" if signed else "<u8").reshape(n)
-
-
-def be_uint(mat: np.ndarray) -> np.ndarray:
-    out = np.zeros(mat.shape[0], np.int64)
-    for i in range(mat.shape[1]):
-        out = (out << 8) | mat[:, i]
-    return out
 
 
 def _frac_us(mat: np.ndarray, fsp: int) -> np.ndarray:
@@ -159,36 +153,11 @@ def _time_old(mat, mask):
     return _arrow(us, mask, pa.duration("us"), pa.int64())
 
 
-def decimal_width(precision: int, scale: int) -> int:
-    intg = precision - scale
-    return intg // 9 * 4 + DIG2BYTES[intg % 9] + scale // 9 * 4 + DIG2BYTES[scale % 9]
-
-
-def decimal_unscaled(mat: np.ndarray, precision: int, scale: int) -> tuple[np.ndarray, np.ndarray]:
-    """(unscaled magnitudes, negative flags) of NEWDECIMAL values: groups of 9 digits in 4 bytes
-    big-endian, a leading and a trailing partial group, sign in the inverted top bit, negative
-    values stored with every byte inverted."""
-    raw = np.array(mat, np.uint8)
-    negative = (raw[:, 0] & 0x80) == 0
-    raw[:, 0] ^= 0x80
-    raw ^= np.where(negative, 0xFF, 0).astype(np.uint8)[:, None]
-    intg = precision - scale
-    groups = [intg % 9] + [9] * (intg // 9) + [9] * (scale // 9) + [scale % 9]
-    acc = np.zeros(len(raw), np.int64 if precision <= 18 else object)
-    p = 0
-    for digits in groups:
-        width = DIG2BYTES[digits]
-        if width:
-            acc = acc * 10 ** digits + be_uint(raw[:, p:p + width]).astype(acc.dtype)
-            p += width
-    return acc, negative
-
-
 def _decimal(precision: int, scale: int, arrow_type: pa.DataType) -> Callable:
     def convert(mat, mask):
         acc, negative = decimal_unscaled(mat, precision, scale)
         if precision > 38:
-            return pa.array([None if m else _decimal_text(int(v), neg, scale)
+            return pa.array([None if m else decimal_text(int(v), neg, scale)
                              for v, neg, m in zip(acc, negative, mask)], pa.string())
         if precision <= 18:
             signed = np.where(negative, -acc, acc)
@@ -199,12 +168,6 @@ def _decimal(precision: int, scale: int, arrow_type: pa.DataType) -> Callable:
         validity = pa.py_buffer(np.packbits(~mask, bitorder="little")) if mask.any() else None
         return pa.Array.from_buffers(arrow_type, len(mat), [validity, pa.py_buffer(data)])
     return convert
-
-
-def _decimal_text(unscaled: int, negative: bool, scale: int) -> str:
-    digits = str(unscaled).rjust(scale + 1, "0")
-    text = f"{digits[:-scale]}.{digits[-scale:]}" if scale else digits
-    return "-" + text if negative and unscaled else text
 
 
 def _fixed_binary(width: int) -> Callable:
@@ -243,6 +206,10 @@ def _padded(length: int) -> Callable:
                                     for v in values], pa.binary())
 
 
+def _json(values: list) -> pa.Array:
+    return pa.array([None if v is None else json_text(v) for v in values], pa.string())
+
+
 def column_codec(layout: tm.ColumnLayout) -> ColumnCodec:
     code, meta, t = layout.code, layout.meta, layout.type
     arrow_type = canonical_arrow_type(t)
@@ -275,6 +242,5 @@ def column_codec(layout: tm.ColumnLayout) -> ColumnCodec:
     if code in (tm.BLOB, tm.GEOMETRY, tm.TINY_BLOB, tm.MEDIUM_BLOB, tm.LONG_BLOB):
         return ColumnCodec(0, meta, _text(t.charset if code != tm.GEOMETRY else "binary"))
     if code == tm.JSON:
-        raise NotImplementedError("MySQL binary JSON columns are not decoded yet: the stream cannot read "
-                                  "rows of tables with a JSON column from MySQL (MariaDB's JSON is text and works)")
+        return ColumnCodec(0, meta, _json)
     raise NotImplementedError(f"binlog column type {code} has no decoder")

@@ -10,6 +10,7 @@ from operators.mysql.binlog.connection import dump_gtid_packet, dump_packet
 from operators.mysql.binlog.gtid import GtidState, MySqlGtidSet
 from operators.mysql.binlog.table_map import NEWDECIMAL, ColumnLayout
 from operators.mysql.source_table import MySqlType
+from tests.support.mysql_encoding import decimal_bytes
 
 
 def _time2_bytes(negative: bool, hms: int, us: int, fsp: int) -> bytes:
@@ -36,28 +37,12 @@ def test_time2_negative_fractions_borrow_from_the_integer_part(negative, hms, us
     assert time2_packed(raw, fsp).tolist() == [expected]
 
 
-def _decimal_bytes(digits: str, precision: int, scale: int) -> bytes:
-    """NEWDECIMAL as the server writes it (decimal2bin), for a digit string like '-12.5'."""
-    negative = digits.startswith("-")
-    whole, _, frac = digits.lstrip("-").partition(".")
-    frac = frac.ljust(scale, "0")
-    intg = precision - scale
-    whole = whole.rjust(intg, "0")
-    sizes = (0, 1, 1, 2, 2, 3, 3, 4, 4, 4)
-    groups = [whole[:intg % 9]] + [whole[intg % 9 + 9 * i:intg % 9 + 9 * i + 9] for i in range(intg // 9)]
-    groups += [frac[9 * i:9 * i + 9] for i in range(scale // 9)] + [frac[scale // 9 * 9:]]
-    out = b"".join(int(g or "0").to_bytes(sizes[len(g)], "big") for g in groups if g)
-    if negative:
-        out = bytes(b ^ 0xFF for b in out)
-    return bytes([out[0] ^ 0x80]) + out[1:]
-
-
 @pytest.mark.parametrize("digits,precision,scale", [
     ("12.34", 12, 2), ("-12.34", 12, 2), ("0.00", 5, 2), ("-0.000000001", 10, 9),
     ("1234567890123.456789012", 25, 12), ("-99999999999999999999999999999.999999999", 38, 9),
 ])
 def test_decimal_unscaled_values(digits, precision, scale):
-    raw = _decimal_bytes(digits, precision, scale)
+    raw = decimal_bytes(digits, precision, scale)
     assert len(raw) == decimal_width(precision, scale)
     unscaled, negative = decimal_unscaled(np.frombuffer(raw, np.uint8).reshape(1, -1), precision, scale)
     whole, _, frac = digits.lstrip("-").partition(".")
