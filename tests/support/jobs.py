@@ -1,6 +1,7 @@
-"""A sync job in a child process (``Job``), the lake as pypaimon reads it (``lake_rows``) and
-waiting until a source table and its lake table hold the same rows (``wait_rows_equal``), and
-what a refused start looks like (``assert_refused``), for the tests of every source."""
+"""For the job tests of every source: a sync job in a child process (``Job``), the lake as
+pypaimon reads it (``lake_rows``), waiting until a source table and its lake table hold the same
+rows (``wait_rows_equal``), and bad starts with what a refusal looks like (``Case``,
+``assert_refused``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from typing import Callable
 
 import pypaimon
@@ -89,6 +91,16 @@ def wait_rows_equal(source: Callable[[], list[dict]], lake: Callable[[], list[di
             pytest.fail(f"{target}: lake != source after {timeout} s: {len(want)} vs {len(have)} rows; "
                         f"missing {missing}, extra {extra}\n{job.output()}")
         time.sleep(1.0)
+
+
+@dataclass
+class Case:
+    """A bad start of a job: its flags and source options, and a part of the one-line message."""
+
+    job: str
+    flags: list[str]
+    conf: dict[str, str] = field(default_factory=dict)
+    expected: str = ""
 
 
 def assert_refused(result: subprocess.CompletedProcess, expected: str) -> None:

@@ -10,12 +10,11 @@ import os
 import re
 import subprocess
 import sys
-from dataclasses import dataclass, field
 
 import pytest
 
 from operators.mysql.local_server import LocalMariaDB
-from tests.support.jobs import assert_refused
+from tests.support.jobs import Case, assert_refused
 from tests.support.paths import ROOT
 
 pytestmark = pytest.mark.slow
@@ -37,15 +36,6 @@ def my():
     server.execute(f"GRANT SELECT ON {DATABASE}.* TO 'reader'@'%'")
     yield server
     server.stop()
-
-
-@dataclass
-class Case:
-    job: str
-    flags: list[str]
-    conf: dict[str, str] = field(default_factory=dict)
-    expected: str = ""
-    """A part of the one-line message."""
 
 
 CASES = {
