@@ -23,6 +23,9 @@ LOG = logging.getLogger(__name__)
 DEFAULT_BUCKETS = "-1"
 """Buckets of a new primary-key table: dynamic bucket mode, as Paimon's CDC actions create them."""
 
+PRIMARY_KEY_OPTIONS = ("deletion-vectors.enabled",)
+"""Table options a database-wide ``--table_conf`` gives primary-key tables only."""
+
 BUCKET_OPTIONS = ("bucket", "bucket-key", "dynamic-bucket.target-row-num", "dynamic-bucket.initial-buckets",
                   "dynamic-bucket.max-buckets", "dynamic-bucket.assigner-parallelism")
 
@@ -76,17 +79,19 @@ _announced: set[str] = set()
 
 
 def table_options(target: str, options: Mapping[str, str], primary_keys: Sequence[str]) -> dict[str, str]:
-    """``--table_conf`` for one new table: bucket options shape primary-key tables; a table
-    without a primary key is a bucket-unaware append table unless ``bucket-key`` is given."""
+    """``--table_conf`` for one new table: bucket options and deletion vectors shape primary-key
+    tables; a table without a primary key is a bucket-unaware append table unless ``bucket-key``
+    is given (paimon_py writes deletion vectors for primary-key tables only)."""
     out = dict(options)
     if primary_keys:
         out.setdefault("bucket", DEFAULT_BUCKETS)
         return out
-    if "bucket-key" in out:
-        return out
-    ignored = sorted(k for k in out if k in BUCKET_OPTIONS)
+    dropped = PRIMARY_KEY_OPTIONS if "bucket-key" in out else PRIMARY_KEY_OPTIONS + BUCKET_OPTIONS
+    ignored = sorted(k for k in out if k in dropped)
     for key in ignored:
         del out[key]
+    if "bucket-key" in out:
+        return out
     out["bucket"] = "-1"
     if target not in _announced:
         _announced.add(target)

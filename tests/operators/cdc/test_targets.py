@@ -29,3 +29,14 @@ def test_partition_keys_outside_the_primary_key_need_fixed_buckets():
         targets.spec_of("public", "t", ())
     assert table_targets("lake", "t", ["id"], ["day"], {"bucket": "4"}).spec_of("public", "t", ()).options == \
         {"bucket": "4"}
+
+
+def test_deletion_vectors_shape_primary_key_tables_only():
+    """A database-wide ``--table_conf deletion-vectors.enabled=true``: paimon_py writes deletion
+    vectors for primary-key tables only, so an append table is created without them."""
+    options = {"deletion-vectors.enabled": "true"}
+    targets = database_targets("lake", "", "", options)
+    assert targets.spec_of("public", "orders", ("id",)).options["deletion-vectors.enabled"] == "true"
+    assert targets.spec_of("public", "log", ()).options == {"bucket": "-1"}
+    bucketed = database_targets("lake", "", "", {**options, "bucket": "2", "bucket-key": "k"})
+    assert bucketed.spec_of("public", "log", ()).options == {"bucket": "2", "bucket-key": "k"}

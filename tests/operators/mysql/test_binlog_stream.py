@@ -162,18 +162,17 @@ def test_minimal_row_metadata_is_refused():
         s.close()
 
 
-def test_compressed_binlog_is_refused(mariadb_server, mysql_database):
-    run(mariadb_server, mysql_database, "CREATE TABLE t (id INT PRIMARY KEY, v TEXT)")
-    start = position(mariadb_server)
-    mariadb_server.execute("SET GLOBAL log_bin_compress = ON")
-    try:
-        run(mariadb_server, mysql_database, "INSERT INTO t VALUES (1, REPEAT('x', 1000))")
-    finally:
-        mariadb_server.execute("SET GLOBAL log_bin_compress = OFF")
-    s = stream(mariadb_server, start, mysql_database)
-    with pytest.raises(SourceNotReady, match="log_bin_compress=OFF"):
-        s.poll(100, 1.0)
-    s.close()
+def test_compressed_binlog_is_refused():
+    """A private server: compressed events must not stay in the session server's binlog, which
+    later tests read from old positions."""
+    with LocalMariaDB(settings={"log-bin-compress": "ON"}) as server:
+        run(server, None, "CREATE DATABASE m", "CREATE TABLE m.t (id INT PRIMARY KEY, v TEXT)")
+        start = position(server)
+        run(server, "m", "INSERT INTO t VALUES (1, REPEAT('x', 1000))")
+        s = stream(server, start, "m")
+        with pytest.raises(SourceNotReady, match="log_bin_compress=OFF"):
+            s.poll(100, 1.0)
+        s.close()
 
 
 def test_purged_position_is_refused_with_the_fix(mariadb_server):
