@@ -1,8 +1,9 @@
 """MySQL/MariaDB CDC end to end: initial snapshot and streaming changes into Paimon, against baselines.
 
-    .venv/bin/python benchmarks/bench_mysql_cdc.py [--rows 5000000] [--changes 1000000]
+    .venv/bin/python benchmarks/bench_mysql_cdc.py [--rows 5000000] [--changes 1000000] [--table-conf bucket=4]
 
-(``--rows 200000 --changes 100000`` is a quick check.) One run, on a private MariaDB
+(``--rows 200000 --changes 100000`` is a quick check; ``--table-conf`` gives the lake table options,
+by default the job's: a dynamic-bucket table.) One run, on a private MariaDB
 (``LocalMariaDB``, settings for bulk load) with ``bench(id BIGINT PRIMARY KEY, k INT, v VARCHAR(32),
 amount DECIMAL(12,2), ts DATETIME(6))`` filled from the sequence engine (``seq_1_to_N``) in
 batches, without binlogging the load:
@@ -152,20 +153,23 @@ def binlog_of(state: dict):
 
 
 def start_job(server: LocalMariaDB, warehouse: str, table: str, mode: str, log_path: str,
-              **conf: str) -> JobProcess:
-    """``jobs/mysql_sync_table.py`` with 1 s checkpoints as a child process."""
+              table_conf: tuple[str, ...] = (), **conf: str) -> JobProcess:
+    """``jobs/mysql_sync_table.py`` with 1 s checkpoints as a child process (``table_conf``: its
+    ``--table_conf`` values)."""
     conf = {**server.conf(DB), "table-name": table, "scan.startup.mode": mode, **conf}
     from operators.mysql.source_config import MySqlSourceConfig
     source_id = MySqlSourceConfig.parse(conf, True).source_id
     args = ["--warehouse", warehouse, "--database", DB, "--table", table,
             *[x for k, v in conf.items() for x in ("--mysql_conf", f"{k}={v}")],
-            "--flink_conf", "execution.checkpointing.interval=1s"]
+            "--flink_conf", "execution.checkpointing.interval=1s",
+            *[x for pair in table_conf for x in ("--table_conf", pair)]]
     return JobProcess("mysql_sync_table.py", args, warehouse, source_id, log_path, binlog_of)
 
 
-def snapshot_job(server: LocalMariaDB, warehouse: str, table: str, log_path: str) -> dict:
+def snapshot_job(server: LocalMariaDB, warehouse: str, table: str, log_path: str,
+                 table_conf: tuple[str, ...] = ()) -> dict:
     """The bounded job once: wall s (process start to exit), Flink RUNNING->FINISHED s, peak RSS."""
-    job = start_job(server, warehouse, table, "snapshot", log_path)
+    job = start_job(server, warehouse, table, "snapshot", log_path, table_conf)
     try:
         seconds, peak = job.wait(timeout=3600)
     finally:
@@ -303,7 +307,10 @@ def mariadb_binlog(server: LocalMariaDB, start: BinlogPosition, end: tuple[int, 
 # --- the run -------------------------------------------------------------------------------------
 
 def main(argv=None) -> int:
-    args = parse_bench_args(bench_parser(__doc__.splitlines()[0], os.path.join(HERE, "results", "mysql_cdc.md")), argv)
+    parser = bench_parser(__doc__.splitlines()[0], os.path.join(HERE, "results", "mysql_cdc.md"))
+    parser.add_argument("--table-conf", action="append", default=[], metavar="KEY=VALUE",
+                        help="--table_conf of the job's lake table (e.g. bucket=4; default: the job's own)")
+    args = parse_bench_args(parser, argv)
     workdir = tempfile.mkdtemp(prefix="bench-mysqlcdc-", dir=args.workdir)
     server = LocalMariaDB(settings=dict(SERVER_SETTINGS))
     r: dict = {"checks": [], "load_avg": []}
@@ -348,13 +355,15 @@ def run_snapshot(server: LocalMariaDB, args, workdir: str, r: dict) -> str:
     r["one_row"] = []
     for i in range(args.overhead_runs):
         lake = os.path.join(workdir, f"one{i}")
-        r["one_row"].append(snapshot_job(server, lake, ONE_ROW_TABLE, os.path.join(workdir, f"job-one{i}.log")))
+        r["one_row"].append(snapshot_job(server, lake, ONE_ROW_TABLE, os.path.join(workdir, f"job-one{i}.log"),
+                                         tuple(args.table_conf)))
         r["checks"].append(check_equal(f"snapshot of the 1-row table, run {i + 1}", server, lake, ONE_ROW_TABLE))
         step(f"job on a 1-row table: {r['one_row'][-1]['wall_s']:.1f} s")
     r["overhead_s"] = statistics.median(run["wall_s"] for run in r["one_row"])
     warehouse = os.path.join(workdir, "lake")
     r["snapshot"] = phase(r, "snapshot job", lambda: snapshot_job(server, warehouse, TABLE,
-                                                                  os.path.join(workdir, "job-snapshot.log")))
+                                                                  os.path.join(workdir, "job-snapshot.log"),
+                                                                  tuple(args.table_conf)))
     r["snapshot_s"] = r["snapshot"]["wall_s"]
     step(f"job snapshot of {args.rows:,} rows: {r['snapshot_s']:.1f} s")
     r["checks"].append(check_equal("initial snapshot (mysql_sync_table, snapshot mode)", server, warehouse))
@@ -363,7 +372,7 @@ def run_snapshot(server: LocalMariaDB, args, workdir: str, r: dict) -> str:
 
 def run_streaming(server: LocalMariaDB, args, workdir: str, warehouse: str, r: dict) -> None:
     job = start_job(server, warehouse, TABLE, "latest-offset", os.path.join(workdir, "job-stream.log"),
-                    **{"server-id": STREAM_SERVER_ID})
+                    tuple(args.table_conf), **{"server-id": STREAM_SERVER_ID})
     try:
         r["warm_up_s"] = warm_up(server, job)
         step(f"streaming job publishing positions after {r['warm_up_s']:.1f} s; applying {args.changes:,} changes")
@@ -426,7 +435,7 @@ def report(args, r: dict) -> str:
     lines = [
         "# MySQL/MariaDB CDC: initial snapshot and streaming into Paimon, against baselines", "",
         f"{datetime.datetime.now().astimezone().isoformat(timespec='seconds')} — `benchmarks/bench_mysql_cdc.py "
-        f"--rows {rows} --changes {args.changes}`", "",
+        f"--rows {rows} --changes {args.changes}{''.join(' --table-conf ' + c for c in args.table_conf)}`", "",
         f"Machine: {machine()}; MariaDB {r['version']} (private server: binlog ROW/FULL, sync-binlog 0, "
         f"{', '.join(f'{k}={v}' for k, v in SERVER_SETTINGS.items())}). Server, load generator, job "
         f"(JVM + Python workers) and baselines share the machine's cores.", "",
