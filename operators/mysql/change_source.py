@@ -254,12 +254,13 @@ class MySqlChangeSource:
 
     def _keep(self, mapping: MySqlTableMapping, progress: TableProgress, columns: list[pa.Array],
               end: tuple[int, int]) -> Optional[pa.Array]:
-        """Which rows are not in the lake yet (None: all of them)."""
+        """Which rows are not in the lake yet (None: all of them). Only keys that Python orders as
+        the server does are looked up per row; otherwise one answer holds for the whole change."""
         if progress.settled(end) and progress.skip_until is None:
             return None
-        keys = chunk_key(mapping.table, self.config) if mapping.keyed else ()
+        keys = chunk_key(mapping.table, self.config) if mapping.keyed and progress.order_safe else ()
         if not keys:
-            return pa.array([not progress.in_lake(None, end)] * len(columns[0]))
+            return pa.array(np.full(len(columns[0]), not progress.in_lake(None, end)))
         names = [c.name for c in mapping.table.columns]
         key_columns = [columns[names.index(k)].to_pylist() for k in keys]
         return pa.array([not progress.in_lake(key, end) for key in zip(*key_columns)])

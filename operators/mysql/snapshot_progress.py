@@ -65,8 +65,10 @@ class TableProgress:
         return end <= self._chunk_of(key).position
 
     def _chunk_of(self, key: tuple) -> Chunk:
-        bounds = [c.last_key for c in self.chunks if c.last_key is not None]
-        index = bisect.bisect_left(bounds, key)
+        """The chunk whose range holds ``key`` (every chunk but an open-ended last one has a
+        last key, in increasing order)."""
+        bounded = len(self.chunks) - (self.chunks[-1].last_key is None)
+        index = bisect.bisect_left(self.chunks, key, hi=bounded, key=lambda c: c.last_key)
         return self.chunks[min(index, len(self.chunks) - 1)]
 
     def settled(self, stream_at: FilePos) -> bool:

@@ -16,19 +16,27 @@ def is_mariadb(conn) -> bool:
         return "mariadb" in cur.fetchone()[0].lower()
 
 
+BINLOG_OFF = "binary logging is off — start the server with log_bin=<basename>, server_id and binlog_format=ROW"
+
+
+def _show(cur, statement: str, what: str) -> None:
+    """Runs a ``SHOW`` that needs REPLICATION CLIENT, naming the grant when it is refused."""
+    try:
+        cur.execute(statement)
+    except pymysql.err.OperationalError as e:
+        raise SourceNotReady(f"cannot read {what} ({e.args[1]}) — GRANT REPLICATION CLIENT ON *.* TO the job's "
+                             f"user") from None
+
+
 def _master_status(conn) -> dict:
     with conn.cursor(pymysql.cursors.DictCursor) as cur:
         try:
-            cur.execute("SHOW BINARY LOG STATUS")
+            _show(cur, "SHOW BINARY LOG STATUS", "the binlog position")
         except pymysql.err.ProgrammingError:
-            cur.execute("SHOW MASTER STATUS")
-        except pymysql.err.OperationalError as e:
-            raise SourceNotReady(f"cannot read the binlog position ({e.args[1]}) — GRANT REPLICATION CLIENT "
-                                 f"ON *.* TO the job's user") from None
+            _show(cur, "SHOW MASTER STATUS", "the binlog position")
         row = cur.fetchone()
     if not row:
-        raise SourceNotReady("binary logging is off — start the server with log_bin=<basename>, server_id and "
-                             "binlog_format=ROW")
+        raise SourceNotReady(BINLOG_OFF)
     return row
 
 
@@ -55,15 +63,10 @@ def gtid_at(conn, file: str, pos: int) -> Optional[str]:
 def first_position(conn) -> BinlogPosition:
     """Where the oldest binlog the server still has begins (``earliest-offset``)."""
     with conn.cursor() as cur:
-        try:
-            cur.execute("SHOW BINARY LOGS")
-        except pymysql.err.OperationalError as e:
-            raise SourceNotReady(f"cannot list the binlogs ({e.args[1]}) — GRANT REPLICATION CLIENT ON *.* TO the "
-                                 f"job's user") from None
+        _show(cur, "SHOW BINARY LOGS", "the list of binlogs")
         rows = cur.fetchall()
     if not rows:
-        raise SourceNotReady("binary logging is off — start the server with log_bin=<basename>, server_id and "
-                             "binlog_format=ROW")
+        raise SourceNotReady(BINLOG_OFF)
     file = rows[0][0]
     gtid = (gtid_at(conn, file, 4) or "") if is_mariadb(conn) else ""
     return BinlogPosition(file, 4, gtid)
