@@ -28,15 +28,24 @@ SOURCE_PACKAGES = ["operators.postgres", "operators.mysql"]
 sink, the Flink runtime or the assembly of the jobs. Every subpackage of ``operators`` is one
 unless listed in ``OTHER_OPERATOR_PACKAGES``."""
 
-OTHER_OPERATOR_PACKAGES = ["operators.cdc", "operators.runtime", "operators.sink", "operators.synthetic"]
-"""The CDC core, the Flink runtime (bridge, reader, settings), the sink, and the test-double source
-(a synthetic change stream with its own reader, used by the sink's exactly-once tests)."""
+OTHER_OPERATOR_PACKAGES = ["operators.cdc", "operators.runtime", "operators.sink", "operators.synthetic",
+                           "operators.console"]
+"""The CDC core, the Flink runtime (bridge, reader, settings), the sink, the test-double source
+(a synthetic change stream with its own reader, used by the sink's exactly-once tests), and the
+``paimon-cdc`` console command."""
+
+SOURCE_IMPORTERS = ["operators.console"]
+"""Besides ``jobs/``, the one package that may import a source: the console's ``verify`` and
+``positions`` read the source databases (never through Flink)."""
+
+NOT_FOR_CONSOLE = ["pyflink", "operators.runtime", "operators.sink", "operators.sync_job"]
 
 NOT_FOR_SOURCES = ["operators.sink", "operators.runtime", "operators.sync_job", "operators.cli", "pyflink"]
 
-OPERATOR_LAYERS = ["cdc", "runtime", "sink", "synthetic", "sync_job", "cli"]
+OPERATOR_LAYERS = ["cdc", "runtime", "sink", "synthetic", "sync_job", "cli", "console"]
 """``operators``' own layers (sources aside), lowest first: the Flink-free CDC core, the Flink
-runtime, the sink, the test-double source, the assembly of every job and its command line."""
+runtime, the sink, the test-double source, the assembly of every job and its command line, the
+console command."""
 
 @dataclass(frozen=True, order=True)
 class Violation:
@@ -132,7 +141,11 @@ def test_operators_layers_point_one_way():
     assert find_violations(ROOT, "operators", rule) == []
     assert find_violations(ROOT, "operators.cdc", lambda _, imported: is_under(imported, ["pyflink"])) == []
     assert find_violations(ROOT, "operators", lambda module, imported: is_under(imported, SOURCE_PACKAGES)
-                           and not is_under(module, SOURCE_PACKAGES)) == []
+                           and not is_under(module, SOURCE_PACKAGES + SOURCE_IMPORTERS)) == []
+
+
+def test_the_console_starts_no_flink():
+    assert find_violations(ROOT, "operators.console", lambda _, imported: is_under(imported, NOT_FOR_CONSOLE)) == []
 
 
 def test_the_checker_finds_upward_relative_and_function_level_imports(tmp_path):
