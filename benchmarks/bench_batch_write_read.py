@@ -204,7 +204,7 @@ def main(argv=None) -> int:
         raise SystemExit(f"FAIL: checksums differ: {digests}")
     text = report(args.rows, args.commits, timings, next(iter(digests.values())))
     print()
-    publish(text, args.output)
+    publish(text, args.output, "batch_write_read")
     print(f"written to {args.output}")
     return 0
 

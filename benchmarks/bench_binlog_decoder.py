@@ -4,7 +4,8 @@
 
 Starts a private MariaDB, loads ``bench.t (id BIGINT PK, a INT, s VARCHAR(32), d DECIMAL(12,2),
 t DATETIME)`` in 1,000-row transactions (inserts, then updates of every row), and drains each phase
-with both readers (best of two runs each) (PMR on a prefix of ``--pmr-rows`` rows: it is slow). Prints rows/s and the ratio."""
+with both readers (best of two runs each) (PMR on a prefix of ``--pmr-rows`` rows: it is slow). Results
+(rows/s and the ratio): ``benchmarks/results/binlog_decoder.md`` and ``binlog_decoder.png`` beside it."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from benchmarks.common import machine, publish  # noqa: E402
 from operators.mysql.binlog.connection import ServerSettings  # noqa: E402
 from operators.mysql.binlog.server_position import current_position  # noqa: E402
 from operators.mysql.binlog.stream import BinlogStream  # noqa: E402
@@ -74,16 +76,21 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--pmr-rows", type=int, default=20_000)
+    parser.add_argument("--output", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
+                                                         "binlog_decoder.md"))
     args = parser.parse_args()
     with LocalMariaDB() as server:
         marks = load(server, args.rows)
-        print(f"{'phase':8} {'reader':8} {'rows':>8} {'s':>7} {'rows/s':>9}  ratio")
+        lines = [f"# Binlog decoding: BinlogStream vs python-mysql-replication ({args.rows:,} rows)", "",
+                 f"Machine: {machine()}", "",
+                 "| phase | ours rows | ours s | ours rows/s | PMR rows | PMR s | PMR rows/s | ours / PMR |",
+                 "|---|---:|---:|---:|---:|---:|---:|---:|"]
         for phase, start, end in (("insert", marks[0], marks[1]), ("update", marks[1], marks[2])):
             n1, s1 = min((ours(server, start, end) for _ in range(2)), key=lambda r: r[1])
             n2, s2 = min((pmr(server, start, args.pmr_rows) for _ in range(2)), key=lambda r: r[1])
-            r1, r2 = n1 / s1, n2 / s2
-            print(f"{phase:8} {'ours':8} {n1:8d} {s1:7.2f} {r1:9.0f}")
-            print(f"{phase:8} {'PMR':8} {n2:8d} {s2:7.2f} {r2:9.0f}  {r1 / r2:.1f}x")
+            lines.append(f"| {phase} | {n1:,} | {s1:.2f} | {n1 / s1:,.0f} | {n2:,} | {s2:.2f} | {n2 / s2:,.0f} | "
+                         f"{n1 / s1 / (n2 / s2):.1f}x |")
+    publish("\n".join(lines) + "\n", args.output, "binlog_decoder")
 
 
 if __name__ == "__main__":

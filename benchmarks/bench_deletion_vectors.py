@@ -120,7 +120,7 @@ def main() -> None:
             "| table | paimon_py write | max sorted runs / bucket | rows deleted by DVs | "
             "paimon_py read after each commit (mean) | paimon_py final read | pypaimon 2.1.0 final read |",
             "|---|---|---|---|---|---|---|", *lines, ""])
-        publish(text, os.path.join(HERE, "results", "deletion_vectors.md"))
+        publish(text, os.path.join(HERE, "results", "deletion_vectors.md"), "deletion_vectors")
     finally:
         shutil.rmtree(warehouse, ignore_errors=True)
 

@@ -83,7 +83,7 @@ def main() -> None:
         ours, theirs = times[("paimon_py", mode)], times[("pypaimon", mode)]
         lines.append(f"\n{mode}: paimon_py {theirs[0] / ours[0]:.1f}x (insert), {theirs[1] / ours[1]:.1f}x (update) "
                      f"the speed of pypaimon")
-    publish("\n".join(lines) + "\n", os.path.join(HERE, "results", "dynamic_bucket.md"))
+    publish("\n".join(lines) + "\n", os.path.join(HERE, "results", "dynamic_bucket.md"), "dynamic_bucket")
 
 
 if __name__ == "__main__":

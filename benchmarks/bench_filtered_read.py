@@ -112,7 +112,7 @@ Table: append table (`id` BIGINT, `x` DOUBLE, `s` STRING), {args.files} data fil
 """ + "\n".join(lines) + """
 
 Every result was checked against filtering paimon_py's full read with pyarrow.
-""", os.path.join(HERE, "results", "filtered_read.md"))
+""", os.path.join(HERE, "results", "filtered_read.md"), "filtered_read")
 
 
 if __name__ == "__main__":

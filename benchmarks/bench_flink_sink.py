@@ -124,7 +124,7 @@ def main(argv=None) -> int:
         lines.append(f"| {name} | {seconds:.1f} | {rows / seconds:,.0f} | {startup:.1f} | {rows / net:,.0f} | "
                      f"{(net - base) / rows * 1e6:.1f} |")
     text = "\n".join(lines) + "\n"
-    publish(text, args.output)
+    publish(text, args.output, "flink_sink")
     return 0
 
 

@@ -176,7 +176,7 @@ def main(argv=None) -> int:
         if ours["result"].num_rows != expected_size(args):
             raise SystemExit("paimon_py lost or duplicated keys")
         text = report(args, ours, theirs)
-        publish(text, args.output)
+        publish(text, args.output, "lsm_upserts")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0

@@ -130,7 +130,7 @@ def main(argv=None) -> int:
                      f"{r['baseline_mib']:,.0f} | {r['peak_mib']:,.0f} | {growth:,.0f} | "
                      f"{growth / args.buffer_mb:.1f} | {r['arrow_peak_mib']:,.0f} |")
     text = "\n".join(lines) + "\n"
-    publish(text, args.output)
+    publish(text, args.output, "memory")
     return 0
 
 

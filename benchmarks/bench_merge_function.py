@@ -5,6 +5,7 @@ DOUBLE, STRING, BOOLEAN; 30% nulls), sorted by key and sequence number, as the L
 the merge function. Each engine merges the same table; the baseline is pyarrow's
 ``sort_indices`` + ``take`` of the same rows (shuffled), measured in the same run, so the ratio
 says how the merge compares with the sort that precedes it. Best of --repeat runs, one thread.
+Results: ``benchmarks/results/merge_function.md`` and ``merge_function.png`` beside it.
 
     .venv/bin/python benchmarks/bench_merge_function.py
     .venv/bin/python benchmarks/bench_merge_function.py --rows 100000 --keys 20000
@@ -25,7 +26,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))  # run from anywhere: the repo root holds paimon_py
 
 import paimon_py  # noqa: E402
-from benchmarks.common import machine  # noqa: E402
+from benchmarks.common import machine, publish  # noqa: E402
 from paimon_py.mergetree.merge_function import create_merge_function  # noqa: E402
 from paimon_py.schema.schema_manager import validate_new_schema  # noqa: E402
 
@@ -93,6 +94,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--keys", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--output", default=os.path.join(HERE, "results", "merge_function.md"))
     args = parser.parse_args()
     pa.set_cpu_count(1)
     pa.set_io_thread_count(1)
@@ -118,7 +120,7 @@ def main() -> None:
         assert out.num_rows == len(np.unique(table.column("id").to_numpy()))
         lines.append(f"| {name} | {seconds * 1000:.1f} | {args.rows / seconds / 1e6:.1f} M | "
                      f"{seconds / baseline:.2f} |")
-    print("\n".join(lines))
+    publish("\n".join(lines) + "\n", args.output, "merge_function")
 
 
 if __name__ == "__main__":

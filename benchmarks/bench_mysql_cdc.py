@@ -48,7 +48,7 @@ import pyarrow.compute as pc  # noqa: E402
 
 from benchmarks import cdc_harness as harness  # noqa: E402
 from benchmarks.cdc_harness import (JobProcess, SnapshotWatcher, bench_parser, paced_ranges,  # noqa: E402
-                                     parse_bench_args, rate_text, ratio_text, summary, sustained_plan)
+                                     parse_bench_args, rate_text, ratio_text, sustained_plan)
 from benchmarks.common import machine, publish  # noqa: E402
 from operators.mysql.binlog.transaction import BinlogPosition  # noqa: E402
 from operators.mysql.local_server import ROOT_PASSWORD, LocalMariaDB, find_binary  # noqa: E402
@@ -252,9 +252,7 @@ def latency(server: LocalMariaDB, job: JobProcess, warehouse: str, rows: int, tp
         watcher.stop.set()
         watcher.join()
         conn.close()
-    by_time, by_seen = watcher.latencies(commits)
-    return {"transactions": count, "paced_s": paced_s, "snapshots": len(watcher.snapshots),
-            "time_millis": summary(by_time), "seen": summary(by_seen)}
+    return {"transactions": count, "paced_s": paced_s, **watcher.latencies(commits)}
 
 
 # --- binlog baselines ------------------------------------------------------------------------------
@@ -324,8 +322,7 @@ def main(argv=None) -> int:
             print(f"work directory kept: {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
-    publish(report(args, r), args.output)
-    plot(args, r, os.path.splitext(args.output)[0] + ".png")
+    publish(report(args, r), args.output, "mysql_cdc", r["latency"]["samples"])
     return 0
 
 
@@ -414,7 +411,7 @@ def run_baselines(server: LocalMariaDB, s: dict, workdir: str, r: dict) -> None:
 # --- the results ---------------------------------------------------------------------------------
 
 def figures(args, r: dict) -> dict:
-    """The rates the report and the plot show."""
+    """The rates the report shows."""
     rows, s = args.rows, r["sustained"]
     net_s = r["snapshot_s"] - r["overhead_s"]
     changes = s["changes"]
@@ -493,38 +490,6 @@ def report(args, r: dict) -> str:
         + "; ".join(f"{name} {before:.1f} -> {after:.1f}" for name, before, after in r["load_avg"]),
     ]
     return "\n".join(lines) + "\n"
-
-
-def plot(args, r: dict, path: str) -> None:
-    """Two bar charts (snapshot rows/s, streaming changes/s) and the latency percentiles."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        import matplotlib.ticker
-    except ImportError:
-        print(f"no plot ({path}): matplotlib is not installed")
-        return
-    f, lat = figures(args, r), r["latency"]["time_millis"]
-    panels = [("Initial snapshot, rows/s", [("job gross", f["gross"]), ("job net", f["net"]),
-                                           ("mariadb --batch --quick", f["client"])]),
-              ("Streaming, changes/s", [("job", f["ours"]), ("python-mysql-replication", f["pmr"]),
-                                        ("mariadb-binlog decoded", f["decoded"]), ("mariadb-binlog --raw", f["raw"])]),
-              ("Latency commit -> snapshot, ms", [("p50", lat["p50"]), ("p99", lat["p99"]), ("max", lat["max"])])]
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
-    for ax, (title, bars) in zip(axes, panels):
-        names, values = [b[0] for b in bars], [0 if b[1] != b[1] else b[1] for b in bars]
-        ax.barh(names, values, color=["tab:gray" if n.startswith(("mariadb", "python")) else "tab:blue" for n in names])
-        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda x, _: f"{x:,.0f}"))
-        ax.invert_yaxis()
-        ax.set_title(title)
-        for y, value in enumerate(values):
-            ax.text(value, y, f" {value:,.0f}", va="center", fontsize=8)
-        ax.set_xlim(0, max(values) * 1.3)
-    fig.suptitle(f"MySQL CDC: {args.rows:,} rows, {r['sustained']['changes']:,} changes (MariaDB {r['version']})")
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    print(f"plot: {path}")
 
 
 if __name__ == "__main__":

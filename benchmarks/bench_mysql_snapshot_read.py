@@ -109,7 +109,7 @@ def main() -> None:
         median = times[len(times) // 2]
         lines.append(f"| {name} | {median:.2f} | {times[0]:.2f} | {args.rows / median:,.0f} | "
                      f"{baseline / median:.2f}x |")
-    publish("\n".join(lines) + "\n", RESULTS)
+    publish("\n".join(lines) + "\n", RESULTS, "mysql_snapshot_read")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ amount numeric(12,2), ts timestamp)`` filled by ``generate_series``:
    the commit's wall time. (c) Baseline: ``pg_recvlogical`` draining the same changes (pgoutput,
    the job's publication) from a second slot created before the job started.
 
-Results: ``benchmarks/results/postgres_cdc.md``.
+Results: ``benchmarks/results/postgres_cdc.md`` and a plot beside it (``postgres_cdc.png``).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ import pyarrow.csv as pacsv  # noqa: E402
 
 from benchmarks import cdc_harness as harness  # noqa: E402
 from benchmarks.cdc_harness import (JobProcess, SnapshotWatcher, bench_parser, kill_group, paced_ranges,  # noqa: E402
-                                     parse_bench_args, rate_text, ratio_text, summary, sustained_plan)
+                                     parse_bench_args, rate_text, ratio_text, sustained_plan)
 from benchmarks.common import machine, publish  # noqa: E402
 from operators.postgres.local_server import LocalPostgres, find_bin_dir  # noqa: E402
 from operators.postgres.replication import format_lsn, parse_lsn  # noqa: E402
@@ -290,9 +290,7 @@ def latency(server: LocalPostgres, job: Job, warehouse: str, rows: int, tps: flo
         watcher.stop.set()
         watcher.join()
         conn.close()
-    by_time, by_seen = watcher.latencies(commits)
-    return {"transactions": count, "paced_s": paced_s, "snapshots": len(watcher.snapshots),
-            "time_millis": summary(by_time), "seen": summary(by_seen)}
+    return {"transactions": count, "paced_s": paced_s, **watcher.latencies(commits)}
 
 
 def recvlogical(server: LocalPostgres, end_lsn: int) -> float:
@@ -392,7 +390,7 @@ def main(argv=None) -> int:
             print(f"work directory kept: {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
-    publish(report(args, r), args.output)
+    publish(report(args, r), args.output, "postgres_cdc", r["latency"]["samples"])
     return 0
 
 

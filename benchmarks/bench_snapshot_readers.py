@@ -114,7 +114,7 @@ def main() -> None:
         lines.append(f"| {name} | {seconds:.2f} | {args.rows / seconds:,.0f} | {seconds / ours:.2f}x |")
     if not any(name.startswith("ADBC") for name, *_ in timings):
         lines += ["", "ADBC not installed here; see the module docstring to include it."]
-    publish("\n".join(lines) + "\n", RESULTS)
+    publish("\n".join(lines) + "\n", RESULTS, "snapshot_readers")
 
 
 if __name__ == "__main__":

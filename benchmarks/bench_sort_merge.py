@@ -6,6 +6,7 @@ Both merge the same key-sorted runs (BIGINT key, sequence number, two value colu
 the latest record per key. The vectorised way is ``sort_merge.merge_runs`` (chunks in key ranges)
 followed by pyarrow sort and a run-boundary mask per chunk; the heap way is ``heapq.merge`` over
 (key, sequence, row) tuples with a per-row fold, the classic LSM merge written in Python.
+Results: ``benchmarks/results/sort_merge.md`` and ``sort_merge.png`` beside it.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import pyarrow as pa
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from benchmarks.common import machine  # noqa: E402
+from benchmarks.common import machine, publish  # noqa: E402
 from paimon_py.mergetree.record_order import RecordOrder  # noqa: E402
 from paimon_py.mergetree.sort_merge import merge_runs  # noqa: E402
 
@@ -69,6 +70,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--rows-per-run", type=int, default=200_000)
+    parser.add_argument("--output", default=os.path.join(HERE, "results", "sort_merge.md"))
     args = parser.parse_args(argv)
     tables = make_runs(args.runs, args.rows_per_run)
     total = args.runs * args.rows_per_run
@@ -79,10 +81,12 @@ def main(argv=None) -> int:
         timings[name] = (time.perf_counter() - started, keys)
     (vec_s, vec_keys), (heap_s, heap_keys) = timings.values()
     assert vec_keys == heap_keys, (vec_keys, heap_keys)
-    print(f"Machine: {machine()}")
-    print(f"{args.runs} runs x {args.rows_per_run:,} rows -> {vec_keys:,} keys")
-    print(f"| merge | rows/s |\n|---|---:|\n| vectorised chunked merge | {total / vec_s:,.0f} |\n"
-          f"| heapq merge | {total / heap_s:,.0f} |\nratio: {heap_s / vec_s:.1f}x")
+    lines = [f"# Merging sorted runs: {args.runs} runs x {args.rows_per_run:,} rows -> {vec_keys:,} keys", "",
+             f"Machine: {machine()}", "", "| merge | s | rows/s |", "|---|---:|---:|",
+             f"| vectorised chunked merge | {vec_s:.2f} | {total / vec_s:,.0f} |",
+             f"| heapq merge | {heap_s:.2f} | {total / heap_s:,.0f} |", "",
+             f"ratio: {heap_s / vec_s:.1f}x"]
+    publish("\n".join(lines) + "\n", args.output, "sort_merge")
     return 0
 
 

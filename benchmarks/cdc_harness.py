@@ -173,9 +173,10 @@ class SnapshotWatcher(threading.Thread):
                     self.snapshots.append((sid, data["timeMillis"], position, seen_ms))
             self.stop.wait(self.poll_s)
 
-    def latencies(self, commits: list[tuple[float, Any]]) -> tuple[list[float], list[float]]:
-        """Per ``(commit wall ms, position after it)``: the first covering snapshot's timeMillis and
-        seen time minus the commit time; fails if a commit has no covering snapshot."""
+    def latencies(self, commits: list[tuple[float, Any]]) -> dict:
+        """The snapshots seen, and per ``(commit wall ms, position after it)`` the first covering
+        snapshot's timeMillis and seen time minus the commit time: their samples (ms) and
+        ``summary``; fails if a commit has no covering snapshot."""
         snapshots = sorted(self.snapshots)
         by_time, by_seen, missing = [], [], 0
         for committed, position in commits:
@@ -187,7 +188,8 @@ class SnapshotWatcher(threading.Thread):
             by_seen.append(match[3] - committed)
         if missing:
             raise SystemExit(f"{missing} of {len(commits)} paced transactions have no snapshot covering them")
-        return by_time, by_seen
+        return {"snapshots": len(self.snapshots), "time_millis": summary(by_time), "seen": summary(by_seen),
+                "samples": {"to the snapshot's timeMillis": by_time, "to the snapshot file seen": by_seen}}
 
 
 def check_equal(what: str, names: tuple[str, ...], source: tuple, lake: tuple) -> str:

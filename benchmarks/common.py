@@ -1,10 +1,12 @@
-"""Shared helpers of the benchmarks: what machine they ran on."""
+"""Shared helpers of the benchmarks: what machine they ran on, and writing their results (table and plot)."""
 
 from __future__ import annotations
 
 import os
 import platform
 from importlib import metadata
+
+from benchmarks.plots import SPECS, plot
 
 
 def machine() -> str:
@@ -32,9 +34,11 @@ def machine() -> str:
             f"Python {platform.python_version()}; " + ", ".join(versions))
 
 
-def publish(text: str, path: str) -> None:
-    """Print a results table and write it to ``path``."""
+def publish(text: str, path: str, spec: str, latencies: dict[str, list[float]] | None = None) -> None:
+    """Print a results table, write it to ``path`` and draw its plot beside it (``.png``) with
+    ``plots.SPECS[spec]`` and the latency samples (ms) if any."""
     print(text)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w") as out:
         out.write(text)
+    plot(text, SPECS[spec], os.path.splitext(path)[0] + ".png", latencies)
