@@ -29,20 +29,16 @@ NUMBER = r"\d[\d,]*(?:\.\d+)?"
 
 @dataclass(frozen=True)
 class Panel:
-    """One chart: the rows of the ``table``-th table of a results file whose ``case`` cell starts
-    with a key of ``cases`` (labelled by its value; every row when empty), a group of bars per row
-    and ``values`` column; with ``series``, that column names each row's bar (one row per library).
-    Bars other than ``reference`` (a series, or a group whose bars the same series are measured
-    against) carry their speed relative to it; ``baselines`` (series or groups) are drawn grey."""
+    """One chart of a results file: a group of bars per row of one of its tables."""
     title: str
-    unit: str
-    case: str
-    values: tuple[str, ...]
-    reference: str | None = None
-    baselines: tuple[str, ...] = ()
-    cases: tuple[tuple[str, str], ...] = ()
-    table: int = 0
-    series: str | None = None
+    unit: str  # "rows/s", "s", "ms", "MiB": the number of a cell that holds several is the one before it
+    case: str  # the column naming the rows
+    values: tuple[str, ...]  # the columns whose numbers are bars (an "a / b / c" cell: a bar per part)
+    reference: str | None = None  # a series or a group: the other bars show their speed relative to it
+    baselines: tuple[str, ...] = ()  # series or groups drawn grey
+    cases: tuple[tuple[str, str], ...] = ()  # (case prefix, label): only those rows; empty: every row
+    table: int = 0  # which table of the file
+    series: str | None = None  # a column naming each row's bar (tables with a row per library)
 
 
 @dataclass(frozen=True)
