@@ -48,7 +48,8 @@ def ours(server, start, end) -> tuple[int, float]:
     rows = 0
     while s.position.file_pos() < end.file_pos():
         for t in s.poll(100_000, 1.0):
-            rows += sum(len(c) for c in t.changes if isinstance(c, RowsChange))
+            if t.end is None or t.end.file_pos() <= end.file_pos():  # a poll may read past the phase
+                rows += sum(len(c) for c in t.changes if isinstance(c, RowsChange))
     s.close()
     return rows, time.perf_counter() - began
 
