@@ -46,7 +46,9 @@ class Result:
         return {t.title or str(i): t.records() for i, t in enumerate(self.tables)}
 
 
-def emit(result: Result, as_json: bool, out: TextIO = sys.stdout) -> None:
+def emit(result: Result, as_json: bool, out: TextIO | None = None) -> None:
+    """Print ``result`` on ``out`` (default: the current ``sys.stdout``)."""
+    out = out or sys.stdout
     if as_json:
         json.dump(result.json_document(), out, indent=2, default=json_default)
         out.write("\n")
