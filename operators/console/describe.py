@@ -15,6 +15,9 @@ from paimon_py.table.file_store_table import FileStoreTable
 from paimon_py.types import DataField, DataType
 
 
+FIELD_COLUMNS = ["id", "name", "type", "nullable", "key", "description"]
+
+
 @dataclass
 class PartitionSummary:
     partition: str
@@ -54,9 +57,6 @@ def run(args: argparse.Namespace) -> Result:
         Table(["schema", "committed", "changes"], [[h["id"], h["committed"], "; ".join(h["changes"])] for h in history],
               title="schema history"),
     ], document=document)
-
-
-FIELD_COLUMNS = ["id", "name", "type", "nullable", "key", "description"]
 
 
 def field_row(field: DataField, schema: TableSchema) -> list:

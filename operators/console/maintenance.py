@@ -87,7 +87,8 @@ def run_rollback(args: argparse.Namespace) -> Result:
     document = {"table": table.identifier, "snapshot": snapshot, "removed_snapshots": removed,
                 "removed_tags": removed_tags}
     what = f"tag {args.to_tag} (snapshot {snapshot})" if args.to_tag is not None else f"snapshot {snapshot}"
-    gone = f"; removed snapshots {removed[0]}..{removed[-1]}" if removed else "; nothing newer to remove"
+    gone = "; nothing newer to remove" if not removed else (
+        f"; removed snapshot {removed[0]}" if len(removed) == 1 else f"; removed snapshots {removed[0]}..{removed[-1]}")
     tags = f" and tags {', '.join(removed_tags)}" if removed_tags else ""
     return Result(document=document, message=f"rolled {table.identifier} back to {what}{gone}{tags}")
 

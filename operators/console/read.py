@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> Result:
         return Result(document={"rows": rows.num_rows, "output": args.output, "format": output_format},
                       message=f"wrote {rows.num_rows} rows to {args.output} ({output_format})")
     if output_format == "json":
-        args.json = True
+        args.json = True  # main prints the document as --json does
         return Result(document=rows.to_pylist())
     if output_format == "csv":
         return Result(text=csv_text(rows))
