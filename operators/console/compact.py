@@ -36,6 +36,8 @@ def run(args: argparse.Namespace) -> Result:
                 "base_snapshot": result.base_snapshot_id, "buckets": result.buckets,
                 "files_before": result.files_before, "files_after": result.files_after,
                 "attempts": result.attempts, "conflicts": result.conflicts}
+    if result.base_snapshot_id is None:
+        return Result(document=document, message=f"{table.identifier} has no snapshot yet: nothing to compact")
     if result.snapshot is None:
         return Result(document=document, message=f"{table.identifier} is already compacted: nothing to do "
                                                  f"(snapshot {result.base_snapshot_id})")

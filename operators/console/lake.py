@@ -73,7 +73,8 @@ def typed_value(value: Any, arrow_type: pa.DataType, column: str) -> Any:
     try:
         return pa.scalar(value).cast(arrow_type).as_py()
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-        raise CommandError(f"{value!r} is not a value of column {column} ({arrow_type}) — give one such "
+        text = repr(value) if isinstance(value, str) else str(value)
+        raise CommandError(f"{text} is not a value of column {column} ({arrow_type}) — give one such "
                            f"as {_sample(arrow_type)}") from None
 
 
