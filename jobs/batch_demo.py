@@ -37,10 +37,10 @@ def commit(table, rows: dict) -> None:
     committer.close()
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--warehouse", default=None, help="warehouse directory (default: a temporary one)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     warehouse = args.warehouse or tempfile.mkdtemp(prefix="paimon-demo-")
 
     catalog = paimon_py.CatalogFactory.create({"warehouse": warehouse})

@@ -35,6 +35,8 @@ class Result:
     exit_code: int = 0
     message: str | None = None
     """A closing line for people (text output only)."""
+    text: str | None = None
+    """Output rendered by the subcommand (e.g. CSV), printed instead of the tables."""
 
     def json_document(self) -> Any:
         if self.document is not None:
@@ -44,11 +46,15 @@ class Result:
         return {t.title or str(i): t.records() for i, t in enumerate(self.tables)}
 
 
-def emit(result: Result, as_json: bool, out: TextIO = sys.stdout) -> None:
+def emit(result: Result, as_json: bool, out: TextIO | None = None) -> None:
+    """Print ``result`` on ``out`` (default: the current ``sys.stdout``)."""
+    out = out or sys.stdout
     if as_json:
         json.dump(result.json_document(), out, indent=2, default=json_default)
         out.write("\n")
         return
+    if result.text is not None:
+        out.write(result.text)
     for i, table in enumerate(result.tables):
         if i:
             out.write("\n")

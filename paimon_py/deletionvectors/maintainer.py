@@ -2,7 +2,8 @@
 
 Compaction adds deleted positions (rows superseded by newer keys) and drops the vectors of the
 files it rewrote; at commit, a changed set is written as one new index file, which replaces the
-bucket's previous one in the index manifest (an empty set deletes it instead).
+bucket's previous one in the index manifest (an empty set deletes it instead); the previous one is
+reported as deleted, so that the commit can check that no one else replaced it meanwhile.
 """
 
 from __future__ import annotations
@@ -40,8 +41,6 @@ class DeletionVectorsMaintainer:
         if not self.modified:
             return [], []
         self.modified = False
-        if not self.vectors:
-            deleted, self.current = [self.current] if self.current else [], None
-            return [], deleted
-        self.current = self.index_file.write(self.vectors)
-        return [self.current], []
+        deleted = [self.current] if self.current else []
+        self.current = self.index_file.write(self.vectors) if self.vectors else None
+        return ([self.current] if self.current else []), deleted

@@ -39,6 +39,7 @@ class AppendOnlyWriter:
         self._buffer: list[pa.Table] = []
         self._buffered_bytes = 0
         self._new_files: list[DataFileMeta] = []
+        self._full_compaction = False
 
     def write(self, rows: pa.Table) -> None:
         self._buffer.append(rows.drop_columns([VALUE_KIND]))
@@ -65,7 +66,8 @@ class AppendOnlyWriter:
         self.files += self._new_files
         self._new_files = []
         if self.file_reader is not None:
-            before = self._pick_compaction()
+            before = self._pick_full_compaction() if self._full_compaction else self._pick_compaction()
+            self._full_compaction = False
             if before:
                 after = self._rewrite(before)
                 increment.compact = CompactIncrement(before, after)
@@ -73,6 +75,21 @@ class AppendOnlyWriter:
                 self.files = sorted([f for f in self.files if f.file_name not in names] + after,
                                     key=append_order)
         return increment
+
+    def compact(self, full: bool) -> None:
+        """Compact at the next ``prepare_commit``: with ``full``, every small file and all after
+        it (Java's full compaction of an append bucket), else the usual pick."""
+        self._full_compaction = full
+
+    def _pick_full_compaction(self) -> list[DataFileMeta]:
+        """The files from the first small one on (order kept), if at least two can be rewritten."""
+        first = next((i for i, f in enumerate(self.files) if f.file_size < self.min_file_size), len(self.files))
+        window: list[DataFileMeta] = []
+        for f in self.files[first:]:
+            if self.row_tracking and not has_row_ids(f):
+                break
+            window.append(f)
+        return window if len(window) >= 2 else []
 
     def _pick_compaction(self) -> list[DataFileMeta]:
         """The oldest run of at least ``min_file_num`` consecutive small files."""

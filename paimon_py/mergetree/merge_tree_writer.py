@@ -116,6 +116,13 @@ class MergeTreeWriter:
         self.spill_files.clear()
         return writer.close()
 
+    def compact(self, full: bool) -> None:
+        """Flush, then compact now and wait for it (Java ``MergeTreeWriter.compact``): with ``full``
+        every sorted run goes into the highest level, else what the strategy picks."""
+        self.flush()
+        self._apply(self.compact_manager.collect(blocking=True))
+        self._compact(blocking=True, full=full)
+
     def _compact(self, blocking: bool, full: bool = False) -> None:
         manager = self.compact_manager
         self._apply(manager.collect(blocking=False))

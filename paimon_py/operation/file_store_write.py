@@ -203,6 +203,17 @@ class FileStoreWrite:
             ignored.append(int(RowKind.UPDATE_BEFORE))
         return ignored
 
+    def compact(self, partition: tuple, bucket: int, full_compaction: bool = True) -> None:
+        """Compact a bucket now (Java ``FileStoreWrite.compact``), from its files in the latest
+        snapshot and what this writer wrote since; the result comes with ``prepare_commit``.
+        ``full_compaction``: a primary-key bucket becomes one sorted run at the highest level, an
+        append bucket's small files are merged (two or more, order kept)."""
+        if self.options.write_only or self.ignore_previous_files:
+            raise UnsupportedFeatureError("This writer does not compact ('write-only' or an overwrite); "
+                                          "use a writer of the table copied with write-only=false.")
+        self._restore({partition} - self._restored.keys())
+        self._writer(partition, bucket).compact(full_compaction)
+
     # ---- commit ------------------------------------------------------------------------------
 
     def prepare_commit(self, wait_compaction: bool = True) -> list[CommitMessage]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import replace
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
@@ -33,6 +34,7 @@ from paimon_py.tag.tag_manager import TagManager
 
 if TYPE_CHECKING:
     from paimon_py.operation.expire_snapshots import ExpireSnapshots
+    from paimon_py.operation.full_compaction import FullCompaction
     from paimon_py.table.read_builder import ReadBuilder
     from paimon_py.table.stream_read_builder import StreamReadBuilder
     from paimon_py.table.write_builder import BatchWriteBuilder
@@ -49,6 +51,12 @@ class FileStoreTable:
         self.options = schema.core_options
         self.schema_manager = SchemaManager(file_io, table_path)
         self.snapshot_manager = SnapshotManager(file_io, table_path)
+
+    def copy(self, dynamic_options: dict[str, str]) -> "FileStoreTable":
+        """The same table with some options changed for this handle only (the schema file is
+        not changed), e.g. ``{"write-only": "false"}`` for a dedicated compaction."""
+        schema = replace(self.schema, options={**self.schema.options, **dynamic_options})
+        return FileStoreTable(self.file_io, self.table_path, self.identifier, schema)
 
     @property
     def primary_keys(self) -> list[str]:
@@ -115,6 +123,13 @@ class FileStoreTable:
     def new_expire_snapshots(self) -> "ExpireSnapshots":
         from paimon_py.operation.expire_snapshots import ExpireSnapshots
         return ExpireSnapshots(self)
+
+    def new_full_compaction(self, partition_filter: Callable[[tuple], bool] | None = None,
+                            max_attempts: int = 3) -> "FullCompaction":
+        """A one-shot full compaction of the table (or of the partitions ``partition_filter``
+        holds for), retried from the latest snapshot after a commit conflict."""
+        from paimon_py.operation.full_compaction import FullCompaction
+        return FullCompaction(self, partition_filter, max_attempts)
 
     def new_split_read(self) -> SplitRead:
         path_factory = self.new_path_factory()
