@@ -16,13 +16,13 @@ import traceback
 
 from operators.cdc.errors import UserError
 from operators.cli import USER_ERROR_EXIT_CODE, client_log_path, one_line
-from operators.console import tables
+from operators.console import positions, tables, verify
 from operators.console.output import emit
 from paimon_py.exceptions import PaimonError
 
 LOG = logging.getLogger("paimon_cdc.console")
 
-SUBCOMMANDS = [tables]
+SUBCOMMANDS = [tables, verify, positions]
 """Every subcommand module, in the order ``--help`` lists them."""
 
 

@@ -1,0 +1,222 @@
+"""Order-independent checksums of Arrow tables, vectorised (numpy over the Arrow buffers; no
+Python per row), for comparing a source table with its lake table.
+
+Every value gets a 64-bit hash: fixed-width values from their bytes (numpy views of the data
+buffer; floats with -0.0 and NaN made canonical), strings and binary values by a polynomial
+hash over the data buffer between their offsets (prefix sums of ``byte * P^i``, brought to a
+common base with powers of ``P``'s inverse modulo 2^64), lists and maps the same way over their
+elements' hashes, structs by folding their fields. NULL has a hash of its own, so NULL, ``''``
+and ``0`` differ. A row's hash folds its columns' hashes in column order; a table's checksum is
+the row count and the sum of its row hashes modulo 2^64 (order-independent, duplicates count).
+
+``TableDigest`` gathers that batch by batch, with a checksum per column and, for the rows'
+differences, each row's hash beside its key (``compare`` joins both sides' with pyarrow).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+P = np.uint64(0x100000001B3)
+"""Odd, so invertible modulo 2^64."""
+P_INVERSE = np.uint64(pow(int(P), -1, 1 << 64))
+SEED = np.uint64(0x9E3779B97F4A7C15)
+NULL_HASH = np.uint64(0x5BD1E9955BD1E995)
+ROW_HASH = "_row_hash"
+KEY_HASH = "_key_hash"
+
+
+def mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser: every input bit affects every output bit."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * np.uint64(0xBF58476D1CE4E5B9)
+    x = x ^ (x >> np.uint64(27))
+    x = x * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def column_hashes(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """One uint64 hash per value (``NULL_HASH`` for NULL)."""
+    if isinstance(array, pa.ChunkedArray):
+        parts = [column_hashes(chunk) for chunk in array.chunks]
+        return np.concatenate(parts) if parts else np.empty(0, np.uint64)
+    if pa.types.is_dictionary(array.type):
+        array = array.dictionary_decode()
+    if pa.types.is_null(array.type) or len(array) == 0:
+        return np.full(len(array), NULL_HASH, np.uint64)
+    hashes = mix(_value_hashes(array) + SEED)
+    if array.null_count:
+        hashes[array.is_null().to_numpy(zero_copy_only=False)] = NULL_HASH
+    return hashes
+
+
+def _value_hashes(array: pa.Array) -> np.ndarray:
+    t = array.type
+    if pa.types.is_boolean(t):
+        return array.fill_null(False).to_numpy(zero_copy_only=False).astype(np.uint64)
+    if pa.types.is_string(t) or pa.types.is_binary(t) or pa.types.is_large_string(t) or pa.types.is_large_binary(t):
+        offsets = _offsets(array, np.int64 if pa.types.is_large_string(t) or pa.types.is_large_binary(t) else np.int32)
+        data = np.frombuffer(array.buffers()[2], np.uint8) if array.buffers()[2] is not None else np.empty(0, np.uint8)
+        return sequence_hashes(data[:offsets[-1]].astype(np.uint64) + np.uint64(1), offsets)
+    if pa.types.is_fixed_size_binary(t):
+        width = t.byte_width
+        data = np.frombuffer(array.buffers()[1], np.uint8)[array.offset * width:(array.offset + len(array)) * width]
+        return sequence_hashes(data.astype(np.uint64) + np.uint64(1), np.arange(len(array) + 1, dtype=np.int64) * width)
+    if pa.types.is_map(t) or pa.types.is_list(t) or pa.types.is_large_list(t):
+        offsets = _offsets(array, np.int64 if pa.types.is_large_list(t) else np.int32)
+        used = (offsets[0], offsets[-1] - offsets[0])  # the children of a sliced array are not sliced
+        if pa.types.is_map(t):
+            elements = mix(column_hashes(array.keys.slice(*used)) * P + column_hashes(array.items.slice(*used)))
+        else:
+            elements = column_hashes(array.values.slice(*used))
+        return sequence_hashes(elements, offsets - offsets[0])
+    if pa.types.is_fixed_size_list(t):
+        return sequence_hashes(column_hashes(array.flatten()), np.arange(len(array) + 1, dtype=np.int64) * t.list_size)
+    if pa.types.is_struct(t):
+        folded = np.full(len(array), SEED, np.uint64)
+        for child in array.flatten():
+            folded = mix(folded * P + column_hashes(child))
+        return folded
+    return _fixed_width_hashes(array)
+
+
+def _offsets(array: pa.Array, dtype) -> np.ndarray:
+    """The value offsets of a (sliced) variable-width array, as int64."""
+    raw = np.frombuffer(array.buffers()[1], dtype)
+    return raw[array.offset:array.offset + len(array) + 1].astype(np.int64)
+
+
+def _fixed_width_hashes(array: pa.Array) -> np.ndarray:
+    """Integers, floats, decimals, dates, times, timestamps, durations: from their bytes."""
+    t = array.type
+    try:
+        width = t.bit_width // 8
+    except ValueError:
+        raise TypeError(f"cannot checksum Arrow type {t}") from None
+    if pa.types.is_floating(t):
+        values = array.fill_null(0).to_numpy(zero_copy_only=False) + 0.0  # -0.0 -> 0.0
+        values[np.isnan(values)] = np.nan
+        return values.view(f"u{width}").astype(np.uint64)
+    data = np.frombuffer(array.buffers()[1], np.uint8)[array.offset * width:(array.offset + len(array)) * width]
+    if width <= 8:
+        return data.view(f"<u{width}").astype(np.uint64)
+    words = data.view("<u8").reshape(len(array), width // 8)
+    folded = np.full(len(array), SEED, np.uint64)
+    for i in range(words.shape[1]):
+        folded = mix(folded * P + words[:, i])
+    return folded
+
+
+def sequence_hashes(words: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Polynomial hash ``sum(words[j] * P^(j - start))`` of each run ``offsets[i]:offsets[i+1]``,
+    mixed with the run's length (``words``: uint64, non-zero for bytes)."""
+    count = len(words)
+    powers = np.cumprod(np.full(count + 1, P, np.uint64)) * P_INVERSE  # P^0 .. P^count
+    inverse = np.cumprod(np.full(count + 1, P_INVERSE, np.uint64)) * P
+    prefix = np.zeros(count + 1, np.uint64)
+    np.cumsum(words * powers[:count], out=prefix[1:])
+    starts, ends = offsets[:-1], offsets[1:]
+    sums = (prefix[ends] - prefix[starts]) * inverse[starts]
+    return mix(sums ^ mix((ends - starts).astype(np.uint64) + SEED))
+
+
+def row_hashes(table: pa.Table, columns: Sequence[str]) -> np.ndarray:
+    """One uint64 per row over ``columns``, in that order."""
+    folded = np.full(table.num_rows, SEED, np.uint64)
+    for name in columns:
+        folded = mix(folded * P + column_hashes(table.column(name)))
+    return folded
+
+
+def wrapping_sum(hashes: np.ndarray) -> int:
+    return int(np.sum(hashes, dtype=np.uint64))
+
+
+@dataclass
+class TableDigest:
+    """Row count, checksum (sum of row hashes mod 2^64) and a checksum per column of the rows
+    added so far; ``index`` keeps each row's hash beside its key columns (``keys`` empty: the row
+    hashes alone, compared as a multiset)."""
+
+    columns: tuple[str, ...]
+    keys: tuple[str, ...] = ()
+    count: int = 0
+    checksum: int = 0
+    column_checksums: dict[str, int] = field(default_factory=dict)
+    parts: list[pa.Table] = field(default_factory=list)
+
+    def add(self, rows: pa.Table) -> None:
+        hashes = {name: column_hashes(rows.column(name)) for name in self.columns}
+        folded = np.full(rows.num_rows, SEED, np.uint64)
+        for name in self.columns:
+            folded = mix(folded * P + hashes[name])
+            self.column_checksums[name] = (self.column_checksums.get(name, 0) + wrapping_sum(hashes[name])) % (1 << 64)
+        self.count += rows.num_rows
+        self.checksum = (self.checksum + wrapping_sum(folded)) % (1 << 64)
+        index = {k: rows.column(k) for k in self.keys}
+        if self.keys:
+            index[KEY_HASH] = pa.array(row_hashes(rows, self.keys))
+        index[ROW_HASH] = pa.array(folded)
+        self.parts.append(pa.table(index))
+
+    def index(self) -> pa.Table:
+        if self.parts:
+            return pa.concat_tables(self.parts, promote_options="permissive")
+        return pa.table({ROW_HASH: pa.array([], pa.uint64())})
+
+
+@dataclass
+class DigestDifference:
+    """How two digests of the same columns differ."""
+
+    columns: list[str]
+    """Columns whose checksums differ."""
+    only_in_source: int
+    """Rows (keys, for a keyed table) the lake lacks."""
+    only_in_lake: int
+    changed: int
+    """Keys present on both sides with different values (keyed tables)."""
+    keys: list[dict[str, Any]]
+    """The first differing keys, in key order (at most the limit given to ``compare``)."""
+
+
+def compare(source: TableDigest, lake: TableDigest, limit: int = 10) -> DigestDifference | None:
+    """None when both digests are equal, else what differs."""
+    if (source.count, source.checksum) == (lake.count, lake.checksum):
+        return None
+    columns = [c for c in source.columns if source.column_checksums.get(c, 0) != lake.column_checksums.get(c, 0)]
+    if source.keys:
+        return _keyed_difference(source, lake, columns, limit)
+    return _multiset_difference(source, lake, columns)
+
+
+def _keyed_difference(source: TableDigest, lake: TableDigest, columns: list[str], limit: int) -> DigestDifference:
+    left, right = source.index(), lake.index()
+    right = right.rename_columns([f"{n}_lake" if n != KEY_HASH else n for n in right.column_names])
+    joined = left.join(right, KEY_HASH, join_type="full outer")
+    missing_in_lake = pc.is_null(joined[f"{ROW_HASH}_lake"])
+    missing_in_source = pc.is_null(joined[ROW_HASH])
+    differs = pc.or_(pc.or_(missing_in_lake, missing_in_source),
+                     pc.fill_null(pc.not_equal(joined[ROW_HASH], joined[f"{ROW_HASH}_lake"]), True))
+    rows = joined.filter(differs)
+    keys = pa.table({k: pc.coalesce(rows[k], rows[f"{k}_lake"].cast(rows[k].type)) for k in source.keys})
+    first = keys.take(pc.sort_indices(keys, [(k, "ascending") for k in source.keys])[:limit])
+    only_source, only_lake = pc.sum(missing_in_lake).as_py() or 0, pc.sum(missing_in_source).as_py() or 0
+    return DigestDifference(columns, only_source, only_lake, rows.num_rows - only_source - only_lake,
+                            first.to_pylist())
+
+
+def _multiset_difference(source: TableDigest, lake: TableDigest, columns: list[str]) -> DigestDifference:
+    def counts(digest: TableDigest) -> pa.Table:
+        return digest.index().group_by(ROW_HASH).aggregate([(ROW_HASH, "count")])
+    joined = counts(source).join(counts(lake).rename_columns([ROW_HASH, "lake_count"]), ROW_HASH,
+                                 join_type="full outer")
+    difference = pc.subtract(pc.fill_null(joined[f"{ROW_HASH}_count"], 0), pc.fill_null(joined["lake_count"], 0))
+    only_source = pc.sum(pc.max_element_wise(difference, 0)).as_py() or 0
+    only_lake = pc.sum(pc.max_element_wise(pc.negate(difference), 0)).as_py() or 0
+    return DigestDifference(columns, only_source, only_lake, 0, [])
