@@ -175,11 +175,16 @@ class TablePlan:
         return TablePlan(table, lake, lake.new_read_builder().with_projection(compared).new_read().output_schema)
 
     def digest(self) -> TableDigest:
-        return TableDigest(tuple(self.schema.names), self.table.primary_keys)
+        """An empty digest of the compared columns (the row count alone when the lake lacks the table)."""
+        return TableDigest(tuple(self.schema.names), self.table.primary_keys if self.lake is not None else ())
 
     def in_lake_types(self, rows: pa.Table) -> pa.Table:
         """``rows`` (the source's) cut to the compared columns, cast where an Arrow type differs."""
-        return pa.table({f.name: _cast(rows.column(f.name), f.type) for f in self.schema})
+        rows = rows.select(self.schema.names)
+        for i, lake_field in enumerate(self.schema):
+            if rows.schema.field(i).type != lake_field.type:
+                rows = rows.set_column(i, lake_field.name, _cast(rows.column(i), lake_field.type))
+        return rows
 
     def verdict(self, source: TableDigest, source_id: str, published: Optional[SourcePosition]) -> TableVerdict:
         table = self.table

@@ -17,8 +17,8 @@ COLUMNS = ["table", "result", "source_rows", "lake_rows", "source_checksum", "la
 
 
 def register(commands, common: argparse.ArgumentParser) -> None:
-    parser = commands.add_parser("verify", parents=[common],
-                                 help="compare every captured table of a database with its source (exit 1 on a difference)")
+    parser = commands.add_parser("verify", parents=[common], help="compare every captured table of a database "
+                                                                   "with its source (exit 1 on a difference)")
     add_warehouse_arguments(parser)
     parser.add_argument("--database", required=True, help="the lake database the job writes (its --database)")
     add_source_arguments(parser, required=True)

@@ -61,8 +61,8 @@ class MySqlVerification:
         except BaseException:
             resources.close()
             raise
-        return SourceRead(position.to_dict(), describe_binlog(position), captured_tables((m.table.key, m.target) for m in mappings),
-                          _batches(reader, mappings, resources))
+        tables = captured_tables((m.table.key, m.target) for m in mappings)
+        return SourceRead(position.to_dict(), describe_binlog(position), tables, _batches(reader, mappings, resources))
 
     def _mappings(self) -> list[MySqlTableMapping]:
         config = self.factory.config

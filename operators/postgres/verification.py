@@ -55,7 +55,8 @@ class PostgresVerification:
         except BaseException:
             conn.close()
             raise
-        return SourceRead({"lsn": reader.lsn}, f"LSN {repl.format_lsn(reader.lsn)}", captured_tables((f"{t.schema}.{t.name}", m) for t, m in mapped),
+        tables = captured_tables((f"{t.schema}.{t.name}", m) for t, m in mapped)
+        return SourceRead({"lsn": reader.lsn}, f"LSN {repl.format_lsn(reader.lsn)}", tables,
                           _batches(reader, mapped, config.chunk_size, conn))
 
     def reached(self, published: SourcePosition, position: dict[str, Any]) -> bool:
