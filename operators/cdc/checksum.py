@@ -4,10 +4,11 @@ Python per row), for comparing a source table with its lake table.
 Every value gets a 64-bit hash: fixed-width values from their bytes (numpy views of the data
 buffer; floats with -0.0 and NaN made canonical), strings and binary values by a polynomial
 hash over the data buffer between their offsets (prefix sums of ``byte * P^i``, brought to a
-common base with powers of ``P``'s inverse modulo 2^64), lists and maps the same way over their
-elements' hashes, structs by folding their fields. NULL has a hash of its own, so NULL, ``''``
-and ``0`` differ. A row's hash folds its columns' hashes in column order; a table's checksum is
-the row count and the sum of its row hashes modulo 2^64 (order-independent, duplicates count).
+common base with powers of ``P``'s inverse modulo 2^64, in blocks of 4 Mi bytes that bound the
+temporary arrays), lists and maps the same way over their elements' hashes, structs by folding
+their fields. NULL has a hash of its own, so NULL, ``''`` and ``0`` differ. A row's hash folds
+its columns' hashes in column order; a table's checksum is the row count and the sum of its row
+hashes modulo 2^64 (order-independent, duplicates count).
 
 ``TableDigest`` gathers that batch by batch, with a checksum per column and, for the rows'
 differences, each row's hash beside its key (``compare`` joins both sides' with pyarrow).
@@ -27,6 +28,7 @@ P = np.uint64(0x100000001B3)
 P_INVERSE = np.uint64(pow(int(P), -1, 1 << 64))
 SEED = np.uint64(0x9E3779B97F4A7C15)
 NULL_HASH = np.uint64(0x5BD1E9955BD1E995)
+SEQUENCE_BLOCK = 1 << 22
 ROW_HASH = "_row_hash"
 KEY_HASH = "_key_hash"
 
@@ -62,11 +64,11 @@ def _value_hashes(array: pa.Array) -> np.ndarray:
     if pa.types.is_string(t) or pa.types.is_binary(t) or pa.types.is_large_string(t) or pa.types.is_large_binary(t):
         offsets = _offsets(array, np.int64 if pa.types.is_large_string(t) or pa.types.is_large_binary(t) else np.int32)
         data = np.frombuffer(array.buffers()[2], np.uint8) if array.buffers()[2] is not None else np.empty(0, np.uint8)
-        return sequence_hashes(data[:offsets[-1]].astype(np.uint64) + np.uint64(1), offsets)
+        return sequence_hashes(data, offsets)
     if pa.types.is_fixed_size_binary(t):
         width = t.byte_width
         data = np.frombuffer(array.buffers()[1], np.uint8)[array.offset * width:(array.offset + len(array)) * width]
-        return sequence_hashes(data.astype(np.uint64) + np.uint64(1), np.arange(len(array) + 1, dtype=np.int64) * width)
+        return sequence_hashes(data, np.arange(len(array) + 1, dtype=np.int64) * width)
     if pa.types.is_map(t) or pa.types.is_list(t) or pa.types.is_large_list(t):
         offsets = _offsets(array, np.int64 if pa.types.is_large_list(t) else np.int32)
         used = (offsets[0], offsets[-1] - offsets[0])  # the children of a sliced array are not sliced
@@ -112,14 +114,26 @@ def _fixed_width_hashes(array: pa.Array) -> np.ndarray:
     return folded
 
 
-def sequence_hashes(words: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """Polynomial hash ``sum(words[j] * P^(j - start))`` of each run ``offsets[i]:offsets[i+1]``,
-    mixed with the run's length (``words``: uint64, non-zero for bytes)."""
-    count = len(words)
+def sequence_hashes(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Polynomial hash ``sum(values[j] * P^(j - start))`` of each run ``offsets[i]:offsets[i+1]``
+    (``values``: bytes or uint64 hashes), mixed with the run's length; in blocks of about
+    ``SEQUENCE_BLOCK`` values, which bounds the temporary arrays."""
+    out = np.empty(len(offsets) - 1, np.uint64)
+    first = 0
+    while first < len(out):
+        limit = int(np.searchsorted(offsets, offsets[first] + SEQUENCE_BLOCK, side="right")) - 1
+        last = min(max(limit, first + 1), len(out))
+        out[first:last] = _block_hashes(values[offsets[first]:offsets[last]], offsets[first:last + 1] - offsets[first])
+        first = last
+    return out
+
+
+def _block_hashes(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    count = len(values)
     powers = np.cumprod(np.full(count + 1, P, np.uint64)) * P_INVERSE  # P^0 .. P^count
     inverse = np.cumprod(np.full(count + 1, P_INVERSE, np.uint64)) * P
     prefix = np.zeros(count + 1, np.uint64)
-    np.cumsum(words * powers[:count], out=prefix[1:])
+    np.cumsum(values.astype(np.uint64) * powers[:count], out=prefix[1:])
     starts, ends = offsets[:-1], offsets[1:]
     sums = (prefix[ends] - prefix[starts]) * inverse[starts]
     return mix(sums ^ mix((ends - starts).astype(np.uint64) + SEED))

@@ -8,7 +8,7 @@ from dataclasses import asdict
 
 from operators.cdc.source_position import PositionStore
 from operators.cdc.verification import Verification, verify
-from operators.console.lake import add_warehouse_arguments, open_lake
+from operators.console.lake import CommandError, add_warehouse_arguments, open_lake
 from operators.console.output import Result, Table
 from operators.console.sources import add_source_arguments, check_published, open_source
 
@@ -29,6 +29,9 @@ def register(commands, common: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> Result:
     catalog = open_lake(args)
+    if args.database not in catalog.list_databases():
+        raise CommandError(f"database {args.database!r} does not exist in the warehouse — it has: "
+                           f"{', '.join(catalog.list_databases()) or 'no databases'} (give the job's --database)")
     source = open_source(args, args.database)
     check_published(PositionStore.of(catalog), source)
     verification = verify(source, catalog, args.database, args.timeout)

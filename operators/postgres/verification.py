@@ -95,7 +95,7 @@ def describe(state: dict[str, Any]) -> str:
 def _snapshot_reader(factory: PostgresSourceFactory) -> SnapshotReader:
     """A reader in a new exported snapshot (a temporary slot's, dropped when it closes)."""
     try:
-        exported = repl.export_snapshot(factory.config, "verify_" + uuid.uuid4().hex[:8])
+        exported = repl.export_snapshot(factory.config, "vrfy_" + uuid.uuid4().hex[:8])
     except psycopg2.Error as e:
         raise SourceNotReady(f"cannot take a consistent snapshot: {' '.join(str(e).split())} — the user needs the "
                              f"REPLICATION attribute and a free replication slot") from None

@@ -9,6 +9,7 @@ import decimal
 import pyarrow as pa
 import pytest
 
+from operators.cdc import checksum
 from operators.cdc.checksum import TableDigest, column_hashes, compare
 
 ROWS = pa.table({
@@ -82,6 +83,14 @@ def test_strings_hash_by_content_not_by_position_in_the_buffer():
     assert hashes[0] == hashes[2] and len({hashes[0], hashes[1], hashes[3], hashes[4]}) == 4
     assert column_hashes(array.slice(2, 2)).tolist() == hashes[2:4]
     assert column_hashes(pa.chunked_array([array.slice(0, 1), array.slice(1)])).tolist() == hashes
+
+
+def test_long_values_hash_the_same_in_small_blocks(monkeypatch):
+    array = pa.array(["x" * 100, "", None, "abc" * 50, "q"], pa.large_string())
+    whole = column_hashes(array).tolist()
+    monkeypatch.setattr(checksum, "SEQUENCE_BLOCK", 7)
+    assert column_hashes(array).tolist() == whole
+    assert column_hashes(pa.array(["x" * 100, "", None, "abc" * 50, "q"])).tolist() == whole
 
 
 def test_swapped_values_across_rows_change_the_checksum():
