@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
+from itertools import islice
 from typing import Optional
 
 from operators.cdc.source_position import PositionStore, PublishedPosition, SourcePosition, property_key
@@ -17,6 +18,8 @@ from operators.console.sources import add_source_arguments, describe_position, o
 
 COLUMNS = ["source", "position", "published", "committed", "age_s"]
 LAG_COLUMNS = ["source_now", "caught_up", "bytes_behind", "transactions_behind", "seconds_behind", "details"]
+LOOKBACK_SNAPSHOTS = 20
+"""Snapshots per table searched for a position's commit (tables of other sources have none)."""
 
 
 @dataclass
@@ -70,12 +73,13 @@ def report(catalog, published: PublishedPosition) -> PositionReport:
 
 def commit_time(catalog, position: SourcePosition) -> Optional[datetime]:
     """The commit time of the newest snapshot, over every lake table, holding ``position`` (or an
-    earlier one of its source)."""
+    earlier one of its source), among each table's ``LOOKBACK_SNAPSHOTS`` latest."""
     key = property_key(position.source)
     newest = None
     for database in catalog.list_databases():
         for name in catalog.list_tables(database):
-            for snapshot in catalog.get_table(f"{database}.{name}").snapshot_manager.snapshots_backwards():
+            snapshots = catalog.get_table(f"{database}.{name}").snapshot_manager.snapshots_backwards()
+            for snapshot in islice(snapshots, LOOKBACK_SNAPSHOTS):
                 if snapshot.properties and key in snapshot.properties \
                         and SourcePosition.from_json(snapshot.properties[key]).seq <= position.seq:
                     newest = max(newest or 0, snapshot.time_millis)

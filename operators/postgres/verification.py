@@ -4,11 +4,15 @@
 A read is what the sync job's snapshot is: a temporary slot's exported snapshot (the database
 exactly as of its LSN) read by the job's ``SnapshotReader`` and converted by its
 ``TableMapping``, so values have the lake's types as the job writes them. The lag is WAL bytes
-from the lake's LSN to ``pg_current_wal_lsn()``, beside the slot's ``confirmed_flush_lsn``.
+from the lake's LSN to ``pg_current_wal_lsn()``, beside the slot's ``confirmed_flush_lsn``, and
+seconds from the commit time of the first transaction the lake lacks (peeked from a temporary
+copy of the job's slot).
 """
 
 from __future__ import annotations
 
+import logging
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any, Iterator, Optional
@@ -19,13 +23,20 @@ import pyarrow as pa
 from operators.cdc.errors import SourceNotReady
 from operators.cdc.source_position import SourcePosition
 from operators.cdc.verification import SourceLag, SourceRead, captured_tables
+from operators.postgres import pgoutput
 from operators.postgres import replication as repl
 from operators.postgres.change_source import PostgresSourceFactory
 from operators.postgres.job_args import from_args
-from operators.postgres.replication import SourceTable
+from operators.postgres.replication import SlotState, SourceTable
 from operators.postgres.snapshot_reader import SnapshotReader
+from operators.postgres.source_config import PostgresSourceConfig
 from operators.postgres.table_mapping import TableMapping, table_mapping
 from operators.postgres.types import TypeRegistry
+
+LOG = logging.getLogger(__name__)
+
+PEEK_MESSAGES = 10_000
+"""Messages decoded at most when peeking for the first transaction the lake lacks."""
 
 
 @dataclass(frozen=True)
@@ -70,20 +81,42 @@ class PostgresVerification:
                 cur.execute("SELECT pg_current_wal_lsn()::text")
                 current = repl.parse_lsn(cur.fetchone()[0])
             slot = repl.slot_state(conn, config.slot)
+            confirmed = slot.confirmed_flush_lsn if slot else None
+            details = {"slot": config.slot,
+                       "confirmed_flush_lsn": repl.format_lsn(confirmed) if confirmed is not None else "no such slot"}
+            if published is None:
+                return SourceLag(f"LSN {repl.format_lsn(current)}", False, details=details)
+            behind = max(0, current - published.state["lsn"])
+            caught_up = behind == 0 and published.state.get("phase") == "stream"
+            seconds = 0.0 if caught_up else _seconds_behind(conn, config, slot, published.state["lsn"])
         finally:
             conn.close()
-        confirmed = slot.confirmed_flush_lsn if slot else None
-        details = {"slot": config.slot,
-                   "confirmed_flush_lsn": repl.format_lsn(confirmed) if confirmed is not None else "no such slot"}
-        if published is None:
-            return SourceLag(f"LSN {repl.format_lsn(current)}", False, details=details)
-        behind = max(0, current - published.state["lsn"])
-        caught_up = behind == 0 and published.state.get("phase") == "stream"
-        return SourceLag(f"LSN {repl.format_lsn(current)}", caught_up, behind, None, 0.0 if caught_up else None,
-                         details)
+        return SourceLag(f"LSN {repl.format_lsn(current)}", caught_up, behind, None, seconds, details)
 
     def describe(self, state: dict[str, Any]) -> str:
         return describe(state)
+
+
+def _seconds_behind(conn, config: PostgresSourceConfig, slot: Optional[SlotState], lake_lsn: int) -> Optional[float]:
+    """Now minus the commit time of the first transaction after ``lake_lsn``, peeked (pgoutput's
+    Begin messages) from a temporary copy of the job's slot, which holds every transaction the
+    lake lacks; None without the slot, or when the copy cannot be made or shows none."""
+    if slot is None:
+        return None
+    copy = f"{config.slot[:40]}_lag_{uuid.uuid4().hex[:8]}"
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_copy_logical_replication_slot(%s, %s, true)", (config.slot, copy))
+            cur.execute("SELECT data FROM pg_logical_slot_peek_binary_changes(%s, NULL, %s, 'proto_version', '1',"
+                        " 'publication_names', %s) WHERE get_byte(data, 0) = ascii('B')",
+                        (copy, PEEK_MESSAGES, config.publication))
+            begins = [pgoutput.decode(bytes(data)) for (data,) in cur.fetchall()]
+            cur.execute("SELECT pg_drop_replication_slot(%s)", (copy,))
+    except psycopg2.Error as e:
+        LOG.info("seconds behind unknown: cannot peek at a copy of slot %s: %s", config.slot, e)
+        return None
+    missing = [b.commit_time_us for b in begins if b.final_lsn > lake_lsn]
+    return max(0.0, time.time() - missing[0] / 1e6) if missing else None
 
 
 def describe(state: dict[str, Any]) -> str:
