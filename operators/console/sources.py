@@ -10,7 +10,9 @@ from typing import Optional
 from operators.cdc.errors import UserError
 from operators.cdc.source_position import PositionStore, SourcePosition
 from operators.cdc.verification import VerificationSource
+from operators.mysql import job_args as mysql_job
 from operators.mysql import verification as mysql
+from operators.postgres import job_args as postgres_job
 from operators.postgres import verification as postgres
 
 PLACEHOLDER_DATABASE = "default"
@@ -42,7 +44,9 @@ def open_source(args: argparse.Namespace, database: str = PLACEHOLDER_DATABASE) 
     argv += ["--type_mapping", args.type_mapping] if args.type_mapping else []
     argv += [item for pair in conf for item in (flag, pair)]
     argv += [item for pair in args.catalog_conf for item in ("--catalog_conf", pair)]
-    return postgres.PostgresVerification.of(argv) if args.postgres_conf else mysql.MySqlVerification.of(argv)
+    if args.postgres_conf:
+        return postgres.PostgresVerification(postgres_job.from_args(argv, database_sync=True).preparation.factory)
+    return mysql.MySqlVerification(mysql_job.from_args(argv, database_sync=True).preparation.factory)
 
 
 def describe_position(position: SourcePosition) -> str:

@@ -27,7 +27,6 @@ from operators.mysql.binlog.server_position import binary_logs, current_position
 from operators.mysql.binlog.stream import BinlogStream
 from operators.mysql.binlog.transaction import BinlogPosition
 from operators.mysql.change_source import MySqlSourceFactory, insert_batch
-from operators.mysql.job_args import from_args
 from operators.mysql.snapshot_reader import SnapshotReader
 from operators.mysql.source_config import derived_server_id
 from operators.mysql.table_mapping import MySqlTableMapping
@@ -40,12 +39,7 @@ class MySqlVerification:
     """The ``VerificationSource`` of a MySQL/MariaDB sync job."""
 
     factory: MySqlSourceFactory
-
-    @staticmethod
-    def of(argv: list[str]) -> "MySqlVerification":
-        """``argv``: mysql_sync_database's flags, parsed as the job parses them (the same tables,
-        lake tables and source id, whose server id derives from the table patterns)."""
-        return MySqlVerification(from_args(argv, database_sync=True).preparation.factory)
+    """The job's (``job_args.from_args``): the same tables, lake tables and source id."""
 
     @property
     def source_id(self) -> str:

@@ -26,7 +26,6 @@ from operators.cdc.verification import SourceLag, SourceRead, captured_tables
 from operators.postgres import pgoutput
 from operators.postgres import replication as repl
 from operators.postgres.change_source import PostgresSourceFactory
-from operators.postgres.job_args import from_args
 from operators.postgres.replication import SlotState, SourceTable
 from operators.postgres.snapshot_reader import SnapshotReader
 from operators.postgres.source_config import PostgresSourceConfig
@@ -44,12 +43,7 @@ class PostgresVerification:
     """The ``VerificationSource`` of a PostgreSQL sync job."""
 
     factory: PostgresSourceFactory
-
-    @staticmethod
-    def of(argv: list[str]) -> "PostgresVerification":
-        """``argv``: postgres_sync_database's flags, parsed as the job parses them (the same
-        tables, lake tables and source id)."""
-        return PostgresVerification(from_args(argv, database_sync=True).preparation.factory)
+    """The job's (``job_args.from_args``): the same tables, lake tables and source id."""
 
     @property
     def source_id(self) -> str:
