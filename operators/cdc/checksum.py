@@ -11,13 +11,14 @@ its columns' hashes in column order; a table's checksum is the row count and the
 hashes modulo 2^64 (order-independent, duplicates count).
 
 ``TableDigest`` gathers that batch by batch, with a checksum per column and, for the rows'
-differences, each row's hash beside its key (``compare`` joins both sides' with pyarrow).
+differences, each row's hash beside its key (``compare`` joins both sides' with pyarrow; a table
+without a key is compared as a multiset of row hashes).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -184,53 +185,83 @@ class TableDigest:
         return pa.table({ROW_HASH: pa.array([], pa.uint64())})
 
 
+SOURCE_HASH, LAKE_HASH, SURPLUS = "_source_hash", "_lake_hash", "_surplus"
+
+
 @dataclass
 class DigestDifference:
-    """How two digests of the same columns differ."""
+    """How two digests of the same columns differ: ``rows`` holds one signature per differing key
+    (its key columns, ``_key_hash``, and both sides' row hashes, 0 where a side lacks the key) or,
+    for a table without a key, per differing row hash (``_row_hash``, and ``_surplus``: its count
+    in the source minus its count in the lake)."""
 
     columns: list[str]
     """Columns whose checksums differ."""
-    only_in_source: int
-    """Rows (keys, for a keyed table) the lake lacks."""
-    only_in_lake: int
-    changed: int
-    """Keys present on both sides with different values (keyed tables)."""
-    keys: list[dict[str, Any]]
-    """The first differing keys, in key order (at most the limit given to ``compare``)."""
+    keys: tuple[str, ...]
+    rows: pa.Table
+
+    @property
+    def only_in_source(self) -> int:
+        """Rows (keys, for a keyed table) the lake lacks."""
+        if self.keys:
+            return self.rows.num_rows - _count_nonzero(self.rows[LAKE_HASH])
+        return pc.sum(pc.max_element_wise(self.rows[SURPLUS], 0)).as_py() or 0
+
+    @property
+    def only_in_lake(self) -> int:
+        if self.keys:
+            return self.rows.num_rows - _count_nonzero(self.rows[SOURCE_HASH])
+        return pc.sum(pc.max_element_wise(pc.negate(self.rows[SURPLUS]), 0)).as_py() or 0
+
+    @property
+    def changed(self) -> int:
+        """Keys on both sides with different values (keyed tables)."""
+        return self.rows.num_rows - self.only_in_source - self.only_in_lake if self.keys else 0
+
+    def first_keys(self, limit: int) -> list[dict[str, Any]]:
+        """The first differing keys in key order."""
+        if not self.keys:
+            return []
+        order = pc.sort_indices(self.rows, [(k, "ascending") for k in self.keys])[:limit]
+        return self.rows.select(list(self.keys)).take(order).to_pylist()
+
+    def also_in(self, later: "DigestDifference") -> Optional["DigestDifference"]:
+        """The differences ``later`` (a later read of both sides) shows again, the same on both
+        sides: those a live workload did not cause; None when there are none."""
+        signature = [KEY_HASH, SOURCE_HASH, LAKE_HASH] if self.keys else [ROW_HASH, SURPLUS]
+        kept = later.rows.join(self.rows.select(signature), signature, join_type="left semi")
+        columns = [c for c in later.columns if c in self.columns]
+        return DigestDifference(columns, self.keys, kept) if kept.num_rows else None
 
 
-def compare(source: TableDigest, lake: TableDigest, limit: int = 10) -> DigestDifference | None:
+def _count_nonzero(hashes: pa.ChunkedArray) -> int:
+    return pc.sum(pc.not_equal(hashes, pa.scalar(0, pa.uint64()))).as_py() or 0
+
+
+def compare(source: TableDigest, lake: TableDigest) -> Optional[DigestDifference]:
     """None when both digests are equal, else what differs."""
     if (source.count, source.checksum) == (lake.count, lake.checksum):
         return None
     columns = [c for c in source.columns if source.column_checksums.get(c, 0) != lake.column_checksums.get(c, 0)]
-    if source.keys:
-        return _keyed_difference(source, lake, columns, limit)
-    return _multiset_difference(source, lake, columns)
+    return DigestDifference(columns, source.keys, _keyed_rows(source, lake) if source.keys
+                            else _multiset_rows(source, lake))
 
 
-def _keyed_difference(source: TableDigest, lake: TableDigest, columns: list[str], limit: int) -> DigestDifference:
-    left, right = source.index(), lake.index()
+def _keyed_rows(source: TableDigest, lake: TableDigest) -> pa.Table:
+    right = lake.index()
     right = right.rename_columns([f"{n}_lake" if n != KEY_HASH else n for n in right.column_names])
-    joined = left.join(right, KEY_HASH, join_type="full outer")
-    missing_in_lake = pc.is_null(joined[f"{ROW_HASH}_lake"])
-    missing_in_source = pc.is_null(joined[ROW_HASH])
-    differs = pc.or_(pc.or_(missing_in_lake, missing_in_source),
-                     pc.fill_null(pc.not_equal(joined[ROW_HASH], joined[f"{ROW_HASH}_lake"]), True))
-    rows = joined.filter(differs)
-    keys = pa.table({k: pc.coalesce(rows[k], rows[f"{k}_lake"].cast(rows[k].type)) for k in source.keys})
-    first = keys.take(pc.sort_indices(keys, [(k, "ascending") for k in source.keys])[:limit])
-    only_source, only_lake = pc.sum(missing_in_lake).as_py() or 0, pc.sum(missing_in_source).as_py() or 0
-    return DigestDifference(columns, only_source, only_lake, rows.num_rows - only_source - only_lake,
-                            first.to_pylist())
+    joined = source.index().join(right, KEY_HASH, join_type="full outer")
+    source_hash, lake_hash = pc.fill_null(joined[ROW_HASH], 0), pc.fill_null(joined[f"{ROW_HASH}_lake"], 0)
+    columns = {k: pc.coalesce(joined[k], joined[f"{k}_lake"].cast(joined[k].type)) for k in source.keys}
+    rows = pa.table({**columns, KEY_HASH: joined[KEY_HASH], SOURCE_HASH: source_hash, LAKE_HASH: lake_hash})
+    return rows.filter(pc.not_equal(source_hash, lake_hash))
 
 
-def _multiset_difference(source: TableDigest, lake: TableDigest, columns: list[str]) -> DigestDifference:
+def _multiset_rows(source: TableDigest, lake: TableDigest) -> pa.Table:
     def counts(digest: TableDigest) -> pa.Table:
         return digest.index().group_by(ROW_HASH).aggregate([(ROW_HASH, "count")])
     joined = counts(source).join(counts(lake).rename_columns([ROW_HASH, "lake_count"]), ROW_HASH,
                                  join_type="full outer")
-    difference = pc.subtract(pc.fill_null(joined[f"{ROW_HASH}_count"], 0), pc.fill_null(joined["lake_count"], 0))
-    only_source = pc.sum(pc.max_element_wise(difference, 0)).as_py() or 0
-    only_lake = pc.sum(pc.max_element_wise(pc.negate(difference), 0)).as_py() or 0
-    return DigestDifference(columns, only_source, only_lake, 0, [])
+    surplus = pc.subtract(pc.fill_null(joined[f"{ROW_HASH}_count"], 0), pc.fill_null(joined["lake_count"], 0))
+    rows = pa.table({ROW_HASH: joined[ROW_HASH], SURPLUS: surplus})
+    return rows.filter(pc.not_equal(surplus, 0))

@@ -7,7 +7,8 @@ of that read. ``verify`` waits until the position the job published (``PositionS
 it, then digests the read (``operators/cdc/checksum.py``) and each lake table as of the
 published checkpoint (its newest snapshot whose ``cdc.position.*`` is not later) and compares.
 A difference while the job keeps up is read again (a live workload moves both sides between
-the two reads); a lake that never catches up is compared anyway and said to be behind.
+the two reads) and only differences every read shows, the same on both sides, are reported; a
+lake that never catches up is compared anyway and said to be behind.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any, Iterable, Iterator, Optional, Protocol
 
 import pyarrow as pa
 
-from operators.cdc.checksum import TableDigest, compare
+from operators.cdc.checksum import DigestDifference, TableDigest, compare
 from operators.cdc.source_position import PositionStore, SourcePosition, property_key
 from operators.cdc.target_mapping import TargetMapping
 
@@ -115,6 +116,18 @@ class TableVerdict:
     extra_in_lake: int = 0
     changed: int = 0
     first_keys: list[dict[str, Any]] = field(default_factory=list)
+    changing: bool = False
+    """The last read differed, but only in rows that differed otherwise (or not at all) in an
+    earlier read: a live workload, not a defect."""
+
+    def report(self, difference: Optional[DigestDifference], last: Optional[DigestDifference]) -> None:
+        """Fills in ``difference`` (the one every read showed; ``last``: the last read's)."""
+        self.equal = difference is None and self.lake_rows is not None and not self.differing_columns
+        self.changing = difference is None and last is not None
+        if difference is not None:
+            self.differing_columns += difference.columns
+            self.missing_in_lake, self.extra_in_lake = difference.only_in_source, difference.only_in_lake
+            self.changed, self.first_keys = difference.changed, difference.first_keys(FIRST_KEYS)
 
 
 @dataclass
@@ -136,19 +149,35 @@ class Verification:
 
 def verify(source: VerificationSource, catalog, database: str, timeout_s: float,
            attempts: int = ATTEMPTS) -> Verification:
-    """Source and lake compared at the same point (see the module docstring)."""
+    """Source and lake compared at the same point (see the module docstring). While the job keeps
+    up, a difference is read again (up to ``attempts`` reads) and only what every read shows is
+    reported."""
     store = PositionStore.of(catalog)
+    seen: dict[str, Optional[DigestDifference]] = {}
     for attempt in range(1, attempts + 1):
         read = source.read()
         published, reached = wait_for_lake(source, store, read.position, timeout_s)
         plans = {t.target: TablePlan.of(t, _lake_table(catalog, database, t.target)) for t in read.tables}
         digests = digest_source(read, plans)
-        verdicts = [plans[t.target].verdict(digests[t.target], source.source_id, published) for t in read.tables]
-        if all(v.equal for v in verdicts) or not reached or attempt == attempts:
+        compared = {t.target: plans[t.target].compare(digests[t.target], source.source_id, published)
+                    for t in read.tables}
+        seen = {target: _also_in(seen, target, difference, attempt) for target, (_, difference) in compared.items()}
+        if not reached or attempt == attempts or all(d is None for d in seen.values()):
             break
+    for target, (verdict, difference) in compared.items():
+        verdict.report(seen[target], difference)
     lag = None if reached else source.lag(published)
     return Verification(source.source_id, read.position_text, source.describe(published.state) if published else None,
-                        reached, attempt, verdicts, lag)
+                        reached, attempt, [verdict for verdict, _ in compared.values()], lag)
+
+
+def _also_in(seen: dict[str, Optional[DigestDifference]], target: str, difference: Optional[DigestDifference],
+             attempt: int) -> Optional[DigestDifference]:
+    """What of an earlier read's difference ``difference`` shows again (all of it at the first read)."""
+    if attempt == 1 or target not in seen:
+        return difference
+    earlier = seen[target]
+    return None if earlier is None or difference is None else earlier.also_in(difference)
 
 
 def _lake_table(catalog, database: str, target: str):
@@ -186,24 +215,21 @@ class TablePlan:
                 rows = rows.set_column(i, lake_field.name, _cast(rows.column(i), lake_field.type))
         return rows
 
-    def verdict(self, source: TableDigest, source_id: str, published: Optional[SourcePosition]) -> TableVerdict:
+    def compare(self, source: TableDigest, source_id: str,
+                published: Optional[SourcePosition]) -> tuple[TableVerdict, Optional[DigestDifference]]:
+        """The verdict's counts and checksums (its differences filled in by ``TableVerdict.report``)
+        and how the lake, as of the published checkpoint, differs from ``source``."""
         table = self.table
-        result = TableVerdict(table.target, list(table.sources), source.count, None, _hex(source.checksum), None,
-                              False)
+        verdict = TableVerdict(table.target, list(table.sources), source.count, None, _hex(source.checksum), None,
+                               False)
         if self.lake is None:
-            return result
-        result.snapshot = snapshot_at(self.lake, source_id, published.seq if published else None)
-        lake = digest_lake(self.lake, result.snapshot, self.digest())
-        difference = compare(source, lake, FIRST_KEYS)
-        result.lake_rows, result.lake_checksum = lake.count, _hex(lake.checksum)
-        result.not_compared = [c for c in self.lake.schema.field_names if c not in table.columns]
-        result.differing_columns = [c for c in table.columns if c not in self.schema.names]  # not in the lake
-        result.equal = difference is None and not result.differing_columns
-        if difference is not None:
-            result.differing_columns += difference.columns
-            result.missing_in_lake, result.extra_in_lake = difference.only_in_source, difference.only_in_lake
-            result.changed, result.first_keys = difference.changed, difference.keys
-        return result
+            return verdict, None
+        verdict.snapshot = snapshot_at(self.lake, source_id, published.seq if published else None)
+        lake = digest_lake(self.lake, verdict.snapshot, self.digest())
+        verdict.lake_rows, verdict.lake_checksum = lake.count, _hex(lake.checksum)
+        verdict.not_compared = [c for c in self.lake.schema.field_names if c not in table.columns]
+        verdict.differing_columns = [c for c in table.columns if c not in self.schema.names]  # not in the lake
+        return verdict, compare(source, lake)
 
 
 def _cast(column: pa.ChunkedArray, target: pa.DataType) -> pa.ChunkedArray:

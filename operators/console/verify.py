@@ -45,7 +45,7 @@ def _result(verdict) -> str:
     if verdict.lake_rows is None:
         return "missing in lake"
     if verdict.equal:
-        return "equal"
+        return "equal (rows changing)" if verdict.changing else "equal"
     parts = [f"{n} {what}" for n, what in ((verdict.missing_in_lake, "missing in lake"),
                                             (verdict.extra_in_lake, "extra in lake"), (verdict.changed, "changed"))
              if n]
@@ -59,7 +59,8 @@ def _key_text(key: dict) -> str:
 def summary(verification: Verification) -> list[str]:
     lines = [f"source {verification.source_id} read at {verification.source_position}; "
              f"lake at {verification.lake_position or 'no published position'}"
-             + (f" (read {verification.attempts} times: the difference stayed)" if verification.attempts > 1 else "")]
+             + (f" (read {verification.attempts} times: only what every read shows counts)"
+                if verification.attempts > 1 else "")]
     lag = verification.lag
     if lag is not None:
         amounts = [f"{lag.bytes_behind} bytes"] if lag.bytes_behind is not None else []
@@ -73,6 +74,9 @@ def summary(verification: Verification) -> list[str]:
             lake_only.setdefault(tuple(verdict.not_compared), []).append(verdict.table)
     for columns, tables in lake_only.items():
         lines.append(f"not compared (only in the lake): {', '.join(columns)} of {', '.join(tables)}")
+    changing = [t.table for t in verification.tables if t.changing]
+    if changing:
+        lines.append(f"{', '.join(changing)}: differences moved between the reads (a live workload), none stayed")
     differing = sum(not t.equal for t in verification.tables)
     lines.append(f"{differing} of {len(verification.tables)} tables differ" if differing
                  else f"all {len(verification.tables)} tables equal")

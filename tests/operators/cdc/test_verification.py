@@ -3,7 +3,7 @@ whose snapshots carry source positions, as the sync job's committer writes them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import pyarrow as pa
@@ -18,16 +18,20 @@ LAKE_SCHEMA = pa.schema([pa.field("id", pa.int64(), False), ("v", pa.string()), 
 
 @dataclass
 class FakeSource:
-    """Its position is a number; its tables' rows are given."""
+    """Its position is a number; its tables' rows are given (``later``: those of each later read)."""
 
     rows: dict[str, pa.Table]
     at: int
+    later: list[dict[str, pa.Table]] = field(default_factory=list)
     source_id: str = SOURCE
 
     def read(self) -> SourceRead:
-        tables = [CapturedTable(f"{DB}.{name}", (f"src.{name}",), ("id", "v"), ("id",)) for name in self.rows]
+        rows = self.rows
+        if self.later:
+            self.rows = self.later.pop(0)
+        tables = [CapturedTable(f"{DB}.{name}", (f"src.{name}",), ("id", "v"), ("id",)) for name in rows]
         return SourceRead({"n": self.at}, f"at {self.at}", tables,
-                          iter([(f"{DB}.{name}", rows) for name, rows in self.rows.items()]))
+                          iter([(f"{DB}.{name}", table) for name, table in rows.items()]))
 
     def reached(self, published: SourcePosition, position: dict[str, Any]) -> bool:
         return published.state["n"] >= position["n"]
@@ -103,3 +107,15 @@ def test_a_table_the_lake_lacks_differs(pp_catalog):
                     DB, timeout_s=0)
     missing = [t for t in result.tables if t.table == f"{DB}.gone"]
     assert not result.equal and missing[0].lake_rows is None and missing[0].source_rows == 1
+
+
+def test_differences_that_move_between_reads_are_a_live_workload(pp_catalog):
+    lake(pp_catalog)
+    PositionStore.of(pp_catalog).publish(SourcePosition(SOURCE, 2, {"n": 2}))
+    reads = [{"t": source_rows({1: "a", 2: "B2"})}, {"t": source_rows({1: "a", 2: "B3"})}]
+
+    result = verify(FakeSource({"t": source_rows({1: "a1", 2: "B"})}, 2, reads), pp_catalog, DB, timeout_s=0)
+
+    [verdict] = result.tables
+    assert result.equal and result.attempts == 2 and verdict.changing and verdict.first_keys == []
+    assert verdict.source_checksum != verdict.lake_checksum  # the last read's, which differed
