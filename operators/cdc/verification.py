@@ -97,6 +97,15 @@ class VerificationSource(Protocol):
         """A position (``SourcePosition.state``) in human form."""
 
 
+@dataclass(frozen=True)
+class ColumnChecksum:
+    """A compared column's checksum (the sum of its values' hashes mod 2^64) on both sides."""
+
+    column: str
+    source: str
+    lake: str
+
+
 @dataclass
 class TableVerdict:
     table: str
@@ -116,6 +125,7 @@ class TableVerdict:
     extra_in_lake: int = 0
     changed: int = 0
     first_keys: list[dict[str, Any]] = field(default_factory=list)
+    column_checksums: list[ColumnChecksum] = field(default_factory=list)
     changing: bool = False
     """The last read differed, but only in rows that differed otherwise (or not at all) in an
     earlier read: a live workload, not a defect."""
@@ -227,6 +237,8 @@ class TablePlan:
         verdict.snapshot = snapshot_at(self.lake, source_id, published.seq if published else None)
         lake = digest_lake(self.lake, verdict.snapshot, self.digest())
         verdict.lake_rows, verdict.lake_checksum = lake.count, _hex(lake.checksum)
+        verdict.column_checksums = [ColumnChecksum(c, _hex(source.column_checksums.get(c, 0)),
+                                                   _hex(lake.column_checksums.get(c, 0))) for c in lake.columns]
         verdict.not_compared = [c for c in self.lake.schema.field_names if c not in table.columns]
         verdict.differing_columns = [c for c in table.columns if c not in self.schema.names]  # not in the lake
         return verdict, compare(source, lake)

@@ -7,7 +7,7 @@ import argparse
 from dataclasses import asdict
 
 from operators.cdc.source_position import PositionStore
-from operators.cdc.verification import Verification, verify
+from operators.cdc.verification import SourceLag, TableVerdict, Verification, verify
 from operators.console.lake import CommandError, add_warehouse_arguments, open_lake
 from operators.console.output import Result, Table
 from operators.console.sources import add_source_arguments, check_published, open_source
@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> Result:
                   0 if verification.equal else 1, "\n".join(summary(verification)))
 
 
-def _result(verdict) -> str:
+def _result(verdict: TableVerdict) -> str:
     if verdict.lake_rows is None:
         return "missing in lake"
     if verdict.equal:
@@ -57,23 +57,18 @@ def _key_text(key: dict) -> str:
 
 
 def summary(verification: Verification) -> list[str]:
+    """The closing lines of the text form: where both sides were read, lag, what was not compared."""
     lines = [f"source {verification.source_id} read at {verification.source_position}; "
              f"lake at {verification.lake_position or 'no published position'}"
              + (f" (read {verification.attempts} times: only what every read shows counts)"
                 if verification.attempts > 1 else "")]
-    lag = verification.lag
-    if lag is not None:
-        amounts = [f"{lag.bytes_behind} bytes"] if lag.bytes_behind is not None else []
-        amounts += [f"{lag.transactions_behind} transactions"] if lag.transactions_behind else []
-        lines.append(f"the lake did not reach the source's position in time: it is behind by "
-                     f"{', '.join(amounts) or 'an unknown amount'} (source now at {lag.source_position}) — "
-                     f"is the sync job running?")
+    if verification.lag is not None:
+        lines.append(_behind(verification.lag))
     lake_only: dict[tuple[str, ...], list[str]] = {}
     for verdict in verification.tables:
         if verdict.not_compared:
             lake_only.setdefault(tuple(verdict.not_compared), []).append(verdict.table)
-    for columns, tables in lake_only.items():
-        lines.append(f"not compared (only in the lake): {', '.join(columns)} of {', '.join(tables)}")
+    lines += [f"not compared (only in the lake): {', '.join(c)} of {', '.join(t)}" for c, t in lake_only.items()]
     changing = [t.table for t in verification.tables if t.changing]
     if changing:
         lines.append(f"{', '.join(changing)}: differences moved between the reads (a live workload), none stayed")
@@ -81,3 +76,11 @@ def summary(verification: Verification) -> list[str]:
     lines.append(f"{differing} of {len(verification.tables)} tables differ" if differing
                  else f"all {len(verification.tables)} tables equal")
     return lines
+
+
+def _behind(lag: SourceLag) -> str:
+    amounts = [f"{lag.bytes_behind} bytes"] if lag.bytes_behind is not None else []
+    amounts += [f"{lag.transactions_behind} transactions"] if lag.transactions_behind else []
+    return (f"the lake did not reach the source's position in time: it is behind by "
+            f"{', '.join(amounts) or 'an unknown amount'} (source now at {lag.source_position}) — "
+            f"is the sync job running?")

@@ -74,6 +74,7 @@ def test_equal_at_the_published_checkpoint_and_lake_only_columns_left_out(pp_cat
     [verdict] = result.tables
     assert (verdict.snapshot, verdict.source_rows, verdict.lake_rows, verdict.not_compared) == (2, 2, 2, ["op_ts"])
     assert verdict.source_checksum == verdict.lake_checksum
+    assert [(c.column, c.source == c.lake) for c in verdict.column_checksums] == [("id", True), ("v", True)]
 
 
 def test_a_commit_without_position_counts_with_the_position_before_it(pp_catalog):
@@ -87,6 +88,7 @@ def test_a_commit_without_position_counts_with_the_position_before_it(pp_catalog
     [verdict] = result.tables
     assert not result.equal and result.attempts == 2
     assert (verdict.first_keys, verdict.differing_columns, verdict.changed) == ([{"id": 1}], ["v"], 1)
+    assert [c.column for c in verdict.column_checksums if c.source != c.lake] == ["v"]
 
 
 def test_a_lake_behind_is_compared_and_said_to_be_behind(pp_catalog):
