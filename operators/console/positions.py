@@ -46,20 +46,18 @@ def register(commands, common: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> Result:
     catalog = open_lake(args)
-    store = PositionStore.of(catalog)
-    reports = [report(catalog, p) for p in store.published()]
+    published = {p.position.source: p for p in PositionStore.of(catalog).published()}
+    reports = {name: report(catalog, p) for name, p in published.items()}
     source = open_source(args)
     columns = COLUMNS
     if source is not None:
         columns = COLUMNS + LAG_COLUMNS
-        mine = next((r for r in reports if r.source == source.source_id), None)
-        if mine is None:
-            mine = PositionReport(source.source_id, None, None, None, None, None)
-            reports.append(mine)
-        mine.lag = source.lag(store.load(source.source_id))
+        mine = reports.setdefault(source.source_id, PositionReport(source.source_id, None, None, None, None, None))
+        known = published.get(source.source_id)
+        mine.lag = source.lag(known.position if known else None)  # against the position shown
     rows = [[r.source, r.position, r.published, r.committed, r.age_s] + (_lag_cells(r.lag) if source else [])
-            for r in reports]
-    return Result([Table(columns, rows)], [asdict(r) for r in reports])
+            for r in reports.values()]
+    return Result([Table(columns, rows)], [asdict(r) for r in reports.values()])
 
 
 def report(catalog, published: PublishedPosition) -> PositionReport:
