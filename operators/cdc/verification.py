@@ -91,7 +91,7 @@ class VerificationSource(Protocol):
         """Whether the lake at ``published`` holds every change up to ``position`` (a read's)."""
 
     def lag(self, published: Optional[SourcePosition]) -> SourceLag:
-        ...
+        """How far the source is ahead of ``published`` (None: the lake has no position yet)."""
 
     def describe(self, state: dict[str, Any]) -> str:
         """A position (``SourcePosition.state``) in human form."""
