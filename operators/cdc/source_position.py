@@ -94,7 +94,7 @@ class PositionStore:
     def published(self) -> list["PublishedPosition"]:
         """Every source's published position, by source id."""
         found = []
-        for name in sorted(self.file_io.list_names(self.directory)):
+        for name in self.file_io.list_names(self.directory):
             if name.endswith(".json"):
                 path = f"{self.directory}/{name}"
                 info = self.file_io.filesystem.get_file_info(path)
