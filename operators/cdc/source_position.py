@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Optional
 
 PROPERTY_PREFIX = "cdc.position."
@@ -90,10 +91,27 @@ class PositionStore:
         except FileNotFoundError:
             return None
 
+    def published(self) -> list["PublishedPosition"]:
+        """Every source's published position, by source id."""
+        found = []
+        for name in self.file_io.list_names(self.directory):
+            if name.endswith(".json"):
+                path = f"{self.directory}/{name}"
+                info = self.file_io.filesystem.get_file_info(path)
+                found.append(PublishedPosition(SourcePosition.from_json(self.file_io.read_text(path)), info.mtime))
+        return sorted(found, key=lambda p: p.position.source)
+
     def publish(self, position: SourcePosition) -> None:
         """Replaces the source's file atomically: on a local filesystem written aside, synced
         and renamed over it; on an object store in one upload, visible only once complete."""
         self.file_io.write_text(self.path(position.source), position.to_json())
+
+
+@dataclass(frozen=True)
+class PublishedPosition:
+    position: SourcePosition
+    published_at: Optional[datetime]
+    """When its file was last written (None where the filesystem does not say)."""
 
 
 def table_position(table, source: str) -> Optional[SourcePosition]:

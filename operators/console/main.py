@@ -16,13 +16,14 @@ import traceback
 
 from operators.cdc.errors import UserError
 from operators.cli import USER_ERROR_EXIT_CODE, client_log_path, one_line
-from operators.console import compact, describe, files, maintenance, read, snapshots, tables, tags
+from operators.console import (compact, describe, files, maintenance, positions, read, snapshots, tables, tags,
+                               verify)
 from operators.console.output import emit
 from paimon_py.exceptions import PaimonError
 
 LOG = logging.getLogger("paimon_cdc.console")
 
-SUBCOMMANDS = [tables, describe, snapshots, files, read, maintenance, tags, compact]
+SUBCOMMANDS = [tables, describe, snapshots, files, read, verify, positions, maintenance, tags, compact]
 """Every subcommand module, in the order ``--help`` lists them."""
 
 

@@ -41,7 +41,7 @@ from operators.mysql.binlog.stream import BinlogStream
 from operators.mysql.binlog.transaction import BinlogPosition, BinlogTransaction, RowsChange, Statement
 from operators.mysql.canonical import canonical_arrow_type
 from operators.mysql.snapshot_progress import TableProgress, order_safe
-from operators.mysql.snapshot_reader import SnapshotChunk, SnapshotReader, chunk_key
+from operators.mysql.snapshot_reader import SnapshotReader, chunk_key
 from operators.mysql.source_config import MySqlSourceConfig, TypeMapping
 from operators.mysql.source_table import MySqlTable
 from operators.mysql.table_mapping import MySqlTableMapping, reconcile
@@ -150,7 +150,7 @@ class MySqlChangeSource:
                 chunks = list(self.snapshot.whole_table(table))
             progress.add_chunk(chunks[-1].last_key if chunks else None,
                                (chunks[-1].position if chunks else current_position(self.conn)).file_pos())
-            return [_inserts(mapping, chunk) for chunk in chunks if chunk.num_rows]
+            return [insert_batch(mapping, chunk.columns) for chunk in chunks if chunk.num_rows]
         self._end_snapshot()
         return []
 
@@ -292,10 +292,10 @@ class MySqlChangeSource:
         self.conn.close()
 
 
-def _inserts(mapping: MySqlTableMapping, chunk: SnapshotChunk) -> ChangeBatch:
-    """A snapshot chunk as a batch of inserts (``op_ts`` 0, as in Paimon)."""
-    rows = chunk.num_rows
-    return mapping.batch(chunk.columns, pa.array(np.zeros(rows, np.int8)), pa.array(np.zeros(rows, np.int64)))
+def insert_batch(mapping: MySqlTableMapping, columns: list[pa.Array]) -> ChangeBatch:
+    """Snapshot rows (canonical arrays, one per column) as a batch of inserts (``op_ts`` 0, as in Paimon)."""
+    rows = len(columns[0]) if columns else 0
+    return mapping.batch(columns, pa.array(np.zeros(rows, np.int8)), pa.array(np.zeros(rows, np.int64)))
 
 
 def _update_rows(change: RowsChange, keys: tuple[str, ...]) -> tuple[list[pa.Array], pa.Array]:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from operators.cdc.errors import SourceNotReady
+from operators.mysql.binlog.server_position import binary_logs
 from operators.mysql.binlog.transaction import BinlogPosition
 from operators.mysql.source_config import MySqlSourceConfig
 
@@ -155,9 +156,7 @@ def _check_server_id(conn, config: MySqlSourceConfig) -> None:
 
 def check_position(conn, position: BinlogPosition) -> None:
     """Refuses a stored position the server can no longer (or never could) stream from."""
-    with conn.cursor() as cur:
-        cur.execute("SHOW BINARY LOGS")
-        logs = [(row[0], int(row[1])) for row in cur.fetchall()]
+    logs = binary_logs(conn)
     files = [name for name, _ in logs]
     fix = "restart the job with a new snapshot (scan.startup.mode=initial, a fresh target) and keep binlogs longer " \
           "(binlog_expire_logs_seconds)"

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import io
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator, Optional, Sequence
 
@@ -140,17 +141,30 @@ class SnapshotReader:
         if not self.exact_positions:
             yield from self._quiet_whole_table(table, batch_rows)
             return
+        with self.consistent_snapshot() as position:
+            for columns in self.table_rows(table, batch_rows):
+                yield SnapshotChunk(columns, None, position)
+
+    @contextmanager
+    def consistent_snapshot(self) -> Iterator[Optional[BinlogPosition]]:
+        """One consistent snapshot for the reads inside (``table_rows``): its binlog position
+        where the server reports it (``exact_positions``), else None."""
         position = self._begin_snapshot()
         try:
-            with self.conn.cursor(_unbuffered_cursor()) as cur:
-                cur.execute(f"SELECT {csv_line(table)} FROM {table.qualified}")
-                while True:
-                    lines = cur.fetchmany(batch_rows)
-                    if not lines:
-                        break
-                    yield SnapshotChunk(parse_lines(b"\n".join(line for line, in lines), table), None, position)
+            yield position
         finally:
             self._end_snapshot()
+
+    def table_rows(self, table: MySqlTable, batch_rows: int = WHOLE_TABLE_BATCH_ROWS) -> Iterator[list[pa.Array]]:
+        """All rows of ``table`` in the current snapshot, as canonical arrays in batches of
+        ``batch_rows`` rows (streamed one row per packet)."""
+        with self.conn.cursor(_unbuffered_cursor()) as cur:
+            cur.execute(f"SELECT {csv_line(table)} FROM {table.qualified}")
+            while True:
+                lines = cur.fetchmany(batch_rows)
+                if not lines:
+                    return
+                yield parse_lines(b"\n".join(line for line, in lines), table)
 
     def _read_value(self, query: str, params: Optional[list]) -> tuple[bytes, Optional[BinlogPosition], bool]:
         position = self._begin_snapshot()

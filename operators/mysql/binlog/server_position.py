@@ -60,13 +60,18 @@ def gtid_at(conn, file: str, pos: int) -> Optional[str]:
         return cur.fetchone()[0]
 
 
-def first_position(conn) -> BinlogPosition:
-    """Where the oldest binlog the server still has begins (``earliest-offset``)."""
+def binary_logs(conn) -> list[tuple[str, int]]:
+    """The server's binlog files, oldest first, with their sizes (``SHOW BINARY LOGS``)."""
     with conn.cursor() as cur:
         _show(cur, "SHOW BINARY LOGS", "the list of binlogs")
-        rows = cur.fetchall()
-    if not rows:
+        return [(row[0], int(row[1])) for row in cur.fetchall()]
+
+
+def first_position(conn) -> BinlogPosition:
+    """Where the oldest binlog the server still has begins (``earliest-offset``)."""
+    logs = binary_logs(conn)
+    if not logs:
         raise SourceNotReady(BINLOG_OFF)
-    file = rows[0][0]
+    file = logs[0][0]
     gtid = (gtid_at(conn, file, 4) or "") if is_mariadb(conn) else ""
     return BinlogPosition(file, 4, gtid)
