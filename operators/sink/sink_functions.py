@@ -28,6 +28,7 @@ each function opens its catalog from the job's catalog options (``operators/cdc/
 from __future__ import annotations
 
 import pickle
+import time
 
 from pyflink.common.typeinfo import Types
 from pyflink.datastream import KeyedProcessFunction, OutputTag, ProcessFunction
@@ -38,6 +39,7 @@ from operators.cdc.source_position import PendingPosition
 from operators.runtime.bridge import (BARRIER, CHECKPOINT_ID, COMPLETE, DATA, END, KEY, KEYED_ENVELOPE_TYPE, KIND,
                                       PAYLOAD, POSITION, RESTORE, SCHEMA, data_envelope, keyed, signal_envelope)
 from operators.runtime.failures import FailurePlan
+from operators.runtime.metrics import CommitterMetrics, WriterMetrics
 from operators.sink.bucket_assigner import BucketAssignerLogic
 from operators.sink.bucket_router import BucketRouter
 from operators.sink.schema_evolution import SchemaEvolutionLogic
@@ -107,17 +109,20 @@ class ChangeWriter(KeyedProcessFunction):
 
     def open(self, runtime_context):
         self.logic = TableWriterLogic(open_catalog(self.catalog_options))
+        self.metrics = WriterMetrics(runtime_context.get_metrics_group())
 
     def process_element(self, value, ctx):
         kind = value[KIND]
         if kind == DATA:
             self.logic.write(value[PAYLOAD])
+            self.metrics.update(self.logic.stats)
         elif kind == POSITION:
             yield keyed(value)
         elif kind in (BARRIER, END):
             n = value[CHECKPOINT_ID]
             self.failures.check("writer", "before-flush", n)
             committables = self.logic.prepare_commit(n)
+            self.metrics.update(self.logic.stats, force=True)
             self.failures.check("writer", "after-flush", n)
             for committable in committables:
                 yield keyed(data_envelope(COMMITTER_KEY, committable, n))
@@ -140,6 +145,7 @@ class ChangeCommitter(KeyedProcessFunction):
         self.user_state = runtime_context.get_state(ValueStateDescriptor("commit-user", Types.STRING()))
         self.logic = None
         self.evolution = SchemaEvolutionLogic(open_catalog(self.catalog_options), self.ignore_incompatible)
+        self.metrics = CommitterMetrics(runtime_context.get_metrics_group())
 
     def _evolve(self, payload: bytes) -> None:
         """A schema event from the parser's side output, applied on arrival (never held for a
@@ -175,8 +181,11 @@ class ChangeCommitter(KeyedProcessFunction):
         n = value[CHECKPOINT_ID]
         pending = list(self.pending.get() or [])
         if kind in (COMPLETE, END):
+            started = time.monotonic()
             snapshots, later = logic.commit(pending, n)
             if snapshots:
+                self.metrics.committed(len(snapshots), logic.latest_snapshots,
+                                       int((time.monotonic() - started) * 1000))
                 self.failures.check("committer", "after-commit", n)
             self.pending.update(later)
         elif kind == RESTORE:

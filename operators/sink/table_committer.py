@@ -46,6 +46,8 @@ class TableCommitterLogic:
         self.positions = PositionStore.of(catalog)
         self._tables: dict[str, object] = {}
         self._commits: dict[str, object] = {}
+        self.latest_snapshots: dict[str, int] = {}
+        """Lake table -> the id of the newest snapshot this committer made in it."""
 
     def commit(self, pending: Iterable[Pending], up_to: int) -> tuple[list[Snapshot], list[Pending]]:
         """Commit pending committables with checkpoint id <= ``up_to``, publish the source
@@ -62,8 +64,11 @@ class TableCommitterLogic:
         for name, by_checkpoint in grouped.items():
             table, commit = self._committer(name)
             for checkpoint_id in commit.filter_committed(sorted(by_checkpoint)):
-                snapshots += commit.commit(by_checkpoint[checkpoint_id], identifier=checkpoint_id,
-                                           properties=_properties(positions.get(checkpoint_id)))
+                made = commit.commit(by_checkpoint[checkpoint_id], identifier=checkpoint_id,
+                                     properties=_properties(positions.get(checkpoint_id)))
+                if made:
+                    self.latest_snapshots[name] = made[-1].id
+                snapshots += made
             if not table.options.write_only:
                 table.new_expire_snapshots().expire()
         if positions:

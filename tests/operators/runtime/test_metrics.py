@@ -1,0 +1,102 @@
+"""The jobs' Flink metrics, web UI and progress output, on a local mini-cluster with the session's
+PostgreSQL server:
+
+* the job prints its web UI address; through that REST API, while the job runs, the reader's
+  ``records_read`` grows with the snapshot and the stream, its lag reaches 0 once it has caught
+  up, the writer has written rows, the committer has committed and its ``last_snapshot_id`` is
+  the lake table's latest snapshot;
+* a job whose snapshot takes a few seconds prints a start summary and progress lines (also in
+  its operators' log), and its password appears in no output, log or lake file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+
+from paimon_py import CatalogFactory
+from tests.support.flink_rest import FlinkRest
+from tests.support.postgres import Job, conf_args, orders_and_events, wait_equal, workload
+from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.slow
+
+READER = ["paimon_cdc.records_read", "paimon_cdc.phase", "paimon_cdc.lag_bytes", "paimon_cdc.lag_ms"]
+WRITER = ["paimon_cdc.rows_written", "paimon_cdc.flushes", "paimon_cdc.buffer_bytes", "paimon_cdc.max_sorted_runs"]
+COMMITTER = ["paimon_cdc.commits", "paimon_cdc.last_snapshot_id", "paimon_cdc.last_commit_latency_ms"]
+SECRET = "Zq8-metrics-secret-31337"
+
+
+def latest_snapshot(warehouse: str, table: str) -> int:
+    return CatalogFactory.create({"warehouse": warehouse}).get_table(table).snapshot_manager.latest_snapshot().id
+
+
+def test_metrics_through_the_rest_api(postgres_server, database, tmp_path):
+    warehouse = str(tmp_path / "lake")
+    orders_and_events(postgres_server, database, 3000)
+    args = ["--warehouse", warehouse, "--database", "lake", "--table", "orders",
+            "--flink_conf", "metrics.fetcher.update-interval=500",
+            *conf_args(postgres_server, database, **{"table-name": "orders", "scan.snapshot.chunk.size": "1000"})]
+    job = Job("postgres_sync_table", args, str(tmp_path / "job.log"))
+    try:
+        address = wait_until(job.web_ui, 60, "the web UI address", job.output)
+        rest = FlinkRest(address)
+        job_id = wait_until(rest.running_job, 60, "the running job", job.output)
+        names = READER + WRITER + COMMITTER
+
+        def metrics_where(check, what):
+            return wait_until(lambda: (lambda m: m if len(m) == len(names) and check(m) else None)(
+                rest.metrics(job_id, names)), 120, what, job.output)
+
+        wait_equal(postgres_server, database, warehouse, "orders", "lake.orders", ["id"], job)
+        first = metrics_where(lambda m: m["paimon_cdc.records_read"] >= 3000 and m["paimon_cdc.phase"] == 1
+                              and m["paimon_cdc.lag_bytes"] == 0 and m["paimon_cdc.lag_ms"] == 0,
+                              "the snapshot read, streaming, caught up")
+        assert first["paimon_cdc.rows_written"] >= 3000 and first["paimon_cdc.flushes"] > 0
+        assert first["paimon_cdc.commits"] > 0
+
+        workload(postgres_server, database, 5000)
+        wait_equal(postgres_server, database, warehouse, "orders", "lake.orders", ["id"], job)
+        later = metrics_where(lambda m: m["paimon_cdc.records_read"] > first["paimon_cdc.records_read"]
+                              and m["paimon_cdc.lag_bytes"] == 0
+                              and m["paimon_cdc.last_snapshot_id"] == latest_snapshot(warehouse, "lake.orders"),
+                              "streamed changes read and committed, the lake's latest snapshot in the metrics")
+        assert later["paimon_cdc.rows_written"] > first["paimon_cdc.rows_written"]
+        assert later["paimon_cdc.commits"] > first["paimon_cdc.commits"]
+        assert later["paimon_cdc.last_commit_latency_ms"] >= 0 and later["paimon_cdc.buffer_bytes"] >= 0
+    finally:
+        job.stop()
+
+
+def test_start_summary_progress_lines_and_no_password_anywhere(postgres_server, database, tmp_path):
+    role = f"pw_{database}"[:60]
+    postgres_server.execute(f"CREATE ROLE {role} LOGIN SUPERUSER REPLICATION PASSWORD '{SECRET}'")
+    try:
+        orders_and_events(postgres_server, database, 6000)
+        warehouse = str(tmp_path / "lake")
+        conf = conf_args(postgres_server, database, **{"table-name": "orders", "scan.snapshot.chunk.size": "300",
+                                                       "username": role, "password": SECRET})
+        args = ["--warehouse", warehouse, "--database", "lake", "--table", "orders", "--ticks_per_second", "4",
+                "--table_conf", "bucket=2", *conf]
+        env = {**os.environ, "PAIMON_CDC_LOG_DIR": str(tmp_path / "client-log")}
+        job = Job("postgres_sync_table", args, str(tmp_path / "job.log"), env=env)
+        try:
+            wait_equal(postgres_server, database, warehouse, "orders", "lake.orders", ["id"], job)
+            wait_until(lambda: "snapshot public.orders: done" in job.output(tail=10 ** 9), 30, "the done line",
+                       job.output)
+        finally:
+            job.stop()
+        output = job.output(tail=10 ** 9)
+        assert "Syncing into 1 table(s): lake.orders" in output
+        assert "  lake.orders: primary key (id), 2 fixed buckets, merge-engine deduplicate" in output
+        assert re.search(r"^--postgres_conf: .*password=\*{6}", output, re.MULTILINE), output[:3000]
+        progress = r"snapshot public\.orders: [\d,]+ of ~[\d,]+ rows \(\d+%\), [\d,]+ rows/s"
+        assert re.search(progress, output), output[-3000:]
+        assert re.search(progress, job.operator_log()), "progress lines belong in the operators' log too"
+        leaks = [str(p) for p in tmp_path.rglob("*") if p.is_file() and SECRET.encode() in p.read_bytes()]
+        assert leaks == [], f"the password is written in {leaks}"
+    finally:
+        postgres_server.execute(f"DROP OWNED BY {role}", database=database)
+        postgres_server.execute(f"DROP ROLE {role}")
