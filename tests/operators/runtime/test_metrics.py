@@ -23,7 +23,7 @@ from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
-READER = ["paimon_cdc.records_read", "paimon_cdc.phase", "paimon_cdc.lag_bytes", "paimon_cdc.lag_ms"]
+READER = ["paimon_cdc.records_read", "paimon_cdc.records_read_per_second", "paimon_cdc.phase", "paimon_cdc.lag_bytes", "paimon_cdc.lag_ms"]
 WRITER = ["paimon_cdc.rows_written", "paimon_cdc.flushes", "paimon_cdc.buffer_bytes", "paimon_cdc.max_sorted_runs"]
 COMMITTER = ["paimon_cdc.commits", "paimon_cdc.last_snapshot_id", "paimon_cdc.last_commit_latency_ms"]
 SECRET = "Zq8-metrics-secret-31337"
@@ -58,6 +58,8 @@ def test_metrics_through_the_rest_api(postgres_server, database, tmp_path):
         assert first["paimon_cdc.commits"] > 0
 
         workload(postgres_server, database, 5000)
+        wait_until(lambda: rest.metrics(job_id, READER)["paimon_cdc.records_read_per_second"] > 0, 30,
+                   "a rate of records read", job.output)
         wait_equal(postgres_server, database, warehouse, "orders", "lake.orders", ["id"], job)
         later = metrics_where(lambda m: m["paimon_cdc.records_read"] > first["paimon_cdc.records_read"]
                               and m["paimon_cdc.lag_bytes"] == 0
