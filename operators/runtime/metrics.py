@@ -4,9 +4,9 @@ What PyFlink 2.3 does with a Python function's metrics (checked on the local min
 reach Flink when a bundle ends (``python.fn-execution.bundle.time``, 100 ms here); a gauge is a
 callable evaluated in the Python worker at every bundle end and must return an int (a float is
 cut to an int), so gauges here return values cached by the operator; metric groups and gauges
-may be added after ``open``. In the REST API a metric of operator ``writer`` reads
-``0.writer.paimon_cdc.rows_written`` (subtask, operator, group, name; dots in a group name
-become ``_``).
+may be added after ``open``. In the REST API a writer's metric reads
+``0.paimon_writer.paimon_cdc.rows_written`` (subtask, operator, group, name; characters other
+than letters, digits and ``_`` become ``_``).
 
 Everything is updated per batch, per signal or per sample, never per row.
 """
@@ -106,8 +106,8 @@ class WriterMetrics:
 
 class CommitterMetrics:
     """``commits`` (counter: snapshots committed), gauges ``last_commit_latency_ms`` (from the
-    commit's start to its snapshots being visible) and ``last_snapshot_id``, also per lake table
-    (group ``table.<name>``)."""
+    commit's start to its snapshots being visible) and ``last_snapshot_id`` (the newest snapshot
+    of the last commit), also per lake table (group ``table.<name>``)."""
 
     def __init__(self, metric_group):
         group = metric_group.add_group(GROUP)
@@ -118,10 +118,11 @@ class CommitterMetrics:
         group.gauge("last_commit_latency_ms", lambda: self.latency_ms)
         group.gauge("last_snapshot_id", lambda: self.snapshot_id)
 
-    def committed(self, snapshots: int, latest: dict[str, int], latency_ms: int) -> None:
-        """``latest``: lake table -> its newest snapshot id, for the tables this commit wrote."""
-        self.commits.inc(snapshots)
+    def committed(self, snapshot_ids: list[int], latest: dict[str, int], latency_ms: int) -> None:
+        """``snapshot_ids``: the snapshots one commit made, in order; ``latest``: lake table -> the
+        newest snapshot this committer made in it."""
+        self.commits.inc(len(snapshot_ids))
         self.latency_ms = latency_ms
+        self.snapshot_id = snapshot_ids[-1]
         for table, snapshot_id in latest.items():
             self.tables.set(table, last_snapshot_id=snapshot_id)
-            self.snapshot_id = snapshot_id

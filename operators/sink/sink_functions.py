@@ -184,7 +184,7 @@ class ChangeCommitter(KeyedProcessFunction):
             started = time.monotonic()
             snapshots, later = logic.commit(pending, n)
             if snapshots:
-                self.metrics.committed(len(snapshots), logic.latest_snapshots,
+                self.metrics.committed([s.id for s in snapshots], logic.latest_snapshots,
                                        int((time.monotonic() - started) * 1000))
                 self.failures.check("committer", "after-commit", n)
             self.pending.update(later)

@@ -1,8 +1,8 @@
 """Helpers of the PostgreSQL tests, around the sync job of ``tests/support/jobs.py``
 (``conf_args``, ``source_rows``, ``normalise``, ``wait_equal``,
 ``confirmed_lsn``), the ``orders``/``events`` tables and their workload (``ORDERS``, ``EVENTS``,
-``fill``, ``orders_and_events``, ``workload``), a fresh database on a server (``fresh_database``, behind the ``database``
-fixture of tests/conftest.py) and a temporary pgoutput slot (``change_stream``).
+``fill``, ``orders_and_events``, ``workload``), a fresh database on a server (``fresh_database``,
+behind the ``database`` fixture of tests/conftest.py) and a temporary pgoutput slot (``change_stream``).
 
 The server is ``operators.postgres.local_server.LocalPostgres`` (fixture ``postgres_server``).
 """

@@ -23,7 +23,8 @@ from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
-READER = ["paimon_cdc.records_read", "paimon_cdc.records_read_per_second", "paimon_cdc.phase", "paimon_cdc.lag_bytes", "paimon_cdc.lag_ms"]
+READER = ["paimon_cdc.records_read", "paimon_cdc.records_read_per_second", "paimon_cdc.phase",
+          "paimon_cdc.lag_bytes", "paimon_cdc.lag_ms"]
 WRITER = ["paimon_cdc.rows_written", "paimon_cdc.flushes", "paimon_cdc.buffer_bytes", "paimon_cdc.max_sorted_runs"]
 COMMITTER = ["paimon_cdc.commits", "paimon_cdc.last_snapshot_id", "paimon_cdc.last_commit_latency_ms"]
 SECRET = "Zq8-metrics-secret-31337"
