@@ -14,8 +14,11 @@ class FlinkRest:
         self.address = address.rstrip("/")
 
     def get(self, path: str):
+        return json.loads(self.get_bytes(path))
+
+    def get_bytes(self, path: str) -> bytes:
         with urllib.request.urlopen(self.address + path, timeout=10) as response:
-            return json.loads(response.read())
+            return response.read()
 
     def running_job(self) -> Optional[str]:
         """The id of the one running job (None while none runs or the REST API is not up yet)."""

@@ -1,7 +1,7 @@
 """The jobs' Flink metrics, web UI and progress output, on a local mini-cluster with the session's
 PostgreSQL server:
 
-* the job prints its web UI address; through that REST API, while the job runs, the reader's
+* the job prints its web UI address, which serves the web UI's page; through its REST API, while the job runs, the reader's
   ``records_read`` grows with the snapshot and the stream, its lag reaches 0 once it has caught
   up, the writer has written rows, the committer has committed and its ``last_snapshot_id`` is
   the lake table's latest snapshot;
@@ -45,6 +45,7 @@ def test_metrics_through_the_rest_api(postgres_server, database, tmp_path):
         address = wait_until(job.web_ui, 60, "the web UI address", job.output)
         rest = FlinkRest(address)
         job_id = wait_until(rest.running_job, 60, "the running job", job.output)
+        assert b"<html" in rest.get_bytes("/").lower(), "the web UI's page (the pip package ships its files)"
         names = READER + WRITER + COMMITTER
 
         def metrics_where(check, what):
