@@ -1,10 +1,10 @@
 """The jobs' Flink metrics, web UI and progress output, on a local mini-cluster with the session's
 PostgreSQL server:
 
-* the job prints its web UI address, which serves the web UI's page; through its REST API, while the job runs, the reader's
-  ``records_read`` grows with the snapshot and the stream, its lag reaches 0 once it has caught
-  up, the writer has written rows, the committer has committed and its ``last_snapshot_id`` is
-  the lake table's latest snapshot;
+* the job prints its web UI address, which serves the web UI's page; through its REST API, while
+  the job runs, the reader's ``records_read`` grows with the snapshot and the stream, its lag
+  reaches 0 once it has caught up, the writer has written rows, the committer has committed and
+  its ``last_snapshot_id`` is the lake table's latest snapshot;
 * a job whose snapshot takes a few seconds prints a start summary and progress lines (also in
   its operators' log), and its password appears in no output, log or lake file.
 """
