@@ -126,9 +126,11 @@ class SourceReader(KeyedProcessFunction):
         return _envelope(event)
 
     def _sample(self) -> None:
-        """The source's progress into the metrics and, when due, progress lines."""
+        """The source's progress into the metrics and, when due, progress lines; every second,
+        and as soon as the snapshot is done (a bounded job may end right after)."""
         now = time.monotonic()
-        if now - self.last_sample < SAMPLE_INTERVAL_S:
+        just_done = self.source.snapshot_done and not self.metrics.progress.streaming
+        if now - self.last_sample < SAMPLE_INTERVAL_S and not just_done:
             return
         self.last_sample = now
         progress = self.source.progress()
