@@ -1,7 +1,7 @@
 """Helpers of the PostgreSQL tests, around the sync job of ``tests/support/jobs.py``
 (``conf_args``, ``source_rows``, ``normalise``, ``wait_equal``,
 ``confirmed_lsn``), the ``orders``/``events`` tables and their workload (``ORDERS``, ``EVENTS``,
-``fill``, ``orders_and_events``, ``workload``), a fresh database on a server (``fresh_database``,
+``fill``, ``shop``, ``workload``), a fresh database on a server (``fresh_database``,
 behind the ``database`` fixture of tests/conftest.py) and a temporary pgoutput slot (``change_stream``).
 
 The server is ``operators.postgres.local_server.LocalPostgres`` (fixture ``postgres_server``).
@@ -82,7 +82,7 @@ def fill(pg, database, first: int, count: int) -> None:
                f" FROM generate_series({first}, {first + count - 1}) g", database=database)
 
 
-def orders_and_events(pg, database, rows: int) -> None:
+def shop(pg, database, rows: int) -> None:
     """The ``orders`` and ``events`` tables, ``rows`` rows each."""
     pg.execute(ORDERS, database=database)
     pg.execute(EVENTS, database=database)

@@ -1,5 +1,5 @@
 """The jobs' Flink metrics, web UI and progress output, on a local mini-cluster with the session's
-PostgreSQL server:
+PostgreSQL and MariaDB servers:
 
 * the job prints its web UI address, which serves the web UI's page; through its REST API, while
   the job runs, the reader's ``records_read`` grows with the snapshot and the stream, its lag
@@ -13,12 +13,17 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Callable
 
 import pytest
 
 from paimon_py import CatalogFactory
+from tests.support import mariadb, postgres
 from tests.support.flink_rest import FlinkRest
-from tests.support.postgres import Job, conf_args, orders_and_events, wait_equal, workload
+from tests.support.jobs import Job
+from tests.support.postgres import conf_args, shop, wait_equal
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
@@ -34,13 +39,39 @@ def latest_snapshot(warehouse: str, table: str) -> int:
     return CatalogFactory.create({"warehouse": warehouse}).get_table(table).snapshot_manager.latest_snapshot().id
 
 
-def test_metrics_through_the_rest_api(postgres_server, database, tmp_path):
+@dataclass(frozen=True)
+class Source:
+    """A source's sync_table job and the helpers of its tests (``shop``, ``workload``, ``wait_equal``)."""
+
+    job: str
+    server: str
+    database: str
+    """The fixtures of its server and of a fresh database."""
+    helpers: ModuleType
+    conf_args: Callable[..., list[str]]
+    conf: dict[str, str]
+
+
+SOURCES = {
+    "postgres": Source("postgres_sync_table", "postgres_server", "database", postgres, postgres.conf_args,
+                       {"table-name": "orders", "scan.snapshot.chunk.size": "1000"}),
+    "mysql": Source("mysql_sync_table", "mariadb_server", "mysql_database", mariadb, mariadb.mysql_conf_args,
+                    {"table-name": "orders", "scan.incremental.snapshot.chunk.size": "1000"}),
+}
+
+
+@pytest.mark.parametrize("name", list(SOURCES))
+def test_metrics_through_the_rest_api(name, request, tmp_path):
+    source = SOURCES[name]
+    server, database = request.getfixturevalue(source.server), request.getfixturevalue(source.database)
     warehouse = str(tmp_path / "lake")
-    orders_and_events(postgres_server, database, 3000)
+    source.helpers.shop(server, database, 3000)
     args = ["--warehouse", warehouse, "--database", "lake", "--table", "orders",
-            "--flink_conf", "metrics.fetcher.update-interval=500",
-            *conf_args(postgres_server, database, **{"table-name": "orders", "scan.snapshot.chunk.size": "1000"})]
-    job = Job("postgres_sync_table", args, str(tmp_path / "job.log"))
+            "--flink_conf", "metrics.fetcher.update-interval=500", *source.conf_args(server, database, **source.conf)]
+    job = Job(source.job, args, str(tmp_path / "job.log"))
+
+    def synced():
+        source.helpers.wait_equal(server, database, warehouse, "orders", "lake.orders", ["id"], job)
     try:
         address = wait_until(job.web_ui, 60, "the web UI address", job.output)
         rest = FlinkRest(address)
@@ -52,17 +83,17 @@ def test_metrics_through_the_rest_api(postgres_server, database, tmp_path):
             return wait_until(lambda: (lambda m: m if len(m) == len(names) and check(m) else None)(
                 rest.metrics(job_id, names)), 120, what, job.output)
 
-        wait_equal(postgres_server, database, warehouse, "orders", "lake.orders", ["id"], job)
+        synced()
         first = metrics_where(lambda m: m["paimon_cdc.records_read"] >= 3000 and m["paimon_cdc.phase"] == 1
                               and m["paimon_cdc.lag_bytes"] == 0 and m["paimon_cdc.lag_ms"] == 0,
                               "the snapshot read, streaming, caught up")
         assert first["paimon_cdc.rows_written"] >= 3000 and first["paimon_cdc.flushes"] > 0
         assert first["paimon_cdc.commits"] > 0
 
-        workload(postgres_server, database, 5000)
+        source.helpers.workload(server, database, 5000)
         wait_until(lambda: rest.metrics(job_id, READER)["paimon_cdc.records_read_per_second"] > 0, 30,
                    "a rate of records read", job.output)
-        wait_equal(postgres_server, database, warehouse, "orders", "lake.orders", ["id"], job)
+        synced()
         later = metrics_where(lambda m: m["paimon_cdc.records_read"] > first["paimon_cdc.records_read"]
                               and m["paimon_cdc.lag_bytes"] == 0
                               and m["paimon_cdc.last_snapshot_id"] == latest_snapshot(warehouse, "lake.orders"),
@@ -78,7 +109,7 @@ def test_start_summary_progress_lines_and_no_password_anywhere(postgres_server, 
     role = f"pw_{database}"[:60]
     postgres_server.execute(f"CREATE ROLE {role} LOGIN SUPERUSER REPLICATION PASSWORD '{SECRET}'")
     try:
-        orders_and_events(postgres_server, database, 6000)
+        shop(postgres_server, database, 6000)
         warehouse = str(tmp_path / "lake")
         conf = conf_args(postgres_server, database, **{"table-name": "orders", "scan.snapshot.chunk.size": "300",
                                                        "username": role, "password": SECRET})
