@@ -28,7 +28,6 @@ each function opens its catalog from the job's catalog options (``operators/cdc/
 from __future__ import annotations
 
 import pickle
-import time
 
 from pyflink.common.typeinfo import Types
 from pyflink.datastream import KeyedProcessFunction, OutputTag, ProcessFunction
@@ -181,11 +180,9 @@ class ChangeCommitter(KeyedProcessFunction):
         n = value[CHECKPOINT_ID]
         pending = list(self.pending.get() or [])
         if kind in (COMPLETE, END):
-            started = time.monotonic()
             snapshots, later = logic.commit(pending, n)
             if snapshots:
-                self.metrics.committed([s.id for s in snapshots], logic.latest_snapshots,
-                                       int((time.monotonic() - started) * 1000))
+                self.metrics.committed([s.id for s in snapshots], logic.latest_snapshots, logic.latency_ms)
                 self.failures.check("committer", "after-commit", n)
             self.pending.update(later)
         elif kind == RESTORE:

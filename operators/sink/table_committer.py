@@ -19,6 +19,7 @@ committed (Paimon's ``RestoreAndFailCommittableStateManager``).
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from typing import Iterable, Optional, Union
 
@@ -48,10 +49,13 @@ class TableCommitterLogic:
         self._commits: dict[str, object] = {}
         self.latest_snapshots: dict[str, int] = {}
         """Lake table -> the id of the newest snapshot this committer made in it."""
+        self.latency_ms = 0
+        """The last ``commit`` that made snapshots: from its start until its last snapshot was visible."""
 
     def commit(self, pending: Iterable[Pending], up_to: int) -> tuple[list[Snapshot], list[Pending]]:
         """Commit pending committables with checkpoint id <= ``up_to``, publish the source
         positions up to there; returns the snapshots made and what is still pending."""
+        started = time.monotonic()
         due, later = [], []
         for c in pending:
             (due if c.checkpoint_id <= up_to else later).append(c)
@@ -68,6 +72,7 @@ class TableCommitterLogic:
                                      properties=_properties(positions.get(checkpoint_id)))
                 if made:
                     self.latest_snapshots[name] = made[-1].id
+                    self.latency_ms = int((time.monotonic() - started) * 1000)
                 snapshots += made
             if not table.options.write_only:
                 table.new_expire_snapshots().expire()
