@@ -4,7 +4,8 @@ Starts a private PostgreSQL, or MariaDB with ``--source mariadb`` (installed ser
 loopback port, temporary data directory), fills a small shop database, runs an ongoing workload
 of inserts, updates and deletes while the job syncs the whole database into a local warehouse on
 a local Flink mini-cluster, then waits until the lake has caught up, prints the lake beside the
-source, and stops everything it started.
+source, and stops everything it started. The job's start summary, its web UI address and the
+snapshot's progress lines are shown as the job prints them (its whole output is in the log).
 
     python jobs/demo.py [--source postgres|mariadb] [--warehouse ./warehouse] [--seconds 20]
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -176,6 +178,7 @@ def main(argv=None) -> int:
         print(f"{source.name} {server.execute(source.version_sql)[0][0]} on 127.0.0.1:{server.port}, "
               f"database {DATABASE}: {', '.join(TABLES)}", flush=True)
         job = start_job(source, args.warehouse)
+        JobOutput(job_log(args.warehouse), job).start()
         wait_for_tables(args.warehouse, job)
         workload = Workload(source)
         workload.start()
@@ -199,10 +202,36 @@ def start_job(source: DemoSource, warehouse: str) -> subprocess.Popen:
                "--warehouse", warehouse, "--database", DATABASE,
                "--flink_conf", "execution.checkpointing.interval=2s",
                *[x for k, v in source.conf().items() for x in (source.conf_flag, f"{k}={v}")]]
-    log_path = os.path.join(warehouse, "demo-job.log")
+    log_path = job_log(warehouse)
     print(f"starting {source.job} on a local Flink mini-cluster (log: {log_path})", flush=True)
     with open(log_path, "wb") as log:
         return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def job_log(warehouse: str) -> str:
+    return os.path.join(warehouse, "demo-job.log")
+
+
+class JobOutput(threading.Thread):
+    """Shows the job's start summary, web UI address and progress lines as they reach its log."""
+
+    SHOWN = re.compile(r"^(Syncing into |  \S+: |--\w+_conf: |Flink web UI: |snapshot \S+: )")
+
+    def __init__(self, path: str, job: subprocess.Popen):
+        super().__init__(daemon=True)
+        self.path, self.job = path, job
+
+    def run(self) -> None:
+        pending = ""
+        with open(self.path, errors="replace") as log:
+            while self.job.poll() is None:
+                pending += log.readline()
+                if not pending.endswith("\n"):
+                    time.sleep(0.2)
+                    continue
+                if self.SHOWN.match(pending):
+                    print(f"  job | {pending.rstrip()}", flush=True)
+                pending = ""
 
 
 def wait_for_tables(warehouse: str, job: subprocess.Popen, timeout_s: float = 180) -> None:
@@ -210,7 +239,7 @@ def wait_for_tables(warehouse: str, job: subprocess.Popen, timeout_s: float = 18
     deadline = time.monotonic() + timeout_s
     while lake_count(warehouse, "orders") <= 0:
         if job.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit(f"the job did not start; see {os.path.join(warehouse, 'demo-job.log')}")
+            raise SystemExit(f"the job did not start; see {job_log(warehouse)}")
         time.sleep(0.5)
 
 

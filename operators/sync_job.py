@@ -16,8 +16,8 @@ from typing import Optional
 from operators.cdc.catalog import open_catalog
 from operators.cdc.errors import InvalidJobOption
 from operators.cdc.source import SourcePlan, SyncSource
-from operators.cdc.sync_flags import parse_key_values
-from operators.runtime.job_config import job_settings
+from operators.cdc.sync_flags import masked, parse_key_values
+from operators.runtime.job_config import job_settings, web_ui_address
 from operators.sink.schema_evolution import SchemaEvolutionLogic
 from paimon_py.exceptions import PaimonError
 
@@ -54,7 +54,7 @@ class SyncJob:
 
         from operators.runtime import bridge
         from operators.runtime.failures import FailurePlan
-        from operators.runtime.job_config import create_environment
+        from operators.runtime.job_config import create_environment, submitted_to_cluster
         from operators.runtime.source_reader import SourceReader
         from operators.sink.paimon_sink import add_paimon_sink, new_commit_user
 
@@ -70,7 +70,8 @@ class SyncJob:
         kind = source.name.split("_")[0]
         commit_user = commit_user or new_commit_user(f"{kind}-{key}")
         reader = SourceReader(factory, source.catalog_options, f"paimon-cdc {commit_user[-12:]}",
-                              1.0 / args.ticks_per_second, self.plan.snapshot_ticks - 1, failures)
+                              1.0 / args.ticks_per_second, self.plan.snapshot_ticks - 1, failures,
+                              print_progress=not submitted_to_cluster())
         changes = bridge.process_with_signals(keyed, reader, output_type=bridge.ENVELOPE_TYPE,
                                               name=f"{kind} reader", parallelism=1)
         table_conf = parse_key_values(args.table_conf, "--table_conf")
@@ -80,5 +81,35 @@ class SyncJob:
 
     def run(self) -> None:
         targets = self.prepare()
-        print(f"Syncing into {len(targets)} table(s): {', '.join(targets)}", flush=True)
+        print("\n".join(self.summary(targets)), flush=True)
         self.build().execute(self.source.name)
+
+    def summary(self, targets: list[str]) -> list[str]:
+        """What the job captures, printed at start: the lake tables (keys, bucket mode, merge
+        engine, changelog producer), the options given (secrets masked), the web UI."""
+        catalog = open_catalog(self.source.catalog_options)
+        lines = [f"Syncing into {len(targets)} table(s): {', '.join(targets)}"]
+        lines += [f"  {name}: {_table_summary(catalog.get_table(name))}" for name in targets]
+        args = vars(self.source.args)
+        for flag in sorted(k for k in args if k.endswith("_conf") and args[k]):
+            options = masked(parse_key_values(args[flag], f"--{flag}"))
+            lines.append(f"--{flag}: " + ", ".join(f"{k}={v}" for k, v in options.items()))
+        address = web_ui_address(self.settings)
+        if address:
+            lines.append(f"Flink web UI: {address}")
+        return lines
+
+
+def _table_summary(table) -> str:
+    schema, options = table.schema, table.options
+    keys = f"primary key ({', '.join(schema.primary_keys)})" if schema.primary_keys else "append table"
+    if options.bucket > 0:
+        buckets = f"{options.bucket} fixed buckets"
+    else:
+        buckets = "dynamic buckets" if schema.primary_keys else "bucket-unaware"
+    parts = [keys, buckets]
+    if schema.partition_keys:
+        parts.append(f"partitioned by {', '.join(schema.partition_keys)}")
+    if schema.primary_keys:
+        parts += [f"merge-engine {options.merge_engine}", f"changelog-producer {options.changelog_producer}"]
+    return ", ".join(parts)

@@ -28,6 +28,7 @@ class ChangeBatch:
     """Target table identifier, ``database.table``."""
     ipc: bytes
     """Arrow IPC stream of the rows: the table's columns and ``_row_kind``."""
+    num_rows: int = 0
 
     @staticmethod
     def of(table: str, rows: pa.Table) -> "ChangeBatch":
@@ -38,7 +39,7 @@ class ChangeBatch:
         sink = pa.BufferOutputStream()
         with pa.ipc.new_stream(sink, rows.schema) as writer:
             writer.write_table(rows)
-        return ChangeBatch(table, sink.getvalue().to_pybytes())
+        return ChangeBatch(table, sink.getvalue().to_pybytes(), rows.num_rows)
 
     def rows(self) -> pa.Table:
         return pa.ipc.open_stream(self.ipc).read_all()

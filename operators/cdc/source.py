@@ -25,6 +25,39 @@ Event = Union[SchemaEvent, ChangeBatch]
 """What a source hands over, in order: a table's schema always before its first batch that needs it."""
 
 
+@dataclass(frozen=True)
+class SnapshotProgress:
+    """One table's initial snapshot as far as this run has read it."""
+
+    table: str
+    """The source table, e.g. ``public.orders``."""
+    rows_read: int
+    rows_estimated: int
+    """From the server's statistics (PostgreSQL ``pg_class.reltuples``, MySQL ``TABLES.TABLE_ROWS``);
+    -1 when the server has none."""
+    done: bool
+
+
+@dataclass(frozen=True)
+class SourceProgress:
+    """Where a source stands, for metrics and progress lines (sampled every few seconds)."""
+
+    streaming: bool
+    lag_bytes: int = -1
+    """Log bytes between the last change handed over and the server's end of log; 0 when caught
+    up, -1 when unknown (during the snapshot)."""
+    lag_ms: int = -1
+    """Age of the last change handed over while the source is behind, 0 when caught up, -1 when unknown."""
+    tables: tuple[SnapshotProgress, ...] = ()
+
+
+def behind_ms(lag_bytes: int, last_change_ms: int, now_ms: int) -> int:
+    """``SourceProgress.lag_ms`` from the byte lag and the commit time of the last change handed over."""
+    if lag_bytes <= 0:
+        return lag_bytes
+    return max(0, now_ms - last_change_ms) if last_change_ms else -1
+
+
 class ChangeSource(Protocol):
     state: dict
     """Everything needed to continue exactly where the last handed-over event ends."""
@@ -41,6 +74,10 @@ class ChangeSource(Protocol):
 
     def snapshot_all(self) -> Iterator[Event]:
         """The whole remaining snapshot (the bounded ``snapshot`` startup mode's last tick)."""
+
+    def progress(self) -> SourceProgress:
+        """The phase, the lag and each table's snapshot progress (may ask the server: called every
+        few seconds, never per change)."""
 
     def acknowledge(self, published: SourcePosition) -> None:
         """Tells the server that everything up to ``published`` is in the lake."""

@@ -71,6 +71,15 @@ def parse_key_values(pairs: Optional[list[str]], option: str) -> dict[str, str]:
     return out
 
 
+SECRET_KEYS = re.compile(r"password|secret|token|credential|access[-_.]?key", re.IGNORECASE)
+"""Option keys whose values are never shown (start summary, logs)."""
+
+
+def masked(options: dict[str, str]) -> dict[str, str]:
+    """``options`` with the values of secret keys (``SECRET_KEYS``) replaced by ``******``."""
+    return {k: "******" if SECRET_KEYS.search(k) else v for k, v in options.items()}
+
+
 def targets_of(args: argparse.Namespace, database_sync: bool, type_mappings: Sequence[str]) -> Targets:
     """Where each source table goes (``Targets``) from the flags, checked."""
     mappings = type_mapping_values(args, type_mappings)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from dataclasses import dataclass
 from typing import Iterator, Optional
 
@@ -31,12 +32,12 @@ import pyarrow.compute as pc
 from operators.cdc.change_batch import ChangeBatch
 from operators.cdc.errors import SourceNotReady
 from operators.cdc.schema_event import SchemaEvent
-from operators.cdc.source import Event, TablePosition
+from operators.cdc.source import Event, SnapshotProgress, SourceProgress, TablePosition, behind_ms
 from operators.cdc.source_position import SourcePosition, latest
 from operators.cdc.targets import Targets
 from operators.mysql import inspection, server_checks
 from operators.mysql.binlog.connection import ServerSettings
-from operators.mysql.binlog.server_position import current_position, first_position
+from operators.mysql.binlog.server_position import bytes_after, current_position, first_position
 from operators.mysql.binlog.stream import BinlogStream
 from operators.mysql.binlog.transaction import BinlogPosition, BinlogTransaction, RowsChange, Statement
 from operators.mysql.canonical import canonical_arrow_type
@@ -70,11 +71,14 @@ class MySqlChangeSource:
         self.zone = config.server_time_zone or server_checks.server_info(self.conn).time_zone
         self.phase = "snapshot"
         self.binlog: Optional[BinlogPosition] = None
-        self.progress: dict[str, TableProgress] = {}
+        self.table_progress: dict[str, TableProgress] = {}
         self.mappings: dict[str, MySqlTableMapping] = {}
         self.excluded: set[str] = set()
         self.snapshot: Optional[SnapshotReader] = None
         self.stream: Optional[BinlogStream] = None
+        self.rows_read: dict[str, int] = {}
+        self.estimates: dict[str, int] = {}
+        self.last_change_ms = 0
         if state:
             self._restore(state)
 
@@ -83,12 +87,12 @@ class MySqlChangeSource:
     @property
     def state(self) -> dict:
         return {"phase": self.phase, "binlog": self.binlog.to_dict() if self.binlog else None,
-                "tables": {key: p.to_json() for key, p in self.progress.items()}}
+                "tables": {key: p.to_json() for key, p in self.table_progress.items()}}
 
     def _restore(self, state: dict) -> None:
         self.phase = state["phase"]
         self.binlog = BinlogPosition.from_dict(state["binlog"]) if state.get("binlog") else None
-        self.progress = {key: TableProgress.from_json(p) for key, p in state["tables"].items()}
+        self.table_progress = {key: TableProgress.from_json(p) for key, p in state["tables"].items()}
 
     @property
     def snapshot_done(self) -> bool:
@@ -104,6 +108,8 @@ class MySqlChangeSource:
         events = [self._register(t) for t in tables]
         if self.phase == "snapshot":
             self.snapshot = SnapshotReader(self.config, self.exact_snapshot_positions)
+            self.estimates = {t.key: inspection.estimated_rows(self.conn, t) for t in tables
+                              if not self.table_progress[t.key].done}
         return events
 
     def _initial_state(self) -> None:
@@ -118,8 +124,8 @@ class MySqlChangeSource:
         self.phase = "snapshot" if mode in ("initial", "snapshot") else "stream"
 
     def _register(self, table: MySqlTable, new: bool = False) -> SchemaEvent:
-        if table.key not in self.progress:
-            self.progress[table.key] = TableProgress(done=new or self.phase == "stream",
+        if table.key not in self.table_progress:
+            self.table_progress[table.key] = TableProgress(done=new or self.phase == "stream",
                                                      order_safe=self._order_safe(table))
         mapping = MySqlTableMapping.of(table, self.targets, self.type_mapping, self.zone)
         self.mappings[table.key] = mapping
@@ -139,7 +145,7 @@ class MySqlChangeSource:
 
     def _snapshot_step(self) -> list[Event]:
         for key, mapping in self.mappings.items():
-            progress = self.progress[key]
+            progress = self.table_progress[key]
             if progress.done:
                 continue
             table = mapping.table
@@ -150,6 +156,7 @@ class MySqlChangeSource:
                 chunks = list(self.snapshot.whole_table(table))
             progress.add_chunk(chunks[-1].last_key if chunks else None,
                                (chunks[-1].position if chunks else current_position(self.conn)).file_pos())
+            self.rows_read[key] = self.rows_read.get(key, 0) + sum(chunk.num_rows for chunk in chunks)
             return [insert_batch(mapping, chunk.columns) for chunk in chunks if chunk.num_rows]
         self._end_snapshot()
         return []
@@ -178,6 +185,8 @@ class MySqlChangeSource:
         transactions = self.stream.poll(self.config.poll_max_rows, wait_s)
         events = self._events(transactions)
         self.binlog = self.stream.position
+        if transactions:
+            self.last_change_ms = transactions[-1].timestamp_ms
         return events
 
     def _captured(self, database: str, table: str) -> bool:
@@ -236,7 +245,7 @@ class MySqlChangeSource:
 
     def _add(self, change: RowsChange, end: tuple[int, int], timestamp_ms: int, batches: "_Batches") -> None:
         mapping = self.mappings[change.table.key]
-        progress = self.progress[change.table.key]
+        progress = self.table_progress[change.table.key]
         if not mapping.keyed and change.kind != "insert":
             return
         if change.kind == "update":
@@ -281,6 +290,15 @@ class MySqlChangeSource:
         text = " ".join(statement.sql.split())[:200]
         if re.match(r"(TRUNCATE|DROP\s+TABLE|RENAME\s+TABLE|CREATE\s+OR\s+REPLACE\s+TABLE)", text, re.IGNORECASE):
             LOG.warning("Statement not replicated (policy, as in Paimon CDC: the lake keeps its rows): %s", text)
+
+    def progress(self) -> SourceProgress:
+        """The lag is the binlog the server holds after the stream's position (``SHOW BINARY LOGS``)."""
+        tables = tuple(SnapshotProgress(key, self.rows_read.get(key, 0), estimate, self.table_progress[key].done)
+                       for key, estimate in self.estimates.items())
+        if self.stream is None:
+            return SourceProgress(self.snapshot_done, tables=tables)
+        lag = bytes_after(self.conn, self.stream.position)
+        return SourceProgress(True, lag, behind_ms(lag, self.last_change_ms, int(time.time() * 1000)), tables)
 
     def acknowledge(self, published: SourcePosition) -> None:
         """The server keeps its binlog by retention, not per reader: nothing to tell it."""

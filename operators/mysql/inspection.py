@@ -159,15 +159,16 @@ def is_captured_type(conn, database: str, table: str) -> bool:
     return False
 
 
+def estimated_rows(conn, table: MySqlTable) -> int:
+    """The table's row count from the statistics (``TABLES.TABLE_ROWS``; 0 when unknown)."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s",
+                    (table.database, table.name))
+        row = cur.fetchone()
+    return int(row[0] or 0) if row else 0
+
+
 def snapshot_chunks(conn, tables: list[MySqlTable], chunk_size: int) -> int:
     """How many chunks a snapshot of ``tables`` takes, from the table statistics (one per table
     without a primary key, one more per table for the empty last chunk)."""
-    chunks = 0
-    with conn.cursor() as cur:
-        for table in tables:
-            cur.execute("SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s",
-                        (table.database, table.name))
-            row = cur.fetchone()
-            rows = int(row[0] or 0) if row else 0
-            chunks += (-(-rows // chunk_size) + 1) if table.primary_keys else 1
-    return chunks
+    return sum(-(-estimated_rows(conn, t) // chunk_size) + 1 if t.primary_keys else 1 for t in tables)

@@ -32,7 +32,7 @@ import psycopg2.errors
 
 from operators.cdc.schema_event import SchemaEvent
 from operators.cdc.source_position import SourcePosition, latest
-from operators.cdc.source import Event, TablePosition
+from operators.cdc.source import Event, SnapshotProgress, SourceProgress, TablePosition, behind_ms
 from operators.cdc.targets import Targets
 from operators.postgres import replication as repl
 from operators.postgres.change_decoder import ChangeDecoder, RowChanges, Transaction
@@ -64,6 +64,9 @@ class PostgresChangeSource:
         self.stream: Optional[repl.ReplicationStream] = None
         self.decoder = ChangeDecoder()
         self.last_activity = time.monotonic()
+        self.rows_read: dict[str, int] = {}
+        self.estimates: dict[str, int] = {}
+        self.last_commit_ms = 0
 
     # --- start ---------------------------------------------------------------------------
 
@@ -77,6 +80,9 @@ class PostgresChangeSource:
         events = [self._register(t) for t in tables]
         if self.state["phase"] == "snapshot":
             self._open_snapshot()
+            pending = [t for t in tables if not self.state["tables"][_key(t)]["done"]]
+            rows = repl.estimated_rows(self.conn, [t.oid for t in pending])
+            self.estimates = {_key(t): rows.get(t.oid, -1) for t in pending}
         return events
 
     def _initial_state(self, tables: list[SourceTable]) -> dict:
@@ -133,6 +139,8 @@ class PostgresChangeSource:
             else:  # handed over in one piece: a checkpoint never falls inside it
                 batches = [c for c in self.snapshot.chunks_by_pages(table) if c.num_rows]
                 entry["done"] = True
+            key = _key(table)
+            self.rows_read[key] = self.rows_read.get(key, 0) + sum(rows.num_rows for rows in batches)
             return [mapping.batch_from_strings(rows) for rows in batches]
         self.snapshot.close()
         self.snapshot = None
@@ -153,6 +161,7 @@ class PostgresChangeSource:
         events = self._events(transactions)
         if transactions:
             self.state["lsn"] = max(self.state["lsn"], transactions[-1].end_lsn)
+            self.last_commit_ms = transactions[-1].commit_time_us // 1000
             self.last_activity = time.monotonic()
         elif not messages and not self.decoder.in_transaction:
             self.state["lsn"] = max(self.state["lsn"], self.stream.wal_end)
@@ -166,6 +175,16 @@ class PostgresChangeSource:
             with self.conn.cursor() as cur:
                 cur.execute("SELECT pg_logical_emit_message(false, 'paimon-cdc-heartbeat', '')")
             self.last_activity = time.monotonic()
+
+    def progress(self) -> SourceProgress:
+        """The lag is the WAL between the last change handed over and the server's WAL end as the
+        stream last heard it (every message and keepalive carries it): no query."""
+        tables = tuple(SnapshotProgress(key, self.rows_read.get(key, 0), estimate, self.state["tables"][key]["done"])
+                       for key, estimate in self.estimates.items())
+        if self.stream is None or not self.stream.wal_end:
+            return SourceProgress(self.snapshot_done, tables=tables)
+        lag = max(0, self.stream.wal_end - self.state["lsn"])
+        return SourceProgress(True, lag, behind_ms(lag, self.last_commit_ms, int(time.time() * 1000)), tables)
 
     def acknowledge(self, published: SourcePosition) -> None:
         if self.stream is not None:

@@ -79,15 +79,6 @@ def from_args(argv: Optional[list[str]], database_sync: bool) -> SyncSource:
 
 
 def _snapshot_ticks(conn, tables, chunk_size: int) -> int:
-    """Chunks of a snapshot from the table statistics (pages / 100 bytes a row when the table
-    was never analysed), one per table without a primary key, plus one."""
-    ticks = 1
-    with conn.cursor() as cur:
-        for table in tables:
-            if not table.primary_keys:
-                ticks += 1
-                continue
-            cur.execute("SELECT CASE WHEN reltuples > 0 THEN reltuples::bigint"
-                        " ELSE pg_relation_size(oid) / 100 END FROM pg_class WHERE oid = %s", (table.oid,))
-            ticks += -(-cur.fetchone()[0] // chunk_size) + 1
-    return ticks
+    """Chunks of a snapshot from the table statistics, one per table without a primary key, plus one."""
+    rows = repl.estimated_rows(conn, [t.oid for t in tables])
+    return 1 + sum(-(-rows.get(t.oid, 0) // chunk_size) + 1 if t.primary_keys else 1 for t in tables)

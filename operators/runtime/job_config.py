@@ -17,7 +17,8 @@ flushed at B(n)", which only aligned, exactly-once checkpoints guarantee.
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping
+import socket
+from typing import Any, Mapping, Optional
 
 import yaml  # PyYAML comes with apache-flink (through apache-beam)
 
@@ -47,11 +48,29 @@ def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
 
 
 def load_settings(overrides: Mapping[str, str] = (), defaults_file: str = DEFAULTS_FILE) -> dict[str, str]:
-    """The settings of a local mini-cluster run: ``flink-conf/`` + ``overrides``, checked."""
+    """The settings of a local mini-cluster run: ``flink-conf/`` + ``overrides``, checked, and
+    the REST endpoint (web UI) on loopback: a free port unless ``rest.port`` is given."""
     settings = _defaults(defaults_file)
     settings.update(dict(overrides))
     check_exactly_once(settings)
+    settings.setdefault("rest.address", "127.0.0.1")
+    settings.setdefault("rest.bind-address", "127.0.0.1")
+    if not settings.get("rest.port"):
+        settings["rest.port"] = str(free_port())
     return settings
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def web_ui_address(settings: Mapping[str, str]) -> Optional[str]:
+    """The local mini-cluster's web UI and REST API (None when submitted to a cluster: its own)."""
+    if submitted_to_cluster():
+        return None
+    return f"http://{settings['rest.address']}:{settings.get('rest.bind-port') or settings['rest.port']}"
 
 
 def cluster_additions(cluster: Mapping[str, str], overrides: Mapping[str, str] = (),

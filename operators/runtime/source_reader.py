@@ -8,6 +8,10 @@ behind the checkpoint-signal bridge (parallelism 1, one key).
 * a job started without any state resumes from the published position (see
   ``ChangeSourceFactory.resume_state``).
 
+Every second the reader samples the source's ``progress()`` for its metrics
+(``operators/runtime/metrics.py``) and the snapshot's progress lines
+(``operators/cdc/progress_lines.py``), which it logs and, on a local run, prints.
+
 In the bounded ``snapshot`` mode the tick source has as many ticks as the snapshot has chunks
 (estimated by the job): a chunk per tick, the last tick reads whatever is left; the job ends when
 the ticks end and the sink commits at end of input.
@@ -16,6 +20,7 @@ the ticks end and the sink commits at end of input.
 from __future__ import annotations
 
 import copy
+import logging
 import pickle
 import time
 from typing import Optional
@@ -25,28 +30,37 @@ from pyflink.datastream import KeyedProcessFunction
 from pyflink.datastream.state import ValueStateDescriptor
 
 from operators.cdc.change_batch import ChangeBatch
+from operators.cdc.progress_lines import ProgressLines
 from operators.cdc.source import ChangeSourceFactory, Event
 from operators.cdc.source_position import PendingPosition, PositionStore, SourcePosition, table_position
 from operators.runtime.bridge import (BARRIER, CHECKPOINT_ID, COMPLETE, DATA, KIND, PAYLOAD, POSITION, SCHEMA,
                                       data_envelope, signal_envelope)
 from operators.cdc.catalog import open_catalog
 from operators.runtime.failures import FailurePlan
+from operators.runtime.metrics import ReaderMetrics
+
+LOG = logging.getLogger(__name__)
+
+SAMPLE_INTERVAL_S = 1.0
 
 
 class SourceReader(KeyedProcessFunction):
     def __init__(self, factory: ChangeSourceFactory, catalog_options: dict[str, str], instance: str,
-                 tick_interval_s: float, last_tick: int = 2 ** 63 - 1, failures: FailurePlan | None = None):
+                 tick_interval_s: float, last_tick: int = 2 ** 63 - 1, failures: FailurePlan | None = None,
+                 print_progress: bool = False):
         """``catalog_options``: the lake's (``operators/cdc/catalog.py``), the same the committer
         opens, so both find the same ``PositionStore``.
         ``instance``: unique per job submission; tags the job's server connections.
         ``tick_interval_s``: the tick source's interval (see ``_tick``); ``last_tick``: the last
-        tick of a bounded (``snapshot`` mode) source."""
+        tick of a bounded (``snapshot`` mode) source. ``print_progress``: progress lines on stdout
+        too (a local run's terminal)."""
         self.factory = factory
         self.catalog_options = catalog_options
         self.instance = instance
         self.tick_interval_s = tick_interval_s
         self.last_tick = last_tick
         self.failures = failures or FailurePlan()
+        self.print_progress = print_progress
 
     def open(self, runtime_context):
         self.saved = runtime_context.get_state(ValueStateDescriptor("source-state", Types.PICKLED_BYTE_ARRAY()))
@@ -56,6 +70,9 @@ class SourceReader(KeyedProcessFunction):
         self.last_step_end = 0.0
         self.catalog = open_catalog(self.catalog_options)
         self.positions = PositionStore.of(self.catalog)
+        self.metrics = ReaderMetrics(runtime_context.get_metrics_group())
+        self.lines = ProgressLines()
+        self.last_sample = 0.0
 
     def process_element(self, value, ctx):
         kind = value[KIND]
@@ -80,13 +97,15 @@ class SourceReader(KeyedProcessFunction):
             return
         if self.source is None:
             yield from self._start()
+            self._sample()  # every table at 0 rows: the first rates count from here
         if not bounded:
             events = self.source.step()
         elif self.source.snapshot_done:
             events = []
         else:
             events = self.source.snapshot_all() if tick >= self.last_tick else self.source.step()
-        yield from (_envelope(e) for e in events)
+        yield from (self._envelope(e) for e in events)
+        self._sample()
         self.saved.update((self.seq, copy.deepcopy(self.source.state)))
         self.failures.check("reader", "after-emit", self.ticks)
         self.ticks += 1
@@ -99,7 +118,27 @@ class SourceReader(KeyedProcessFunction):
         else:
             state = self._published_state()
         self.source = self.factory.open(state, self.instance)
-        yield from (_envelope(e) for e in self.source.start())
+        yield from (self._envelope(e) for e in self.source.start())
+
+    def _envelope(self, event: Event):
+        if isinstance(event, ChangeBatch):
+            self.metrics.read(event.num_rows)
+        return _envelope(event)
+
+    def _sample(self) -> None:
+        """The source's progress into the metrics and, when due, progress lines; every second,
+        and as soon as the snapshot is done (a bounded job may end right after)."""
+        now = time.monotonic()
+        just_done = self.source.snapshot_done and not self.metrics.progress.streaming
+        if now - self.last_sample < SAMPLE_INTERVAL_S and not just_done:
+            return
+        self.last_sample = now
+        progress = self.source.progress()
+        self.metrics.update(progress)
+        for line in self.lines.due(progress, now):
+            LOG.info(line)
+            if self.print_progress:
+                print(line, flush=True)
 
     def _published_state(self) -> Optional[dict]:
         """The lake's view after a restart without Flink state (None: never started)."""

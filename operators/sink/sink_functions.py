@@ -38,6 +38,7 @@ from operators.cdc.source_position import PendingPosition
 from operators.runtime.bridge import (BARRIER, CHECKPOINT_ID, COMPLETE, DATA, END, KEY, KEYED_ENVELOPE_TYPE, KIND,
                                       PAYLOAD, POSITION, RESTORE, SCHEMA, data_envelope, keyed, signal_envelope)
 from operators.runtime.failures import FailurePlan
+from operators.runtime.metrics import CommitterMetrics, WriterMetrics
 from operators.sink.bucket_assigner import BucketAssignerLogic
 from operators.sink.bucket_router import BucketRouter
 from operators.sink.schema_evolution import SchemaEvolutionLogic
@@ -107,17 +108,20 @@ class ChangeWriter(KeyedProcessFunction):
 
     def open(self, runtime_context):
         self.logic = TableWriterLogic(open_catalog(self.catalog_options))
+        self.metrics = WriterMetrics(runtime_context.get_metrics_group())
 
     def process_element(self, value, ctx):
         kind = value[KIND]
         if kind == DATA:
             self.logic.write(value[PAYLOAD])
+            self.metrics.update(self.logic.stats)
         elif kind == POSITION:
             yield keyed(value)
         elif kind in (BARRIER, END):
             n = value[CHECKPOINT_ID]
             self.failures.check("writer", "before-flush", n)
             committables = self.logic.prepare_commit(n)
+            self.metrics.update(self.logic.stats, force=True)
             self.failures.check("writer", "after-flush", n)
             for committable in committables:
                 yield keyed(data_envelope(COMMITTER_KEY, committable, n))
@@ -140,6 +144,7 @@ class ChangeCommitter(KeyedProcessFunction):
         self.user_state = runtime_context.get_state(ValueStateDescriptor("commit-user", Types.STRING()))
         self.logic = None
         self.evolution = SchemaEvolutionLogic(open_catalog(self.catalog_options), self.ignore_incompatible)
+        self.metrics = CommitterMetrics(runtime_context.get_metrics_group())
 
     def _evolve(self, payload: bytes) -> None:
         """A schema event from the parser's side output, applied on arrival (never held for a
@@ -177,6 +182,7 @@ class ChangeCommitter(KeyedProcessFunction):
         if kind in (COMPLETE, END):
             snapshots, later = logic.commit(pending, n)
             if snapshots:
+                self.metrics.committed([s.id for s in snapshots], logic.latest_snapshots, logic.latency_ms)
                 self.failures.check("committer", "after-commit", n)
             self.pending.update(later)
         elif kind == RESTORE:

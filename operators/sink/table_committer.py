@@ -19,6 +19,7 @@ committed (Paimon's ``RestoreAndFailCommittableStateManager``).
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from typing import Iterable, Optional, Union
 
@@ -46,10 +47,15 @@ class TableCommitterLogic:
         self.positions = PositionStore.of(catalog)
         self._tables: dict[str, object] = {}
         self._commits: dict[str, object] = {}
+        self.latest_snapshots: dict[str, int] = {}
+        """Lake table -> the id of the newest snapshot this committer made in it."""
+        self.latency_ms = 0
+        """The last ``commit`` that made snapshots: from its start until its last snapshot was visible."""
 
     def commit(self, pending: Iterable[Pending], up_to: int) -> tuple[list[Snapshot], list[Pending]]:
         """Commit pending committables with checkpoint id <= ``up_to``, publish the source
         positions up to there; returns the snapshots made and what is still pending."""
+        started = time.monotonic()
         due, later = [], []
         for c in pending:
             (due if c.checkpoint_id <= up_to else later).append(c)
@@ -62,8 +68,12 @@ class TableCommitterLogic:
         for name, by_checkpoint in grouped.items():
             table, commit = self._committer(name)
             for checkpoint_id in commit.filter_committed(sorted(by_checkpoint)):
-                snapshots += commit.commit(by_checkpoint[checkpoint_id], identifier=checkpoint_id,
-                                           properties=_properties(positions.get(checkpoint_id)))
+                made = commit.commit(by_checkpoint[checkpoint_id], identifier=checkpoint_id,
+                                     properties=_properties(positions.get(checkpoint_id)))
+                if made:
+                    self.latest_snapshots[name] = made[-1].id
+                    self.latency_ms = int((time.monotonic() - started) * 1000)
+                snapshots += made
             if not table.options.write_only:
                 table.new_expire_snapshots().expire()
         if positions:

@@ -19,6 +19,7 @@ from operators.cdc.change_batch import ROW_KIND, ChangeBatch
 from operators.sink.bucket_router import ASSIGNED_BUCKET
 from operators.sink.schema_wait import SchemaWait, unfit_columns
 from paimon_py.catalog import FileSystemCatalog
+from paimon_py.mergetree.write_stats import WriteStats
 from paimon_py.operation.commit_message import CommitMessage
 from paimon_py.types import to_arrow_type
 
@@ -63,6 +64,13 @@ class TableWriterLogic:
             if messages:
                 out.append(Committable(name, checkpoint_id, messages))
         return out
+
+    def stats(self) -> WriteStats:
+        """paimon_py's ``WriteStats`` of every table, added up (totals survive a schema change)."""
+        total = WriteStats()
+        for write in self.writes.values():
+            total = total.plus(write.stats())
+        return total
 
     def close(self) -> None:
         for write in self.writes.values():

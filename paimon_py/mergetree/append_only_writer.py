@@ -10,6 +10,8 @@ row's ``_ROW_ID`` and ``_SEQUENCE_NUMBER`` (as Paimon's compaction does).
 
 from __future__ import annotations
 
+import time
+
 import pyarrow as pa
 
 from paimon_py.io.data_file_meta import DataFileMeta, FILE_SOURCE_COMPACT
@@ -18,6 +20,7 @@ from paimon_py.io.data_file_writer import DataFileWriter
 from paimon_py.io.key_value import VALUE_KIND
 from paimon_py.io.row_tracking import append_order, has_row_ids
 from paimon_py.mergetree.increment import CommitIncrement, CompactIncrement, DataIncrement
+from paimon_py.mergetree.write_stats import WriteStats
 
 
 class AppendOnlyWriter:
@@ -40,6 +43,7 @@ class AppendOnlyWriter:
         self._buffered_bytes = 0
         self._new_files: list[DataFileMeta] = []
         self._full_compaction = False
+        self._stats = WriteStats()
 
     def write(self, rows: pa.Table) -> None:
         self._buffer.append(rows.drop_columns([VALUE_KIND]))
@@ -59,6 +63,12 @@ class AppendOnlyWriter:
         self._new_files += self.file_writer.write_append(data, self.partition_path, self.bucket,
                                                          self.next_sequence)
         self.next_sequence += data.num_rows
+        self._stats.flushes += 1
+
+    def stats(self) -> WriteStats:
+        """Flushes and compactions so far; the buffer now (an append bucket has no sorted runs)."""
+        return WriteStats(0, self._stats.flushes, 0, self._stats.compactions, self._stats.compaction_ms,
+                          self._buffered_bytes)
 
     def prepare_commit(self, wait_compaction: bool) -> CommitIncrement:
         self.flush()
@@ -69,7 +79,10 @@ class AppendOnlyWriter:
             before = self._pick_full_compaction() if self._full_compaction else self._pick_compaction()
             self._full_compaction = False
             if before:
+                started = time.monotonic()
                 after = self._rewrite(before)
+                self._stats.compactions += 1
+                self._stats.compaction_ms += int((time.monotonic() - started) * 1000)
                 increment.compact = CompactIncrement(before, after)
                 names = {f.file_name for f in before}
                 self.files = sorted([f for f in self.files if f.file_name not in names] + after,

@@ -20,6 +20,7 @@ from paimon_py.mergetree.increment import CommitIncrement, CompactIncrement, Dat
 from paimon_py.mergetree.key_value_io import BucketFiles, concat
 from paimon_py.mergetree.sort_merge import merge_runs
 from paimon_py.mergetree.spill import SpillFiles
+from paimon_py.mergetree.write_stats import WriteStats
 
 MAX_SPILL_FILES = 64
 """Spilled runs kept per bucket before they are merged into a level-0 file."""
@@ -44,6 +45,7 @@ class MergeTreeWriter:
         self._compact_changelog: list[DataFileMeta] = []
         self._compact_before: list[DataFileMeta] = []
         self._compact_after: list[DataFileMeta] = []
+        self._stats = WriteStats()
 
     @property
     def levels(self):
@@ -69,6 +71,7 @@ class MergeTreeWriter:
         records = self._take_buffer()
         if records is not None:
             self.spill_files.spill(self.bucket_files.merge(records, drop_delete=False))
+            self._stats.spills += 1
             if len(self.spill_files) >= MAX_SPILL_FILES:
                 self.flush()
 
@@ -85,6 +88,7 @@ class MergeTreeWriter:
             new_files = files.write(files.merge(records, drop_delete=False), level=0)
         else:
             return
+        self._stats.flushes += 1
         self._new_files += new_files
         if self.compact_manager is None:
             return
@@ -135,6 +139,8 @@ class MergeTreeWriter:
         commit are deleted and never reach a snapshot."""
         if result is None:
             return
+        self._stats.compactions += 1
+        self._stats.compaction_ms += result.duration_ms
         kept_names = {f.file_name for f in result.after}
         uncommitted = {(f.file_name, f.level) for f in self._compact_after}
         for f in result.before:
@@ -147,6 +153,12 @@ class MergeTreeWriter:
                 self._compact_before.append(f)
         self._compact_after += result.after
         self._compact_changelog += result.changelog
+
+    def stats(self) -> WriteStats:
+        """Flushes, spills and compactions so far; the bucket's buffer and sorted runs now."""
+        runs = self.levels.number_of_sorted_runs() if self.levels else 0
+        return WriteStats(0, self._stats.flushes, self._stats.spills, self._stats.compactions,
+                          self._stats.compaction_ms, self._buffered_bytes, runs)
 
     def prepare_commit(self, wait_compaction: bool) -> CommitIncrement:
         self.flush()

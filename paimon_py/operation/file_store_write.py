@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import replace
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
@@ -43,6 +44,7 @@ from paimon_py.mergetree.merge_function import create_merge_function
 from paimon_py.mergetree.merge_tree_writer import MergeTreeWriter
 from paimon_py.mergetree.spill import SpillFiles, new_spill_directory
 from paimon_py.mergetree.write_buffer import WriteBuffer
+from paimon_py.mergetree.write_stats import WriteStats
 from paimon_py.operation.commit_message import CommitMessage
 from paimon_py.operation.file_store_scan import FileStoreScan
 from paimon_py.operation.input_validation import conform_to_schema, row_kinds
@@ -95,6 +97,8 @@ class FileStoreWrite:
         self.hash_maintainers: dict[tuple, DynamicBucketIndexMaintainer] = {}
         self.assigner = self._new_assigner() if self.dynamic else None
         self._spill_dir: str | None = None
+        self._totals = WriteStats()
+        """Rows written, and the totals of the writers taken over from an older schema (``take_over``)."""
         key_types = schema.types_of(schema.trimmed_primary_keys)
         self.key_of = lru_cache(maxsize=65536)(lambda data: BinaryRow.deserialize(data, key_types))
 
@@ -171,6 +175,7 @@ class FileStoreWrite:
             data = data.filter(pc.invert(pc.is_in(kinds, pa.array(ignored, pa.int8()))))
         if not data.num_rows:
             return
+        self._totals.rows_written += data.num_rows
         routing = self.router.assign(data)
         self._restore({p for p in routing.partitions if p not in self._restored})
         if self.dynamic:
@@ -235,10 +240,19 @@ class FileStoreWrite:
                 messages = list(pool.map(prepare, writers))
         return [m for m in messages if not m.is_empty()]
 
+    def stats(self) -> WriteStats:
+        """What this table's writers did (totals since the first of them started) and hold now."""
+        total = self._totals
+        for writer in self.writers.values():
+            total = total.plus(writer.stats())
+        return total
+
     def take_over(self, previous: "FileStoreWrite") -> None:
         """Continue where a writer of an older schema of the same table stopped (after its
         ``prepare_commit``): its buckets' files, committed or not, become this writer's starting
-        point, so sequence numbers keep increasing and compaction sees every file."""
+        point, so sequence numbers keep increasing and compaction sees every file; its totals
+        continue in ``stats``."""
+        self._totals = self._totals.plus(replace(previous.stats(), buffer_bytes=0, max_sorted_runs=0))
         for partition, buckets in previous._restored.items():
             self._restored[partition] = {bucket: list(files) for bucket, files in buckets.items()}
         self._restored_index.update(previous._restored_index)

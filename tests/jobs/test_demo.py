@@ -1,10 +1,12 @@
 """The README's first command (``scripts/run.sh`` -> ``jobs/demo.py``, on PostgreSQL and with
 ``--source mariadb``) on a short workload:
-it ends by itself with exit code 0, every table equal in source and lake, and leaves no process."""
+it ends by itself with exit code 0, every table equal in source and lake, and leaves no process;
+on the way it shows the job's web UI address and the snapshot's progress."""
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -34,5 +36,7 @@ def test_demo_syncs_the_shop_and_stops_everything(tmp_path, source):
                                                                                  ["order_events"])]
     assert len(rows) == 3 and all(r[-1] == "yes" and r[1] == r[2] for r in rows), output[-4000:]
     assert int(rows[1][3]) >= 2, "orders: expected the snapshot and streamed changes in separate snapshots"
+    assert re.search(r"^  job \| Flink web UI: http://127\.0\.0\.1:\d+$", output, re.MULTILINE), output[-4000:]
+    assert re.search(r"^  job \| snapshot \w+\.orders: done, 20,000 rows", output, re.MULTILINE), output[-4000:]
     leftovers = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True).stdout.split()
     assert leftovers == [], f"processes left behind: {leftovers}"

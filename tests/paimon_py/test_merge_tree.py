@@ -110,10 +110,16 @@ def test_write_buffer_flushes_when_full_and_stalls_keep_runs_bounded(tmp_path):
         assert write.write_buffer.used_bytes() <= write.write_buffer.budget_bytes
         levels = next(iter(write.writers.values())).levels
         assert levels.number_of_sorted_runs() <= 3 + 1
+        stats = write.stats()
+        assert stats.buffer_bytes == write.write_buffer.used_bytes()
+        assert stats.max_sorted_runs == levels.number_of_sorted_runs()
     messages = write.prepare_commit()
+    stats = write.stats()
     write.close()
     table.new_file_store_commit().commit(messages)
     assert read(table) == {k: "x" * 20 for k in range(2000)}
+    assert stats.rows_written == 2000 and stats.flushes >= 1 and stats.spills > 1 and stats.buffer_bytes == 0
+    assert stats.compactions > 0 and stats.compaction_ms >= 0
 
 
 def test_write_only_never_compacts(tmp_path):
@@ -144,7 +150,9 @@ def test_full_buffer_spills_to_disk_or_flushes_level0(tmp_path, spillable):
     writer = next(iter(write.writers.values()))
     spilled = len(writer.spill_files) if writer.spill_files is not None else 0
     messages = write.prepare_commit()
+    stats = write.stats()
     write.close()
+    assert stats.spills == spilled and stats.rows_written == 30 * 60
     new_files = [f for m in messages for f in m.new_files]
     if spillable == "true":
         assert spilled > 1 and len(new_files) == 1  # the spilled runs merged into one sorted run

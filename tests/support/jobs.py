@@ -6,12 +6,13 @@ rows (``wait_rows_equal``), and bad starts with what a refusal looks like (``Cas
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Optional
 
 import pypaimon
 import pytest
@@ -49,9 +50,15 @@ class Job:
         self.process.wait()
         self.log.close()
 
-    def output(self) -> str:
+    def output(self, tail: int = 6000) -> str:
+        """The job's stdout and stderr (the last ``tail`` characters)."""
         with open(self.log_path, errors="replace") as f:
-            return f.read()[-6000:]
+            return f.read()[-tail:]
+
+    def web_ui(self) -> Optional[str]:
+        """The address the job printed as ``Flink web UI: <address>`` (None before it did)."""
+        found = re.search(r"^Flink web UI: (\S+)$", self.output(tail=10 ** 9), re.MULTILINE)
+        return found.group(1) if found else None
 
     def operator_log(self) -> str:
         """What the job's Python operators logged (the mini-cluster's python log)."""

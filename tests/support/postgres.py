@@ -1,8 +1,8 @@
 """Helpers of the PostgreSQL tests, around the sync job of ``tests/support/jobs.py``
 (``conf_args``, ``source_rows``, ``normalise``, ``wait_equal``,
 ``confirmed_lsn``), the ``orders``/``events`` tables and their workload (``ORDERS``, ``EVENTS``,
-``fill``, ``workload``), a fresh database on a server (``fresh_database``, behind the ``database``
-fixture of tests/conftest.py) and a temporary pgoutput slot (``change_stream``).
+``fill``, ``shop``, ``workload``), a fresh database on a server (``fresh_database``,
+behind the ``database`` fixture of tests/conftest.py) and a temporary pgoutput slot (``change_stream``).
 
 The server is ``operators.postgres.local_server.LocalPostgres`` (fixture ``postgres_server``).
 """
@@ -80,6 +80,13 @@ def fill(pg, database, first: int, count: int) -> None:
                    FROM generate_series({first}, {first + count - 1}) g""", database=database)
     pg.execute(f"INSERT INTO events SELECT '2024-01-01 00:00:00+00'::timestamptz + g * interval '1 second', 'e' || g"
                f" FROM generate_series({first}, {first + count - 1}) g", database=database)
+
+
+def shop(pg, database, rows: int) -> None:
+    """The ``orders`` and ``events`` tables, ``rows`` rows each."""
+    pg.execute(ORDERS, database=database)
+    pg.execute(EVENTS, database=database)
+    fill(pg, database, 1, rows)
 
 
 def workload(pg, database, first: int) -> None:

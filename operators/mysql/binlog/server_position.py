@@ -53,6 +53,21 @@ def current_position(conn) -> BinlogPosition:
     return BinlogPosition(row["File"], int(row["Position"]), gtid)
 
 
+def bytes_after(conn, position: BinlogPosition) -> int:
+    """How many binlog bytes the server holds after ``position`` (-1 when it names no file)."""
+    if not position.file:
+        return -1
+    with conn.cursor() as cur:
+        _show(cur, "SHOW BINARY LOGS", "the list of binlogs")
+        logs = cur.fetchall()
+    number = position.file_pos()[0]
+    total = 0
+    for name, size, *_ in logs:
+        n = int(name.rsplit(".", 1)[-1])
+        total += int(size) if n > number else max(0, int(size) - position.pos) if n == number else 0
+    return total
+
+
 def gtid_at(conn, file: str, pos: int) -> Optional[str]:
     """MariaDB's GTID state at a file/position (``BINLOG_GTID_POS``); None when unknown."""
     with conn.cursor() as cur:

@@ -9,6 +9,7 @@ not fill with small files.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
@@ -26,6 +27,7 @@ class CompactResult:
     changelog: list[DataFileMeta] = field(default_factory=list)
     deletions: dict[str, np.ndarray] = field(default_factory=dict)
     """Deletion-vector mode: newly deleted positions of files outside the compaction."""
+    duration_ms: int = 0
 
 
 class MergeTreeCompactTask:
@@ -41,6 +43,7 @@ class MergeTreeCompactTask:
         self.deletion_lookup = deletion_lookup
 
     def run(self) -> CompactResult:
+        started = time.monotonic()
         result = CompactResult()
         if self.changelog is not None:
             result.changelog = self.changelog.produce(self.unit)
@@ -59,6 +62,7 @@ class MergeTreeCompactTask:
             candidate = []
             self._upgrade(file, result)
         self._rewrite(candidate, result)
+        result.duration_ms = int((time.monotonic() - started) * 1000)
         return result
 
     def _sections(self) -> list[list[DataFileMeta]]:

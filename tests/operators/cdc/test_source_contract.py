@@ -19,7 +19,9 @@ the source's rows:
    keyed table, none for an append table; so does one from ``resume_state`` (a published
    position, improved per table by a later one in the lake);
 5. acknowledge: the server's retained log moves up to the acknowledged position, not beyond;
-6. bounded: the ``snapshot`` startup mode is ``bounded`` and ``snapshot_all()`` yields every row.
+6. bounded: the ``snapshot`` startup mode is ``bounded`` and ``snapshot_all()`` yields every row;
+7. progress: ``progress()`` counts each table's snapshot rows beside an estimate, and once the
+   stream has caught up its lag is 0 (bytes and milliseconds).
 
 The database side is a ``SourceDriver`` (``tests/support/source_drivers.py``); the suite runs
 once per entry of ``DRIVERS``: PostgreSQL, and MySQL on MariaDB twice (with MariaDB's snapshot
@@ -316,6 +318,32 @@ def test_snapshot_then_stream(contract):
             first_batch.setdefault(e.table, i)
     first_schema = {e.table: i for i, e in reversed(list(enumerate(run.log))) if isinstance(e, SchemaEvent)}
     assert all(first_schema[t] < first_batch[t] for t in contract.targets), (first_schema, first_batch)
+
+
+def test_progress(contract):
+    """Snapshot rows per table (unknown lag meanwhile), then streaming and caught up: lag 0."""
+    driver = contract.driver
+    contract.create_tables(items=300, notes=40)
+    run = contract.open(contract.prepare(chunk_size=100).factory)
+    run.start()
+    before = run.source.progress()
+    assert not before.streaming and before.lag_bytes == -1 and len(before.tables) == 2
+    assert all(t.rows_read == 0 and not t.done and t.rows_estimated >= 0 for t in before.tables)
+    run.step()
+    first = run.source.progress()
+    assert sum(t.rows_read for t in first.tables) == 100 and not all(t.done for t in first.tables)
+    while not run.source.snapshot_done:
+        run.step()
+    done = run.source.progress()
+    assert all(t.done for t in done.tables) and sorted(t.rows_read for t in done.tables) == [40, 300]
+    driver.insert(ITEMS, [item(i) for i in range(1000, 1100)])
+    run.drain(driver)
+
+    def caught_up():
+        progress = None if run.step() else run.source.progress()
+        return progress if progress is not None and progress.lag_bytes == 0 else None
+    progress = wait_until(caught_up, 40, "the lag to reach 0", interval=0.1)
+    assert progress.streaming and progress.lag_ms == 0
 
 
 def test_stream_changes(contract):

@@ -51,6 +51,7 @@ def test_commit_on_completion_only_and_idempotent(catalog):
     assert set(read(catalog)) == {1, 2}
     again, _ = committer.commit(writer.prepare_commit(1) + [c for c in pending], up_to=2)
     assert [s.commit_identifier for s in again] == [2]
+    assert committer.latest_snapshots == {"db.t": again[-1].id} and committer.latency_ms >= 0
     # the same committables once more (a replay after restore): nothing new
     replay, _ = TableCommitterLogic(catalog, "job").commit(pending, up_to=2)
     assert replay == []
@@ -79,6 +80,7 @@ def test_writer_picks_up_a_newer_schema(catalog):
     writer.write(ChangeBatch.of("db.t", rows))
     committer.commit(writer.prepare_commit(1), up_to=1)
     assert read(catalog) == {1: {"id": 1, "v": "a", "n": None}, 2: {"id": 2, "v": "b", "n": 7}}
+    assert writer.stats().rows_written == 2, "rows written under the old schema still count"
     unknown = rows.append_column("later", pa.array([1]))
     with pytest.raises(TimeoutError, match="cdc.schema-change-retry-max-num"):
         TableWriterLogic(catalog, schema_retry_interval_s=0.01, schema_retry_max=2).write(
