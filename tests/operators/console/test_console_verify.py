@@ -4,6 +4,7 @@ back (exit 1, naming its key and column)."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from typing import Callable
@@ -111,10 +112,33 @@ def test_postgres_lake_verified_then_a_row_changed_behind_the_jobs_back(postgres
         assert_all_equal(verify_during(lambda i: pg.execute(
             f"UPDATE orders SET qty = qty + 1 WHERE id % 13 = {i % 13}; INSERT INTO events VALUES (now(), 'live {i}')",
             database=database), warehouse, flags), 3)
+        assert_lake_subcommands_read_the_synced_lake(warehouse, pg.execute("SELECT label FROM kinds WHERE id = 7",
+                                                                           database=database)[0][0])
         change_in_lake(warehouse, "lake.kinds", 7, "label", "changed")
         assert_one_row_differs(verify(warehouse, flags), "lake.kinds", 7, "label")
     finally:
         job.stop()
+
+
+def assert_lake_subcommands_read_the_synced_lake(warehouse: str, label_of_7: str) -> None:
+    """``tables``, ``describe``, ``snapshots``, ``files`` and ``read`` on the job's lake (``--json``)."""
+    def console(*args: str):
+        run = run_console(*args, "--json", "--warehouse", warehouse)
+        assert run.returncode == 0, run.stdout + run.stderr
+        return run.json()
+
+    tables = {t["table"]: t for t in console("tables", "--database", "lake")}
+    assert set(tables) == {"lake.events", "lake.kinds", "lake.orders"}
+    assert tables["lake.kinds"]["primary_keys"] == ["id"] and tables["lake.kinds"]["bucket_mode"] == "dynamic"
+    assert tables["lake.events"]["primary_keys"] == [] and tables["lake.events"]["bucket_mode"] == "unaware"
+    described = console("describe", "lake.kinds")
+    assert "label" in json.dumps(described) and "VARCHAR(10)" in json.dumps(described)
+    snapshots = console("snapshots", "lake.orders")
+    assert snapshots[0]["id"] == tables["lake.orders"]["snapshot"]
+    assert any(s["positions"] for s in snapshots), "the job's snapshots carry its source position"
+    assert sum(f["records"] for f in console("files", "lake.kinds")) >= 301
+    rows = console("read", "lake.kinds", "--where", "id = 7", "--select", "id,label")
+    assert rows == [{"id": 7, "label": label_of_7}]
 
 
 def test_mariadb_lake_verified_then_a_row_changed_behind_the_jobs_back(mariadb_server, mysql_database, tmp_path):
