@@ -1,8 +1,8 @@
 """``SourceReader``: the PyFlink function around any ``ChangeSource`` (``operators/cdc/source.py``),
 behind the checkpoint-signal bridge (parallelism 1, one key).
 
-* a tick (``D``) does steps of work while the source hands over changes (``STEP_BUDGET_S``) and
-  keeps the source's state in keyed state;
+* a tick (``D``) does a step of work (while streaming, steps as long as the source hands over
+  changes: ``STEP_BUDGET_S``) and keeps the source's state in keyed state;
 * ``B(n)`` sends the source position (envelope kind ``P``) down the sink to the committer;
 * ``C(n)`` acknowledges to the server the position the committer has published (everything up to
   it is in the lake), so the server keeps its log until the data is safe, never less;
@@ -45,7 +45,7 @@ LOG = logging.getLogger(__name__)
 SAMPLE_INTERVAL_S = 1.0
 
 STEP_BUDGET_S = 0.5
-"""How long one tick may keep stepping a source that is behind. Ticks reach the Python operator in
+"""How long one tick may keep stepping a streaming source that is behind. Ticks reach the Python operator in
 bursts at its bundle ends, about 200 ms apart while it works; a reader that stepped once per tick
 sat idle in those gaps (measured: idle 56% of the time while 1,000,000 MariaDB changes were
 waiting, 111k changes/s; with this budget 155k). A checkpoint barrier waits at most this long
@@ -97,10 +97,10 @@ class SourceReader(KeyedProcessFunction):
                 self.source.acknowledge(published)
 
     def _tick(self, tick: int):
-        """Work for one tick: steps of the source while it hands over changes (``_steps``; one
-        step in the bounded mode, whose ticks are counted). Ticks that queued up while the last
-        step ran (they arrive back to back) are skipped, so no backlog of ticks builds up in front
-        of checkpoint barriers."""
+        """Work for one tick: while streaming, steps of the source as long as it hands over changes
+        (``_steps``); during the snapshot one step, a chunk (``--ticks_per_second`` paces it; the
+        bounded mode counts its ticks). Ticks that queued up while the last step ran (they arrive
+        back to back) are skipped, so no backlog of ticks builds up in front of checkpoint barriers."""
         bounded = self.factory.bounded
         if not bounded and time.monotonic() - self.last_step_end < self.tick_interval_s / 2:
             return
@@ -108,7 +108,7 @@ class SourceReader(KeyedProcessFunction):
             yield from self._start()
             self._sample()  # every table at 0 rows: the first rates count from here
         if not bounded:
-            events = self._steps()
+            events = self._steps() if self.source.snapshot_done else self.source.step()
         elif self.source.snapshot_done:
             events = []
         else:

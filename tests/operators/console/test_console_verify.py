@@ -134,7 +134,7 @@ def assert_lake_subcommands_read_the_synced_lake(warehouse: str, label_of_7: str
     described = console("describe", "lake.kinds")
     assert "label" in json.dumps(described) and "VARCHAR(10)" in json.dumps(described)
     snapshots = console("snapshots", "lake.orders")
-    assert snapshots[0]["id"] == tables["lake.orders"]["snapshot"]
+    assert snapshots[0]["id"] >= tables["lake.orders"]["snapshot"]  # the job keeps committing
     assert any(s["positions"] for s in snapshots), "the job's snapshots carry its source position"
     assert sum(f["records"] for f in console("files", "lake.kinds")) >= 301
     rows = console("read", "lake.kinds", "--where", "id = 7", "--select", "id,label")
