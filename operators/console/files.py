@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 from operators.console.lake import (CommandError, add_partition_argument, add_table_arguments, open_table,
                                     partition_filter, partition_text)
-from operators.console.output import Result, Table
+from operators.console.output import Result, Table, millis_to_datetime
 from paimon_py.data.binary_row import BinaryRow
 from paimon_py.manifest.manifest_entry import ManifestEntry
 from paimon_py.table.file_store_table import FileStoreTable
@@ -74,7 +74,8 @@ def run(args: argparse.Namespace) -> Result:
 
 def local_time(millis: int | None) -> datetime | None:
     """A file's creation time: Paimon stores the writer's local wall-clock time as epoch millis."""
-    return None if millis is None else datetime.fromtimestamp(millis / 1000, tz=timezone.utc).replace(tzinfo=None)
+    moment = millis_to_datetime(millis)
+    return None if moment is None else moment.replace(tzinfo=None)
 
 
 def detail_row(table: FileStoreTable, partition: str, entry: ManifestEntry) -> list:

@@ -45,11 +45,11 @@ LOG = logging.getLogger(__name__)
 SAMPLE_INTERVAL_S = 1.0
 
 STEP_BUDGET_S = 0.5
-"""How long one tick may keep stepping a streaming source that is behind. Ticks reach the Python operator in
-bursts at its bundle ends, about 200 ms apart while it works; a reader that stepped once per tick
-sat idle in those gaps (measured: idle 56% of the time while 1,000,000 MariaDB changes were
-waiting, 111k changes/s; with this budget 155k). A checkpoint barrier waits at most this long
-behind a tick."""
+"""How long one tick may keep stepping a streaming source that is behind. Ticks reach the Python
+operator in bursts at its bundle ends, about 200 ms apart while it works; a reader that stepped
+once per tick sat idle in those gaps (idle 56% of the time while 1,000,000 MariaDB changes were
+waiting in a 300,000-row probe: 111k changes/s, with this budget 156k; the full benchmark, whose
+writers limit it, did not move). A checkpoint barrier waits at most this long behind a tick."""
 
 
 class SourceReader(KeyedProcessFunction):
