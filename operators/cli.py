@@ -1,18 +1,22 @@
 """How every job's command line ends: a user error (``operators.cdc.errors.UserError``: a bad
 flag or option, an unreachable or unready server, a missing privilege, an unsupported type, an
 incompatible schema) prints one line ``error: <what> — <how to fix>`` on stderr and exits with
-code 2; its traceback goes to the client log (and to stderr with ``--verbose``)."""
+code 2; its traceback goes to the client log (and to stderr with ``--verbose``). However the job
+ends (done, failed, SIGTERM, Ctrl-C), every process a local run started (the JVM, Python workers) is stopped before the client exits."""
 
 from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 import tempfile
+import threading
 import traceback
 from typing import Callable, Protocol
 
 from operators.cdc.errors import UserError
+from operators.runtime.job_processes import mark_job_processes, stop_job_processes
 
 LOG = logging.getLogger("paimon_cdc")
 
@@ -34,6 +38,8 @@ def client_log_path() -> str:
 def run_job(make_job: Callable[[list[str]], Runnable], argv: list[str]) -> None:
     """Builds the job from ``argv`` and runs it; user errors end the process as described above."""
     configure_client_logging()
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    mark_job_processes()
     try:
         make_job(argv).run()
     except UserError as e:
@@ -42,6 +48,19 @@ def run_job(make_job: Callable[[list[str]], Runnable], argv: list[str]) -> None:
             traceback.print_exc()
         print(f"error: {one_line(str(e))}", file=sys.stderr, flush=True)
         sys.exit(USER_ERROR_EXIT_CODE)
+    finally:
+        threading.excepthook = _log_thread_error  # the runtime's threads fail as the JVM goes away
+        stop_job_processes()
+
+
+def _exit_on_sigterm(signum, frame) -> None:
+    """SIGTERM ends the client like Ctrl-C does: through ``run_job``'s cleanup (the job's processes)."""
+    sys.exit(128 + signum)
+
+
+def _log_thread_error(args: threading.ExceptHookArgs) -> None:
+    LOG.debug("thread %s ended with an error while the job stopped", args.thread,
+              exc_info=(args.exc_type, args.exc_value, args.exc_traceback))
 
 
 def configure_client_logging() -> None:

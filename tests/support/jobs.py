@@ -35,12 +35,22 @@ class Job:
         self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT,
                                         start_new_session=True, cwd=ROOT, env=env)
         self.log_path = log_path
+        self.left_behind: list[str] = []
 
     def wait(self, timeout: float) -> int:
+        """The job's exit code once it ended by itself; ``left_behind`` then lists the processes of
+        its session still running when it exited (none should)."""
         try:
-            return self.process.wait(timeout=timeout)
+            code = self.process.wait(timeout=timeout)
+            self.left_behind = session_processes(self.process.pid)
+            return code
         finally:
             self.stop()
+
+    def terminate(self, timeout: float) -> int:
+        """SIGTERM to the job's process alone, as a service manager stops it; then as ``wait``."""
+        self.process.send_signal(signal.SIGTERM)
+        return self.wait(timeout)
 
     def stop(self) -> None:
         try:
@@ -68,6 +78,23 @@ class Job:
                 with open(os.path.join(self.flink_log_dir, name), errors="replace") as f:
                     text += f.read()
         return text
+
+
+def session_processes(session: int) -> list[str]:
+    """Command lines of the running (not zombie) processes in session ``session``."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if os.getsid(int(pid)) != session:
+                continue
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    continue
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                found.append(f"{pid}: " + f.read().replace(b"\0", b" ").decode(errors="replace")[:200])
+        except OSError:
+            continue
+    return found
 
 
 def lake_rows(warehouse: str, table: str, keys: list[str]) -> list[dict]:

@@ -7,6 +7,7 @@ through pypaimon and compared row by row with the source.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -50,9 +51,13 @@ def test_sync_database_snapshot_stream_schema_change_and_restart(postgres_server
         wait_equal(postgres_server, database, warehouse, "late", "lake.late", ["k"], job)
         wait_until(lambda: confirmed_lsn(postgres_server, "lake") > start_lsn, 30,
                    "the slot's confirmed LSN to advance")
+        # stopped as a service manager stops it: SIGTERM, every process of the job gone, no traceback
+        assert job.terminate(timeout=60) == 128 + signal.SIGTERM, job.output()
+        assert job.left_behind == [], "a process of the job outlived it"
+        assert "Traceback" not in job.output(), job.output()
     finally:
         job.stop()
-    # killed; changes while it is down; the same command again, no savepoint
+    # stopped; changes while it is down; the same command again, no savepoint
     workload(postgres_server, database, 9000)
     job = Job("postgres_sync_database", args, str(tmp_path / "job2.log"))
     try:
@@ -74,6 +79,7 @@ def test_snapshot_mode_is_bounded(postgres_server, database, tmp_path):
               str(tmp_path / "job.log"))
     code = job.wait(timeout=180)
     assert code == 0, job.output()
+    assert job.left_behind == [], "a process of the job outlived it"
     slots = postgres_server.execute("SELECT slot_name FROM pg_replication_slots WHERE database = %s", (database,))
     assert slots == [], "the bounded mode reads no changes: it must leave no slot behind"
     lake = lake_rows(warehouse, "lake.orders_copy", ["id"])

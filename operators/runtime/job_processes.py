@@ -1,0 +1,101 @@
+"""The processes of a local run: PyFlink launches its gateway JVM (and with it the mini-cluster)
+as a child of the job's Python process, and the JVM starts Python worker processes
+(``pyflink-udf-runner.sh`` -> ``beam_boot``, ``tee``), which are re-parented to init when their
+shell ends. Left alone, the JVM notices the client's exit only when its stdin closes, and it and
+its workers go on for seconds after the client is gone.
+
+``mark_job_processes`` (at start) puts a token into the environment that every process the job
+starts inherits; ``stop_job_processes`` (at exit) stops the JVM with SIGTERM (its shutdown hooks
+stop the mini-cluster), then kills whatever still carries the token, so no process of a job
+outlives the job's process. Under ``flink run`` the client JVM is the driver's parent, not its
+child, and neither applies."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import time
+import uuid
+
+LOG = logging.getLogger(__name__)
+
+TOKEN_VARIABLE = "PAIMON_CDC_JOB_PROCESS"
+GATEWAY_CLASS = b"org.apache.flink.client.python.PythonGatewayServer"
+GRACE_S = 15.0
+
+
+def mark_job_processes() -> None:
+    """Marks every process this one starts from now on as the job's (see the module docstring)."""
+    os.environ[TOKEN_VARIABLE] = f"{os.getpid()}-{uuid.uuid4().hex}"
+
+
+def stop_job_processes(grace_s: float = GRACE_S) -> None:
+    """SIGTERM to the gateway JVM, up to ``grace_s`` for it to exit, then SIGKILL for every marked
+    process still running; returns when none is left."""
+    token = os.environ.get(TOKEN_VARIABLE, "").encode()
+    if not token:
+        return
+    jvms = [pid for pid in _marked(token) if GATEWAY_CLASS in _read(pid, "cmdline")]
+    for pid in jvms:
+        _signal(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    while any(_running(pid) for pid in jvms) and time.monotonic() < deadline:
+        _reap_children()
+        time.sleep(0.05)
+    while left := _marked(token):
+        LOG.info("stopping the job's processes that are still running: %s", left)
+        for pid in left:
+            _signal(pid, signal.SIGKILL)
+        while any(_running(pid) for pid in left):
+            _reap_children()
+            time.sleep(0.02)
+    _reap_children()
+
+
+def _marked(token: bytes) -> list[int]:
+    """Running processes (not this one) whose environment carries ``token``."""
+    needle = TOKEN_VARIABLE.encode() + b"=" + token + b"\0"
+    me = os.getpid()
+    return [int(pid) for pid in os.listdir("/proc")
+            if pid.isdigit() and int(pid) != me and needle in _read(int(pid), "environ") and _running(int(pid))]
+
+
+def _read(pid: int, name: str) -> bytes:
+    try:
+        with open(f"/proc/{pid}/{name}", "rb") as f:
+            return f.read() + b"\0"
+    except OSError:
+        return b""
+
+
+def _running(pid: int) -> bool:
+    """True unless the process is gone or a zombie (exited, not yet reaped by its parent). A
+    leader thread shows ``Z`` while the process's other threads still finish: that is running."""
+    stat = _read(pid, "stat")
+    if not stat:
+        return False
+    if stat.rsplit(b")", 1)[1].split()[0] != b"Z":
+        return True
+    try:
+        return len(os.listdir(f"/proc/{pid}/task")) > 1
+    except OSError:
+        return False
+
+
+def _reap_children() -> None:
+    """Collects this process's exited children (the JVM), so none stays a zombie."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def _signal(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
