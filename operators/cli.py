@@ -1,7 +1,8 @@
 """How every job's command line ends: a user error (``operators.cdc.errors.UserError``: a bad
 flag or option, an unreachable or unready server, a missing privilege, an unsupported type, an
 incompatible schema) prints one line ``error: <what> — <how to fix>`` on stderr and exits with
-code 2; its traceback goes to the client log (and to stderr with ``--verbose``)."""
+code 2 (1 when the job failed while running: ``JobFailed``); its traceback goes to the client log
+(and to stderr with ``--verbose``), as do the tracebacks of the local run's Python worker threads."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import logging
 import os
 import sys
 import tempfile
+import threading
 import traceback
 from typing import Callable, Protocol
 
@@ -41,7 +43,7 @@ def run_job(make_job: Callable[[list[str]], Runnable], argv: list[str]) -> None:
         if "--verbose" in argv:
             traceback.print_exc()
         print(f"error: {one_line(str(e))}", file=sys.stderr, flush=True)
-        sys.exit(USER_ERROR_EXIT_CODE)
+        sys.exit(e.exit_code)
 
 
 def configure_client_logging() -> None:
@@ -57,6 +59,14 @@ def configure_client_logging() -> None:
     to_terminal.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
     root.addHandler(to_file)
     root.addHandler(to_terminal)
+    threading.excepthook = _log_thread_failure
+
+
+def _log_thread_failure(args: threading.ExceptHookArgs) -> None:
+    """A local run's Python workers are threads of this process; when the job fails they end with
+    errors of their own ("Multiplexer hanging up"), which belong in the log, not on stderr."""
+    LOG.warning("thread %s ended with an error", getattr(args.thread, "name", "?"),
+                exc_info=(args.exc_type, args.exc_value, args.exc_traceback))
 
 
 def one_line(text: str) -> str:

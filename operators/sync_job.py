@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from operators.cdc.catalog import open_catalog
+from operators.cdc.catalog import check_writable, open_catalog
 from operators.cdc.errors import InvalidJobOption
 from operators.cdc.source import SourcePlan, SyncSource
 from operators.cdc.sync_flags import masked, parse_key_values
@@ -30,18 +30,22 @@ class SyncJob:
     """Flink settings, checked by ``prepare``."""
 
     def prepare(self) -> list[str]:
-        """Checks everything (Flink settings, the source, the lake tables), then creates the
-        source's server objects and the lake tables; returns the target tables."""
+        """Checks everything (Flink settings, the source, the lake tables and their latest
+        snapshots, that the warehouse takes files), then creates the source's server objects and
+        the lake tables; returns the target tables."""
         source = self.source
         self.settings = job_settings(source.args.flink_conf)
         plan = source.preparation.check()
-        evolution = SchemaEvolutionLogic(open_catalog(source.catalog_options), source.args.ignore_incompatible)
+        catalog = open_catalog(source.catalog_options)
+        evolution = SchemaEvolutionLogic(catalog, source.args.ignore_incompatible)
         for event in plan.schema_events:
             try:
                 evolution.check(event.table, event.schema, event.spec)
+                _check_latest_snapshot(catalog, event.table)
             except PaimonError as e:
                 fix = "" if " — " in str(e) else " — fix --table_conf (or the existing table)"
                 raise InvalidJobOption(f"table {event.table}: {e}{fix}") from e
+        check_writable(catalog)
         source.preparation.create()
         for event in plan.schema_events:
             evolution.apply(event.table, event.schema, event.spec)
@@ -80,9 +84,17 @@ class SyncJob:
         return env
 
     def run(self) -> None:
+        """Prepares, then runs the job; a job that fails raises ``JobFailed`` (one line: why)."""
+        from py4j.protocol import Py4JJavaError
+
+        from operators.runtime.job_failure import job_failed
+
         targets = self.prepare()
         print("\n".join(self.summary(targets)), flush=True)
-        self.build().execute(self.source.name)
+        try:
+            self.build().execute(self.source.name)
+        except Py4JJavaError as e:
+            raise job_failed(str(e), "the client log (PAIMON_CDC_LOG_DIR) and the Flink logs") from e
 
     def summary(self, targets: list[str]) -> list[str]:
         """What the job captures, printed at start: the lake tables (keys, bucket mode, merge
@@ -98,6 +110,12 @@ class SyncJob:
         if address:
             lines.append(f"Flink web UI: {address}")
         return lines
+
+
+def _check_latest_snapshot(catalog, name: str) -> None:
+    """An existing table's latest snapshot must be readable (the committer continues from it)."""
+    if catalog.table_exists(name):
+        catalog.get_table(name).snapshot_manager.latest_snapshot()
 
 
 def _table_summary(table) -> str:

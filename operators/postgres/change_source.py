@@ -71,8 +71,11 @@ class PostgresChangeSource:
     # --- start ---------------------------------------------------------------------------
 
     def start(self) -> list[Event]:
-        """Connects, (re)creates what is missing and returns the schema events of all tables."""
+        """Connects, (re)creates what is missing and returns the schema events of all tables; a
+        restart refuses to go on without the slot it resumes from (``check_slot_kept``)."""
         repl.end_own_connections(self.conn, self.config, self.instance)
+        if self.state and self.config.startup_mode != "snapshot":
+            repl.check_slot_kept(self.conn, self.config, self.state["lsn"])
         tables = repl.inspect_source(self.conn, self.config)
         repl.ensure_capture(self.conn, self.config, tables)
         if not self.state:
