@@ -2,17 +2,17 @@
 flag or option, an unreachable or unready server, a missing privilege, an unsupported type, an
 incompatible schema) prints one line ``error: <what> — <how to fix>`` on stderr and exits with
 code 2 (1 when the job failed while running: ``JobFailed``); its traceback goes to the client log
-(and to stderr with ``--verbose``), as do the tracebacks of the local run's Python worker threads."""
+(and to stderr with ``--verbose``), as does what the local run's Python workers print to stderr."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
 import tempfile
-import threading
 import traceback
-from typing import Callable, Protocol
+from typing import Callable, Iterator, Protocol
 
 from operators.cdc.errors import UserError
 
@@ -37,13 +37,26 @@ def run_job(make_job: Callable[[list[str]], Runnable], argv: list[str]) -> None:
     """Builds the job from ``argv`` and runs it; user errors end the process as described above."""
     configure_client_logging()
     try:
-        make_job(argv).run()
+        with _stderr_to_log(verbose="--verbose" in argv):
+            make_job(argv).run()
     except UserError as e:
         LOG.error("%s failed: %s", os.path.basename(sys.argv[0]), e, exc_info=True)
         if "--verbose" in argv:
             traceback.print_exc()
         print(f"error: {one_line(str(e))}", file=sys.stderr, flush=True)
         sys.exit(e.exit_code)
+
+
+@contextlib.contextmanager
+def _stderr_to_log(verbose: bool) -> Iterator[None]:
+    """While the job runs, what Python writes to stderr goes to the client log: a local run's
+    Python workers are threads of this process and print the tracebacks of failing operators
+    there, which would bury the one line that says why the job stopped."""
+    if verbose:
+        yield
+        return
+    with open(client_log_path(), "a") as log, contextlib.redirect_stderr(log):
+        yield
 
 
 def configure_client_logging() -> None:
@@ -59,14 +72,6 @@ def configure_client_logging() -> None:
     to_terminal.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
     root.addHandler(to_file)
     root.addHandler(to_terminal)
-    threading.excepthook = _log_thread_failure
-
-
-def _log_thread_failure(args: threading.ExceptHookArgs) -> None:
-    """A local run's Python workers are threads of this process; when the job fails they end with
-    errors of their own ("Multiplexer hanging up"), which belong in the log, not on stderr."""
-    LOG.warning("thread %s ended with an error", getattr(args.thread, "name", "?"),
-                exc_info=(args.exc_type, args.exc_value, args.exc_traceback))
 
 
 def one_line(text: str) -> str:

@@ -27,7 +27,7 @@ from paimon_py.exceptions import CorruptFileError
 T = TypeVar("T")
 
 CORRUPT_FILE_FIX = ("restore the file from a backup or a copy of the table, or roll the table back to a snapshot "
-                    "before it (paimon-cdc rollback)")
+                    "that does not use it (paimon-cdc rollback <database.table> --to-snapshot N)")
 
 S3_CONFIG = OptionSet("Paimon S3", [
     ConfigOption("s3.endpoint", description="S3 endpoint; `http://host:port` for an S3-compatible server"),
