@@ -28,8 +28,8 @@ from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
-FAIL_FAST = ["--flink_conf", "restart-strategy.fixed-delay.attempts=2"]
-"""A failure that outlives two restarts ends the job (the default allows ten)."""
+FAIL_FAST = ["--flink_conf", "restart-strategy.fixed-delay.attempts=1"]
+"""A failure that outlives a restart ends the job (the default allows ten)."""
 
 EVENT_KEYS = ["at", "message"]
 
@@ -238,28 +238,41 @@ def test_a_warehouse_that_takes_no_files_is_refused_before_anything_is_created(p
         assert os.listdir(warehouse) == []
 
 
-@pytest.mark.parametrize("phase, mounted", [("flush", "lake.db/orders/bucket-0"), ("commit", "lake.db/orders/manifest")])
-def test_a_full_disk_stops_the_job_and_the_same_command_resumes(pg, tmp_path, phase, mounted):
-    """A small tmpfs under the table where the writers flush data files (``bucket-0``) or where
-    the committer writes manifests: filled while the job runs, the job stops and says why; once
-    space is free the same command resumes, and the lake equals the source."""
-    with fresh_database(pg, f"db_full_{phase}") as database, \
-            tmpfs(str(tmp_path / "lake" / mounted), 8) as small:
+def test_a_full_disk_stops_the_job_and_the_same_command_resumes(pg, tmp_path):
+    """Small tmpfs mounts under ``lake.orders``: where the committer writes manifests, then where
+    the writers flush data files (``bucket-0``). Each filled while the job runs: the job stops and
+    says why; once space is free the same command resumes, and at the end the lake equals the
+    source (nothing lost, nothing twice)."""
+    table = tmp_path / "lake" / "lake.db" / "orders"
+    with fresh_database(pg, "db_full_disk") as database, tmpfs(str(table / "manifest"), 8) as manifests, \
+            tmpfs(str(table / "bucket-0"), 8) as data_files:
         shop(pg, database, 100)
         warehouse = str(tmp_path / "lake")
         args = job_args(pg, database, warehouse, "lake", "--table_conf", "bucket=1")
-        job = start(tmp_path, args, "job")
-        try:
-            wait_synced(pg, database, warehouse, job)
-            filler = fill_up(small)
-            fill(pg, database, 1000, 50)
-            assert_failed(job, 300, "no space left on device")
-        finally:
-            job.stop()
-        os.remove(filler)
+        for phase, small, first_id in (("commit", manifests, 1000), ("flush", data_files, 2000)):
+            job = start(tmp_path, args, f"before_{phase}")
+            try:
+                wait_synced(pg, database, warehouse, job)
+                filler = fill_up(small)
+                fill(pg, database, first_id, 50)
+                assert_failed(job, 300, "no space left on device")
+            finally:
+                job.stop()
+            assert phase_of_failure(tmp_path / "client.log") == phase
+            os.remove(filler)
+            (tmp_path / "client.log").unlink()
         resumed = start(tmp_path, args, "resumed")
         try:
             wait_synced(pg, database, warehouse, resumed)
         finally:
             resumed.stop()
         assert_lake_equals_source(pg, database, warehouse)
+
+
+def phase_of_failure(client_log) -> str:
+    """Where the first "No space left on device" of the client log was raised: a writer's flush
+    (a data file) or the committer's commit (a manifest)."""
+    text = client_log.read_text()
+    frames = text[:text.index("No space left on device")]
+    writer, committer = frames.rfind("table_writer.py"), frames.rfind("table_committer.py")
+    return "flush" if writer > committer else "commit"
