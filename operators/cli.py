@@ -6,13 +6,12 @@ code 2 (1 when the job failed while running: ``JobFailed``); its traceback goes 
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import sys
 import tempfile
 import traceback
-from typing import Callable, Iterator, Protocol
+from typing import Callable, Protocol
 
 from operators.cdc.errors import UserError
 
@@ -34,29 +33,28 @@ def client_log_path() -> str:
 
 
 def run_job(make_job: Callable[[list[str]], Runnable], argv: list[str]) -> None:
-    """Builds the job from ``argv`` and runs it; user errors end the process as described above."""
+    """Builds the job from ``argv`` and runs it; user errors end the process as described above.
+
+    Without ``--verbose``, what Python writes to stderr goes to the client log from here until the
+    process ends: a local run's Python workers are threads of this process and print the
+    tracebacks of failing operators there (also while the process exits), which would bury the
+    one line that says why the job stopped."""
     configure_client_logging()
+    verbose = "--verbose" in argv
+    terminal = sys.stderr
+    if not verbose:
+        sys.stderr = open(client_log_path(), "a", buffering=1)
     try:
-        with _stderr_to_log(verbose="--verbose" in argv):
-            make_job(argv).run()
+        make_job(argv).run()
     except UserError as e:
         LOG.error("%s failed: %s", os.path.basename(sys.argv[0]), e, exc_info=True)
-        if "--verbose" in argv:
+        if verbose:
             traceback.print_exc()
-        print(f"error: {one_line(str(e))}", file=sys.stderr, flush=True)
+        print(f"error: {one_line(str(e))}", file=terminal, flush=True)
         sys.exit(e.exit_code)
-
-
-@contextlib.contextmanager
-def _stderr_to_log(verbose: bool) -> Iterator[None]:
-    """While the job runs, what Python writes to stderr goes to the client log: a local run's
-    Python workers are threads of this process and print the tracebacks of failing operators
-    there, which would bury the one line that says why the job stopped."""
-    if verbose:
-        yield
-        return
-    with open(client_log_path(), "a") as log, contextlib.redirect_stderr(log):
-        yield
+    except Exception:
+        traceback.print_exc(file=terminal)
+        sys.exit(1)
 
 
 def configure_client_logging() -> None:
