@@ -53,14 +53,14 @@ def start(tmp_path, args: list[str], name: str) -> Job:
 def run_once(tmp_path, args: list[str]) -> subprocess.CompletedProcess:
     """The job's command, run to its end (a refused start ends at once)."""
     return subprocess.run([sys.executable, os.path.join(ROOT, "jobs", "postgres_sync_database.py"), *args],
-                          capture_output=True, text=True, timeout=180, cwd=ROOT,
+                          capture_output=True, text=True, timeout=300, cwd=ROOT,
                           env={**os.environ, "PAIMON_CDC_LOG_DIR": str(tmp_path)})
 
 
 def wait_synced(pg, database: str, warehouse: str, job: Job, events: bool = True) -> None:
-    wait_equal(pg, database, warehouse, "orders", "lake.orders", ["id"], job, timeout=240)
+    wait_equal(pg, database, warehouse, "orders", "lake.orders", ["id"], job, timeout=600)
     if events:
-        wait_equal(pg, database, warehouse, "events", "lake.events", EVENT_KEYS, job, timeout=240)
+        wait_equal(pg, database, warehouse, "events", "lake.events", EVENT_KEYS, job, timeout=600)
 
 
 def assert_lake_equals_source(pg, database: str, warehouse: str) -> None:
@@ -106,18 +106,18 @@ def test_a_slot_dropped_while_the_job_runs_stops_it_and_nothing_is_skipped(pg, t
             kept = lake_rows(warehouse, "lake.events", EVENT_KEYS)
             pg.execute("DROP TABLE events", database=database)
             pg.execute("INSERT INTO orders (id, customer) VALUES (1001, 'after the drop')", database=database)
-            wait_equal(pg, database, warehouse, "orders", "lake.orders", ["id"], job, timeout=240)
+            wait_equal(pg, database, warehouse, "orders", "lake.orders", ["id"], job, timeout=600)
             assert lake_rows(warehouse, "lake.events", EVENT_KEYS) == kept
             drop_running_slot(pg, "lake")
             pg.execute("INSERT INTO orders (id, customer) VALUES (1002, 'missed by the slot')", database=database)
-            assert_failed(job, 300, "slot lake no longer exists (it was dropped)")
+            assert_failed(job, 600, "slot lake no longer exists (it was dropped)")
         finally:
             job.stop()
         assert_refused(run_once(tmp_path, args), "start again with a new slot.name")
         assert slots(pg, database) == [], "the refused start created no slot"
         rebuilt = start(tmp_path, job_args(pg, database, warehouse, "lake_again"), "rebuilt")
         try:
-            wait_equal(pg, database, warehouse, "orders", "lake.orders", ["id"], rebuilt, timeout=240)
+            wait_equal(pg, database, warehouse, "orders", "lake.orders", ["id"], rebuilt, timeout=600)
         finally:
             rebuilt.stop()
 
@@ -255,7 +255,7 @@ def test_a_full_disk_stops_the_job_and_the_same_command_resumes(pg, tmp_path):
                 wait_synced(pg, database, warehouse, job)
                 filler = fill_up(small)
                 fill(pg, database, first_id, 50)
-                assert_failed(job, 300, "no space left on device")
+                assert_failed(job, 600, "no space left on device")
             finally:
                 job.stop()
             assert phase_of_failure(tmp_path / "client.log") == phase
