@@ -1,8 +1,10 @@
 """How every job's command line ends: a user error (``operators.cdc.errors.UserError``: a bad
 flag or option, an unreachable or unready server, a missing privilege, an unsupported type, an
 incompatible schema) prints one line ``error: <what> — <how to fix>`` on stderr and exits with
-code 2; its traceback goes to the client log (and to stderr with ``--verbose``). However the job
-ends (done, failed, SIGTERM, Ctrl-C), every process a local run started (the JVM, Python workers) is stopped before the client exits."""
+code 2 (1 when the job failed while running: ``JobFailed``); its traceback goes to the client log
+(and to stderr with ``--verbose``), as does what the local run's Python workers print to stderr.
+However the job ends (done, failed, SIGTERM, Ctrl-C), every process a local run started (the JVM,
+Python workers) is stopped before the client exits."""
 
 from __future__ import annotations
 
@@ -11,7 +13,6 @@ import os
 import signal
 import sys
 import tempfile
-import threading
 import traceback
 from typing import Callable, Protocol
 
@@ -36,31 +37,37 @@ def client_log_path() -> str:
 
 
 def run_job(make_job: Callable[[list[str]], Runnable], argv: list[str]) -> None:
-    """Builds the job from ``argv`` and runs it; user errors end the process as described above."""
+    """Builds the job from ``argv`` and runs it; user errors end the process as described above.
+
+    Without ``--verbose``, what Python writes to stderr goes to the client log from here until the
+    process ends: a local run's Python workers are threads of this process and print the
+    tracebacks of failing operators there (also while the process exits), which would bury the
+    one line that says why the job stopped."""
     configure_client_logging()
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     mark_job_processes()
+    verbose = "--verbose" in argv
+    terminal = sys.stderr
+    if not verbose:
+        sys.stderr = open(client_log_path(), "a", buffering=1)
     try:
         make_job(argv).run()
     except UserError as e:
         LOG.error("%s failed: %s", os.path.basename(sys.argv[0]), e, exc_info=True)
-        if "--verbose" in argv:
+        if verbose:
             traceback.print_exc()
-        print(f"error: {one_line(str(e))}", file=sys.stderr, flush=True)
-        sys.exit(USER_ERROR_EXIT_CODE)
+        print(f"error: {one_line(str(e))}", file=terminal, flush=True)
+        sys.exit(e.exit_code)
+    except Exception:
+        traceback.print_exc(file=terminal)
+        sys.exit(1)
     finally:
-        threading.excepthook = _log_thread_error  # the runtime's threads fail as the JVM goes away
         stop_job_processes()
 
 
 def _exit_on_sigterm(signum, frame) -> None:
     """SIGTERM ends the client like Ctrl-C does: through ``run_job``'s cleanup (the job's processes)."""
     sys.exit(128 + signum)
-
-
-def _log_thread_error(args: threading.ExceptHookArgs) -> None:
-    LOG.debug("thread %s ended with an error while the job stopped", args.thread,
-              exc_info=(args.exc_type, args.exc_value, args.exc_traceback))
 
 
 def configure_client_logging() -> None:

@@ -13,13 +13,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from operators.cdc.catalog import open_catalog
+from operators.cdc.catalog import check_writable, open_catalog
 from operators.cdc.errors import InvalidJobOption
 from operators.cdc.source import SourcePlan, SyncSource
 from operators.cdc.sync_flags import masked, parse_key_values
 from operators.runtime.job_config import job_settings, web_ui_address
 from operators.sink.schema_evolution import SchemaEvolutionLogic
 from paimon_py.exceptions import PaimonError
+from paimon_py.options import TABLE_OPTIONS
 
 
 @dataclass
@@ -30,18 +31,23 @@ class SyncJob:
     """Flink settings, checked by ``prepare``."""
 
     def prepare(self) -> list[str]:
-        """Checks everything (Flink settings, the source, the lake tables), then creates the
-        source's server objects and the lake tables; returns the target tables."""
+        """Checks everything (Flink settings, the source, the lake tables: types, layout options,
+        readable latest snapshots; that the warehouse takes files), then creates the source's
+        server objects and the lake tables; returns the target tables."""
         source = self.source
         self.settings = job_settings(source.args.flink_conf)
         plan = source.preparation.check()
-        evolution = SchemaEvolutionLogic(open_catalog(source.catalog_options), source.args.ignore_incompatible)
+        catalog = open_catalog(source.catalog_options)
+        evolution = SchemaEvolutionLogic(catalog, source.args.ignore_incompatible)
+        given = parse_key_values(source.args.table_conf, "--table_conf")
         for event in plan.schema_events:
             try:
                 evolution.check(event.table, event.schema, event.spec)
+                _check_existing_table(catalog, event.table, event.spec, given)
             except PaimonError as e:
                 fix = "" if " — " in str(e) else " — fix --table_conf (or the existing table)"
                 raise InvalidJobOption(f"table {event.table}: {e}{fix}") from e
+        check_writable(catalog)
         source.preparation.create()
         for event in plan.schema_events:
             evolution.apply(event.table, event.schema, event.spec)
@@ -80,9 +86,17 @@ class SyncJob:
         return env
 
     def run(self) -> None:
+        """Prepares, then runs the job; a job that fails raises ``JobFailed`` (one line: why)."""
+        from py4j.protocol import Py4JJavaError
+
+        from operators.runtime.job_failure import job_failed
+
         targets = self.prepare()
         print("\n".join(self.summary(targets)), flush=True)
-        self.build().execute(self.source.name)
+        try:
+            self.build().execute(self.source.name)
+        except Py4JJavaError as e:
+            raise job_failed(str(e), "the client log (PAIMON_CDC_LOG_DIR) and the Flink logs") from e
 
     def summary(self, targets: list[str]) -> list[str]:
         """What the job captures, printed at start: the lake tables (keys, bucket mode, merge
@@ -98,6 +112,27 @@ class SyncJob:
         if address:
             lines.append(f"Flink web UI: {address}")
         return lines
+
+
+LAYOUT_OPTIONS = ("bucket", "bucket-key", "merge-engine", "sequence.field")
+"""Table options that decide where and how rows are stored: an existing table keeps them."""
+
+
+def _check_existing_table(catalog, name: str, spec, given: dict[str, str]) -> None:
+    """An existing table: its latest snapshot and manifests are readable (the writers and the
+    committer continue from them), and ``--table_conf`` asks for none of its layout options
+    to change (they would be silently ignored)."""
+    if not catalog.table_exists(name):
+        return
+    table = catalog.get_table(name)
+    table.new_read_builder().new_scan().plan()
+    for key in LAYOUT_OPTIONS:
+        wanted = spec.options.get(key) if spec is not None and key in given else None
+        existing = table.schema.options.get(key, TABLE_OPTIONS[key].default)
+        if wanted is not None and wanted != existing:
+            raise InvalidJobOption(f"table {name}: --table_conf {key}={wanted} differs from the existing table's "
+                                   f"{key}={existing}, which cannot change — leave {key} out of --table_conf, or "
+                                   f"drop the table and start the job again to rebuild it from a new snapshot")
 
 
 def _table_summary(table) -> str:

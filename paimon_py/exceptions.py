@@ -29,6 +29,11 @@ class TableFormatError(PaimonError, ValueError):
     """Table files that paimon_py cannot read, or whose metadata contradicts itself."""
 
 
+class CorruptFileError(TableFormatError):
+    """A table metadata file (snapshot, schema, manifest) that cannot be parsed: truncated,
+    overwritten, or not what its name says."""
+
+
 class UnsupportedFeatureError(PaimonError, NotImplementedError):
     """A Paimon feature that paimon_py does not implement."""
 

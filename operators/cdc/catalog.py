@@ -8,6 +8,7 @@ the same credentials, and the reader and the committer find the same ``PositionS
 
 from __future__ import annotations
 
+import uuid
 from typing import Mapping, Optional
 
 from operators.cdc.errors import UserError
@@ -41,3 +42,20 @@ def open_catalog(options: Mapping[str, str]):
     """The paimon_py catalog of a job's catalog options."""
     import paimon_py
     return paimon_py.CatalogFactory.create(dict(options))
+
+
+class WarehouseNotWritable(UserError):
+    """The job cannot create files in the warehouse (permissions, a read-only mount, credentials)."""
+
+
+def check_writable(catalog) -> None:
+    """Creates and deletes a small file in the warehouse; refuses a warehouse that takes none,
+    before the job creates anything there or on the source's server."""
+    probe = f"{catalog.warehouse}/.paimon-cdc-write-check-{uuid.uuid4().hex}"
+    try:
+        catalog.file_io.write_bytes(probe, b"")
+        catalog.file_io.delete(probe)
+    except OSError as e:
+        raise WarehouseNotWritable(f"cannot write to the warehouse {catalog.warehouse} ({' '.join(str(e).split())}) — "
+                                   f"make it writable (permissions, a read-only mount, credentials) or choose "
+                                   f"another --warehouse") from e

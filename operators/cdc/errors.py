@@ -1,6 +1,7 @@
 """The CDC side's errors. ``CdcError`` is their root; a ``UserError`` is one the user fixes (a flag,
 an option, a server setting, a privilege, a schema change), so the jobs print its message on
-one line and exit with code 2 (``operators/cli.py``)."""
+one line and exit with its ``exit_code``: 2 for what is found at start, 1 for a job that failed
+while running (``operators/cli.py``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ class CdcError(Exception):
 class UserError(CdcError):
     """Something the user fixes; the message says what is wrong and how to fix it."""
 
+    exit_code = 2
+    """A job's exit code when it stops for this error (``operators/cli.py``)."""
+
 
 class InvalidJobOption(UserError, ValueError):
     """A command-line flag or option is missing or has a bad value."""
@@ -19,3 +23,10 @@ class InvalidJobOption(UserError, ValueError):
 
 class SourceNotReady(UserError):
     """The source database is not set up for CDC (a server setting, a privilege, a slot...)."""
+
+
+class JobFailed(UserError):
+    """A job that started and then failed (after Flink's restart attempts); the message names
+    the cause, as one line ``<what> — <how to fix>``."""
+
+    exit_code = 1

@@ -71,8 +71,11 @@ class PostgresChangeSource:
     # --- start ---------------------------------------------------------------------------
 
     def start(self) -> list[Event]:
-        """Connects, (re)creates what is missing and returns the schema events of all tables."""
+        """Connects, (re)creates what is missing and returns the schema events of all tables; a
+        restart refuses to go on without the slot it resumes from (``check_slot_kept``)."""
         repl.end_own_connections(self.conn, self.config, self.instance)
+        if self.state and self.config.startup_mode != "snapshot":
+            repl.check_slot_kept(self.conn, self.config, self.state["lsn"])
         tables = repl.inspect_source(self.conn, self.config)
         repl.ensure_capture(self.conn, self.config, tables)
         if not self.state:
@@ -155,9 +158,15 @@ class PostgresChangeSource:
 
     def _stream_step(self, wait_s: float) -> list[Event]:
         if self.stream is None:
-            self.stream = repl.ReplicationStream(self.config, self.state["lsn"], self.instance).start()
+            # From the slot's confirmed position (what the lake holds), not from ``lsn``: the
+            # replication client confirms the server's WAL end by itself as soon as it has no
+            # unconfirmed data, so a stream started at ``lsn`` after a restore would confirm the
+            # changes of the restored, not yet committed checkpoint; if that commit then fails
+            # for good, the next start would miss them. What was handed over is dropped instead.
+            self.stream = repl.ReplicationStream(self.config, 0, self.instance).start()
         messages = self.stream.poll(self.config.poll_max_rows, wait_s)
-        transactions = [t for t in (self.decoder.feed(payload) for _, payload in messages) if t]
+        transactions = [t for t in (self.decoder.feed(payload) for _, payload in messages)
+                        if t and t.end_lsn > self.state["lsn"]]  # else handed over before a restart
         events = self._events(transactions)
         if transactions:
             self.state["lsn"] = max(self.state["lsn"], transactions[-1].end_lsn)

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field, replace
 from typing import Optional
 
 from operators.cdc.errors import InvalidJobOption
-from operators.cdc.catalog import catalog_options
+from operators.cdc.catalog import catalog_options, open_catalog
 from operators.cdc.source import SourcePlan, SyncSource
+from operators.cdc.source_position import PositionStore
 from operators.cdc.sync_flags import parse_key_values, sync_parser, table_pattern, targets_of
 from operators.postgres import replication as repl
 from operators.postgres.change_source import PostgresSourceFactory
@@ -28,6 +29,8 @@ class PostgresPreparation:
     """The client side of the PostgreSQL source (``SourcePreparation``)."""
 
     factory: PostgresSourceFactory
+    catalog_options: Optional[dict[str, str]] = None
+    """The lake's, to check the slot a restart resumes from (None: no lake to check)."""
     tables: list[SourceTable] = field(default_factory=list)
     """The matched tables, as ``check`` found them (``create`` publishes them)."""
 
@@ -36,9 +39,11 @@ class PostgresPreparation:
         return self.factory.config
 
     def check(self) -> SourcePlan:
-        """Server settings, privileges, the matched tables and every column's type."""
+        """Server settings, privileges, the slot a restart resumes from, the matched tables and
+        every column's type."""
         conn = repl.connect(self.config)
         try:
+            self._check_published_position(conn)
             self.tables = tables = repl.inspect_source(conn, self.config)
             if not tables and not self.config.publish_schemas:
                 raise InvalidJobOption(
@@ -52,6 +57,13 @@ class PostgresPreparation:
             return SourcePlan(events, ticks)
         finally:
             conn.close()
+
+    def _check_published_position(self, conn) -> None:
+        if self.catalog_options is None or self.config.startup_mode == "snapshot":
+            return
+        published = PositionStore.of(open_catalog(self.catalog_options)).load(self.config.source_id)
+        if published is not None:
+            repl.check_slot_kept(conn, self.config, published.state["lsn"])
 
     def create(self) -> None:
         """The publication and the slot (reused when present)."""
@@ -75,7 +87,8 @@ def from_args(argv: Optional[list[str]], database_sync: bool) -> SyncSource:
                          table_pattern=table_pattern(config.table_pattern, args.excluding_tables))
     catalog = catalog_options(args.warehouse, parse_key_values(args.catalog_conf, "--catalog_conf"))
     name = f"{job} {args.database}" if database_sync else f"{job} {args.database}.{args.table}"
-    return SyncSource(name, PostgresPreparation(PostgresSourceFactory(config, targets)), catalog, args, config.slot)
+    return SyncSource(name, PostgresPreparation(PostgresSourceFactory(config, targets), catalog), catalog, args,
+                      config.slot)
 
 
 def _snapshot_ticks(conn, tables, chunk_size: int) -> int:

@@ -140,6 +140,24 @@ def _check_slot(slot: SlotState, config: PostgresSourceConfig) -> None:
                              f"slot.name")
 
 
+def check_slot_kept(conn, config: PostgresSourceConfig, lsn: int) -> None:
+    """Refuses to resume from ``lsn`` when the job's slot, which kept the changes since then, is
+    gone (dropped) or invalidated (the server removed WAL it needed): PostgreSQL would otherwise
+    stream from a new slot's start, silently skipping what happened in between."""
+    with conn.cursor() as cur:  # wal_status: PostgreSQL 13+
+        cur.execute("SELECT to_jsonb(s) ->> 'wal_status' FROM pg_replication_slots s WHERE slot_name = %s",
+                    (config.slot,))
+        row = cur.fetchone()
+    gone = f"so the changes after LSN {format_lsn(lsn)} that the lake has not received are gone"
+    fix = ("start again with a new slot.name: the job takes a new snapshot, which its primary-key tables "
+           "converge to (drop the lake tables without a primary key first: their rows would repeat)")
+    if row is None:
+        raise SourceNotReady(f"slot {config.slot} no longer exists (it was dropped), {gone} — {fix}")
+    if row[0] == "lost":
+        raise SourceNotReady(f"slot {config.slot} was invalidated: the server removed WAL it still needed "
+                             f"(max_slot_wal_keep_size), {gone} — {fix}; raise max_slot_wal_keep_size")
+
+
 # --- tables and publication -----------------------------------------------------------------
 
 @dataclass(frozen=True)

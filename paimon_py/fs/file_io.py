@@ -17,11 +17,17 @@ from __future__ import annotations
 
 import os
 import uuid
-from typing import BinaryIO, Mapping
+from typing import BinaryIO, Callable, Mapping, TypeVar
 
 import pyarrow.fs as pafs
 
 from paimon_py.config_option import BOOLEAN, ConfigOption, OptionSet
+from paimon_py.exceptions import CorruptFileError
+
+T = TypeVar("T")
+
+CORRUPT_FILE_FIX = ("restore the file from a backup or a copy of the table, or roll the table back to a snapshot "
+                    "that does not use it (paimon-cdc rollback <database.table> --to-snapshot N)")
 
 S3_CONFIG = OptionSet("Paimon S3", [
     ConfigOption("s3.endpoint", description="S3 endpoint; `http://host:port` for an S3-compatible server"),
@@ -85,6 +91,16 @@ class FileIO:
 
     def read_text(self, path: str) -> str:
         return self.read_bytes(path).decode("utf-8")
+
+    def read_parsed(self, path: str, what: str, parse: Callable[[bytes], T]) -> T:
+        """``parse`` of the file's bytes; a file it cannot parse (truncated, overwritten) raises
+        ``CorruptFileError`` naming the file and what to do, never a parser's error."""
+        data = self.read_bytes(path)
+        try:
+            return parse(data)
+        except Exception as e:  # noqa: BLE001 - any parser error means the same: the file is damaged
+            raise CorruptFileError(f"{what} {path} is corrupt or truncated ({len(data)} bytes; "
+                                   f"{type(e).__name__}: {' '.join(str(e).split())[:200]}) — {CORRUPT_FILE_FIX}") from e
 
     def open_input(self, path: str) -> BinaryIO:
         return self.filesystem.open_input_file(path)

@@ -108,8 +108,8 @@ class IndexManifestFile:
     def read(self, name: str | None) -> list[IndexManifestEntry]:
         if name is None:
             return []
-        data = self.file_io.read_bytes(self.path_factory.manifest_path(name))
-        return [IndexManifestEntry.from_avro(r) for r in decode_records(data)]
+        return self.file_io.read_parsed(self.path_factory.manifest_path(name), "index manifest",
+                                        lambda data: [IndexManifestEntry.from_avro(r) for r in decode_records(data)])
 
     def write(self, entries: Sequence[IndexManifestEntry]) -> str:
         name = self.path_factory.new_index_manifest()

@@ -29,8 +29,8 @@ class ManifestFile:
         self.schema_id = schema_id
 
     def read(self, file_name: str) -> list[ManifestEntry]:
-        data = self.file_io.read_bytes(self.path_factory.manifest_path(file_name))
-        return [ManifestEntry.from_avro(r) for r in decode_records(data)]
+        return self.file_io.read_parsed(self.path_factory.manifest_path(file_name), "manifest file",
+                                        lambda data: [ManifestEntry.from_avro(r) for r in decode_records(data)])
 
     def write(self, entries: Sequence[ManifestEntry]) -> list[ManifestFileMeta]:
         """Write entries into one or more manifest files of about the target size."""

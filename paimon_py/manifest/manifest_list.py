@@ -80,5 +80,5 @@ class ManifestList:
         return name, len(data)
 
     def read(self, name: str) -> list[ManifestFileMeta]:
-        data = self.file_io.read_bytes(self.path_factory.manifest_path(name))
-        return [ManifestFileMeta.from_avro(r) for r in decode_records(data)]
+        return self.file_io.read_parsed(self.path_factory.manifest_path(name), "manifest list",
+                                        lambda data: [ManifestFileMeta.from_avro(r) for r in decode_records(data)])

@@ -37,7 +37,8 @@ class SchemaManager:
         return self.schema(ids[-1]) if ids else None
 
     def schema(self, schema_id: int) -> TableSchema:
-        return TableSchema.from_json(self.file_io.read_text(self.schema_path(schema_id)))
+        return self.file_io.read_parsed(self.schema_path(schema_id), "schema file",
+                                        lambda data: TableSchema.from_json(data.decode()))
 
     def create_table(self, schema: Schema) -> TableSchema:
         """Write schema-0; raises FileExistsError if the table already has a schema."""

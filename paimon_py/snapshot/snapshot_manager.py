@@ -41,7 +41,7 @@ class SnapshotManager:
     def snapshot(self, snapshot_id: int) -> Snapshot:
         path = self.snapshot_path(snapshot_id)
         try:
-            return Snapshot.from_json(self.file_io.read_text(path))
+            return self.file_io.read_parsed(path, "snapshot file", lambda data: Snapshot.from_json(data.decode()))
         except FileNotFoundError:
             raise FileNotFoundError(f"Snapshot {snapshot_id} does not exist (no file {path}); "
                                     f"it may have expired.") from None

@@ -1,7 +1,7 @@
 """For the job tests of every source: a sync job in a child process (``Job``), the lake as
 pypaimon reads it (``lake_rows``), waiting until a source table and its lake table hold the same
-rows (``wait_rows_equal``), and bad starts with what a refusal looks like (``Case``,
-``assert_refused``)."""
+rows (``wait_rows_equal``), bad starts with what a refusal looks like (``Case``,
+``assert_refused``), and what a job that failed while running looks like (``assert_failed``)."""
 
 from __future__ import annotations
 
@@ -24,16 +24,22 @@ class Job:
     """A sync job in a child process; ``stop()`` kills its whole process group. Its Flink logs
     (with what the Python operators log) go to ``<log_path>.flink/``."""
 
-    def __init__(self, name: str, args: list[str], log_path: str, env: dict | None = None):
+    def __init__(self, name: str, args: list[str], log_path: str, env: dict | None = None,
+                 stderr_path: Optional[str] = None):
+        """``stderr_path``: stderr there, apart from stdout (else both go to ``log_path``)."""
         self.log = open(log_path, "ab")
+        self.stderr_path = stderr_path
         self.flink_log_dir = log_path + ".flink"
         env = {**(env or os.environ), "FLINK_LOG_DIR": self.flink_log_dir}
         command = [sys.executable, os.path.join(ROOT, "jobs", f"{name}.py"), *args,
                    "--flink_conf", "execution.checkpointing.interval=500ms",
                    "--flink_conf", "execution.checkpointing.min-pause=100ms",
                    "--flink_conf", "restart-strategy.fixed-delay.delay=200ms"]
-        self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT,
+        stderr = open(stderr_path, "ab") if stderr_path else subprocess.STDOUT
+        self.process = subprocess.Popen(command, stdout=self.log, stderr=stderr,
                                         start_new_session=True, cwd=ROOT, env=env)
+        if stderr_path:
+            stderr.close()
         self.log_path = log_path
         self.left_behind: list[str] = []
 
@@ -135,6 +141,21 @@ class Case:
     flags: list[str]
     conf: dict[str, str] = field(default_factory=dict)
     expected: str = ""
+
+
+def assert_failed(job: Job, timeout: float, expected: str) -> str:
+    """A running job (started with ``stderr_path``) failed: it ends within ``timeout`` s with exit
+    code 1 and one line ``error: <what> — <how to fix>`` on stderr holding ``expected``, no
+    traceback; returns that line."""
+    code = job.wait(timeout)
+    with open(job.stderr_path, errors="replace") as f:
+        stderr = f.read()
+    lines = stderr.strip().splitlines()
+    assert code == 1, f"exit code {code}\n{job.output()}\n{stderr[-3000:]}"
+    assert len(lines) == 1 and lines[0].startswith("error: ") and " — " in lines[0], stderr[-3000:]
+    assert expected in lines[0], lines[0]
+    assert "Traceback" not in stderr + job.output(tail=10 ** 9)
+    return lines[0]
 
 
 def assert_refused(result: subprocess.CompletedProcess, expected: str) -> None:

@@ -40,21 +40,34 @@ def my():
 
 CASES = {
     "unknown source option": Case("mysql_sync_database", [], {"server-idd": "5"},
-                                  "server-idd is not a --mysql_conf option"),
-    "bad startup mode": Case("mysql_sync_database", [], {"scan.startup.mode": "earliest"}, "scan.startup.mode=earliest"),
+                                  "server-idd is not a --mysql_conf option — known: hostname, port, "),
+    "bad startup mode": Case("mysql_sync_database", [], {"scan.startup.mode": "earliest"},
+                             "scan.startup.mode=earliest is unknown — use one of initial, latest-offset, earliest-offset"),
     "offset without a position": Case("mysql_sync_database", [], {"scan.startup.mode": "specific-offset"},
-                                      "scan.startup.specific-offset"),
+                                      "scan.startup.mode=specific-offset needs a position — set "
+                                      "scan.startup.specific-offset.file and .pos, or .gtid-set"),
     "bad chunk size": Case("mysql_sync_database", [], {"scan.incremental.snapshot.chunk.size": "many"},
-                           "scan.incremental.snapshot.chunk.size=many"),
+                           "scan.incremental.snapshot.chunk.size=many is not an integer — give a whole number"),
     "bad type mapping": Case("mysql_sync_database", ["--type_mapping", "to-nullable,tinyint1-not-boo"], {},
-                             "--type_mapping tinyint1-not-boo"),
-    "bad merge_shards": Case("mysql_sync_database", ["--merge_shards", "yes"], {}, "--merge_shards"),
-    "refused connection": Case("mysql_sync_database", [], {"port": "1"}, "hostname"),
-    "wrong password": Case("mysql_sync_database", [], {"password": "wrong"}, "password"),
-    "missing privilege": Case("mysql_sync_database", [], {"username": "reader", "password": "pw"}, "REPLICATION"),
-    "no primary key": Case("mysql_sync_table", ["--table", "ev"], {"table-name": "events"}, "--primary_keys"),
-    "no table matches": Case("mysql_sync_table", ["--table", "t"], {"table-name": "nope"}, "no table matches"),
-    "bad table option": Case("mysql_sync_database", ["--table_conf", "merge-engine=newest"], {}, "merge-engine"),
+                             "--type_mapping tinyint1-not-boo: unknown — use one of tinyint1-not-bool"),
+    "bad merge_shards": Case("mysql_sync_database", ["--merge_shards", "yes"], {},
+                             "argument --merge_shards: invalid choice: 'yes' (choose from 'true', 'false') — see "
+                             "mysql_sync_database --help"),
+    "refused connection": Case("mysql_sync_database", [], {"port": "1"},
+                               "— check hostname and port in --mysql_conf, and that the server runs"),
+    "wrong password": Case("mysql_sync_database", [], {"password": "wrong"},
+                           "Access denied for user 'root'@'127.0.0.1' (using password: YES)) — check username and "
+                           "password in --mysql_conf"),
+    "missing privilege": Case("mysql_sync_database", [], {"username": "reader", "password": "pw"},
+                              "user reader lacks the REPLICATION SLAVE privilege — GRANT REPLICATION SLAVE ON *.* TO "
+                              "'reader'@'<host>'"),
+    "no primary key": Case("mysql_sync_table", ["--table", "ev"], {"table-name": "events"},
+                           "source table shop.events has no primary key — pass --primary_keys"),
+    "no table matches": Case("mysql_sync_table", ["--table", "t"], {"table-name": "nope"},
+                              "no table matches database-name=shop table-name=nope — check the --mysql_conf patterns"),
+    "bad table option": Case("mysql_sync_database", ["--table_conf", "merge-engine=newest"], {},
+                             "table lake.events: merge-engine=newest is unknown — use one of deduplicate, partial-update, "
+                             "aggregation, first-row"),
 }
 
 
@@ -83,11 +96,15 @@ def test_refused_with_one_line_and_nothing_created(my, tmp_path, name):
 
 
 SERVER_SETTINGS = {
-    "binary logging off": ({"log-bin": None}, "log_bin"),
-    "statement-based binlog": ({"binlog-format": "STATEMENT"}, "binlog_format"),
-    "minimal row image": ({"binlog-row-image": "MINIMAL"}, "binlog_row_image"),
-    "row metadata not full": ({"binlog-row-metadata": "MINIMAL"}, "binlog_row_metadata"),
-    "compressed binlog": ({"log-bin-compress": "ON"}, "log_bin_compress"),
+    "binary logging off": ({"log-bin": None}, "binary logging is off (log_bin=OFF) — start the server with log_bin=binlog"),
+    "statement-based binlog": ({"binlog-format": "STATEMENT"},
+                               "binlog_format=STATEMENT: the source needs ROW — SET GLOBAL binlog_format=ROW"),
+    "minimal row image": ({"binlog-row-image": "MINIMAL"},
+                          "binlog_row_image=MINIMAL: the source needs FULL — SET GLOBAL binlog_row_image=FULL"),
+    "row metadata not full": ({"binlog-row-metadata": "MINIMAL"},
+                              "binlog_row_metadata=MINIMAL: the source needs FULL — SET GLOBAL binlog_row_metadata=FULL"),
+    "compressed binlog": ({"log-bin-compress": "ON"},
+                          "log_bin_compress=ON: the source needs OFF — SET GLOBAL log_bin_compress=OFF"),
 }
 
 

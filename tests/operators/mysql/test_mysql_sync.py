@@ -187,7 +187,9 @@ def test_a_purged_position_is_refused_at_restart(tmp_path):
         result = subprocess.run([sys.executable, os.path.join(ROOT, "jobs", "mysql_sync_database.py"), *args],
                                 capture_output=True, text=True, timeout=120, cwd=ROOT,
                                 env={**os.environ, "PAIMON_CDC_LOG_DIR": str(tmp_path)})
-        assert_refused(result, "purged")
+        assert_refused(result, "— restart the job with a new snapshot (scan.startup.mode=initial, a fresh target) and "
+                               "keep binlogs longer")
+        assert "purged" in result.stderr
 
 
 def test_dml_logged_as_a_statement_stops_the_job(mariadb_server, mysql_database, tmp_path):

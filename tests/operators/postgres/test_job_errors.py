@@ -42,29 +42,51 @@ CASES = {
     "bad startup mode": Case("postgres_sync_database", [], {"scan.startup.mode": "earliest"},
                              "scan.startup.mode=earliest is unknown — use one of initial, latest-offset, snapshot"),
     "bad chunk size": Case("postgres_sync_database", [], {"scan.snapshot.chunk.size": "many"},
-                           "scan.snapshot.chunk.size=many is not an integer"),
-    "unknown flag": Case("postgres_sync_database", ["--tabel_conf", "bucket=2"], {}, "unrecognized arguments: --tabel_conf"),
-    "missing flag": Case("postgres_sync_table", [], {"table-name": "orders"}, "the following arguments are required: --table"),
-    "bad type mapping": Case("postgres_sync_database", ["--type_mapping", "to-strings"], {}, "--type_mapping to-strings"),
-    "bad regex": Case("postgres_sync_database", ["--excluding_tables", "(orders"], {}, "--excluding_tables (orders: not a valid regex"),
-    "bad metadata column": Case("postgres_sync_database", ["--metadata_column", "op_time"], {}, "op_time"),
+                           "scan.snapshot.chunk.size=many is not an integer — give a whole number"),
+    "unknown flag": Case("postgres_sync_database", ["--tabel_conf", "bucket=2"], {},
+                         "unrecognized arguments: --tabel_conf bucket=2 — see postgres_sync_database --help"),
+    "missing flag": Case("postgres_sync_table", [], {"table-name": "orders"},
+                         "the following arguments are required: --table — see postgres_sync_table --help"),
+    "bad type mapping": Case("postgres_sync_database", ["--type_mapping", "to-strings"], {},
+                             "--type_mapping to-strings: unknown — use one of to-string"),
+    "bad regex": Case("postgres_sync_database", ["--excluding_tables", "(orders"], {},
+                      "--excluding_tables (orders: not a valid regex"),
+    "bad metadata column": Case("postgres_sync_database", ["--metadata_column", "op_time"], {},
+                                "--metadata_column op_time: unknown — use one of table_name, database_name, "
+                                "schema_name, op_ts"),
     "bad computed column": Case("postgres_sync_table", ["--table", "t", "--computed_column", "d=decade(v)"],
-                                {"table-name": "orders"}, "decade"),
-    "unknown catalog option": Case("postgres_sync_database", ["--catalog_conf", "s3.acces-key=k"], {}, "s3.acces-key"),
+                                {"table-name": "orders"},
+                                "--computed_column 'd=decade(v)': unknown function decade — use one of date_format"),
+    "unknown catalog option": Case("postgres_sync_database", ["--catalog_conf", "s3.acces-key=k"], {},
+                                   "s3.acces-key is not a --catalog_conf option — known: warehouse, metastore"),
     "unsafe flink setting": Case("postgres_sync_database", ["--flink_conf", "execution.checkpointing.mode=AT_LEAST_ONCE"],
-                                 {}, "EXACTLY_ONCE"),
-    "refused connection": Case("postgres_sync_database", [], {"port": "1"}, "check hostname and port"),
-    "wrong password": Case("postgres_sync_database", [], {"password": "wrong"}, "check username and password"),
+                                 {}, "execution.checkpointing.mode AT_LEAST_ONCE a writer may flush after its barrier "
+                                     "and records could be committed twice or lost — set "
+                                     "execution.checkpointing.mode=EXACTLY_ONCE"),
+    "refused connection": Case("postgres_sync_database", [], {"port": "1"},
+                               "— check hostname and port in --postgres_conf, and that the server accepts TCP connections"),
+    "wrong password": Case("postgres_sync_database", [], {"password": "wrong"},
+                           'password authentication failed for user "postgres" — check username and password in '
+                           '--postgres_conf'),
     "missing privilege": Case("postgres_sync_database", [], {"username": "reader", "password": "pw"},
-                              "ALTER ROLE reader WITH REPLICATION"),
-    "unsupported type": Case("postgres_sync_table", ["--table", "shapes"], {"table-name": "shapes"}, "to-string"),
-    "no primary key": Case("postgres_sync_table", ["--table", "ev"], {"table-name": "events"}, "--primary_keys"),
-    "bad table option": Case("postgres_sync_database", ["--table_conf", "merge-engine=newest"], {}, "merge-engine"),
+                              "user reader may not stream changes — run ALTER ROLE reader WITH REPLICATION; as a superuser"),
+    "unsupported type": Case("postgres_sync_table", ["--table", "shapes"], {"table-name": "shapes"},
+                             "column 'p' has PostgreSQL type point, which has no Paimon type — use --type_mapping "
+                             "to-string"),
+    "no primary key": Case("postgres_sync_table", ["--table", "ev"], {"table-name": "events"},
+                           "source table public.events has no primary key — pass --primary_keys"),
+    "bad table option": Case("postgres_sync_database", ["--table_conf", "merge-engine=newest"], {},
+                             "table lake.events: merge-engine=newest is unknown — use one of deduplicate, partial-update, "
+                             "aggregation, first-row"),
     "bad bucket key": Case("postgres_sync_table", ["--table", "t", "--table_conf", "bucket-key=nope"],
-                           {"table-name": "orders"}, "bucket-key"),
+                           {"table-name": "orders"},
+                           "table lake.t: Option 'bucket-key' requires a fixed bucket count; set 'bucket' > 0. — fix "
+                           "--table_conf (or the existing table)"),
     "row tracking with a primary key": Case("postgres_sync_table", ["--table", "t", "--table_conf",
                                                                     "row-tracking.enabled=true"],
-                                            {"table-name": "orders"}, "Cannot define primary-key for row tracking table."),
+                                            {"table-name": "orders"},
+                                            "table lake.t: Cannot define primary-key for row tracking table. — fix "
+                                            "--table_conf (or the existing table)"),
 }
 
 
@@ -104,7 +126,7 @@ def test_a_server_without_logical_decoding(tmp_path):
         server.execute("CREATE TABLE orders (id bigint PRIMARY KEY)", database=DATABASE)
         warehouse = str(tmp_path / "lake")
         result = run(server, Case("postgres_sync_database", []), warehouse, "lake")
-        assert_refused(result, "wal_level = logical")
+        assert_refused(result, "wal_level is 'replica' — set wal_level = logical in postgresql.conf")
         assert_nothing_created(server, warehouse)
 
 
