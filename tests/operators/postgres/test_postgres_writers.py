@@ -17,7 +17,7 @@ import pyarrow as pa
 import pytest
 
 import paimon_py
-from tests.support import java_tool
+from tests.support import helpers, java_tool
 from tests.support.jobs import Job, lake_rows, wait_rows_equal
 from tests.support.console_lake import console
 from tests.support.postgres import conf_args, fresh_database, source_rows
@@ -109,18 +109,6 @@ def compact(capsys, warehouse: str, table: str) -> bool:
     return False
 
 
-def assert_snapshots_intact(warehouse: str, name: str) -> int:
-    """Every retained snapshot of ``lake.<name>`` reads back (its data and index files are all
-    there); returns how many there are."""
-    table = paimon_py.CatalogFactory.create({"warehouse": warehouse}).get_table(f"lake.{name}")
-    manager = table.snapshot_manager
-    ids = range(manager.earliest_snapshot_id(), manager.latest_snapshot_id() + 1)
-    for snapshot_id in ids:
-        read = table.new_read_builder().with_snapshot(snapshot_id)
-        read.new_read().to_arrow(read.new_scan().plan().splits())
-    return len(ids)
-
-
 def read_all(warehouse: str, names) -> dict[str, dict[str, list[dict]]]:
     """Each ``lake.<name>`` read by paimon_py, pypaimon and Paimon Java (one JVM), in one rendering."""
     catalog = paimon_py.CatalogFactory.create({"warehouse": warehouse})
@@ -133,7 +121,7 @@ def read_all(warehouse: str, names) -> dict[str, dict[str, list[dict]]]:
         ours = java_tool.render_table(read.new_read().to_arrow(read.new_scan().plan().splits()))
         theirs = java_tool.render_rows(lake_rows(warehouse, f"lake.{name}", ["id"]), LAKE_SCHEMA)
         out[name] = {"paimon_py": java_tool.canonical(ours), "pypaimon": java_tool.canonical(theirs),
-                     "java": java_tool.canonical(java_rows[java[name]])}
+                     "java": java_tool.canonical(java_tool.as_rows(java_rows[java[name]]))}
     return out
 
 
@@ -213,7 +201,8 @@ def test_compact_again_and_again_beside_two_live_sync_jobs(postgres_server, data
         expected = {name: sources.rendered(name) for name in TABLES}
     for name, reads in read_all(warehouse, list(TABLES)).items():
         assert reads == {"paimon_py": expected[name], "pypaimon": expected[name], "java": expected[name]}, name
-        assert_snapshots_intact(warehouse, name)
+        helpers.read_every_retained_snapshot(paimon_py.CatalogFactory.create({"warehouse": warehouse})
+                                             .get_table(f"lake.{name}"))
     assert all(outcomes["t_fixed"]), outcomes  # no job compacts it: nothing to conflict with
     assert discarded[1] == 0 and discarded[0] <= 2 * 2, discarded  # at most one per external compaction it lost to
     print(f"{[w.transactions for w in workloads]} transactions; compactions committed: "
