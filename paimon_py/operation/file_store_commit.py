@@ -276,7 +276,9 @@ class FileStoreCommit:
             return
         current = {e.bucket_key(): e.index_file.file_name
                    for e in self.index_manifest_file.read(latest.index_manifest if latest else None)}
-        replaced = {e.bucket_key(): e.index_file.file_name for e in changes if e.kind == FileKind.DELETE}
+        added = {e.index_file.file_name for e in changes if e.kind == FileKind.ADD}
+        replaced = {e.bucket_key(): e.index_file.file_name for e in changes  # the first of a chain X0 -> X1 -> X2
+                    if e.kind == FileKind.DELETE and e.index_file.file_name not in added}
         for key in {e.bucket_key() for e in changes}:
             if current.get(key) != replaced.get(key):
                 partition, bucket, index_type = key

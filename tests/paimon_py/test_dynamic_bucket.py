@@ -138,3 +138,21 @@ def test_a_second_writer_of_a_dynamic_bucket_table_is_refused_not_duplicating_ke
     assert [r["id"] for r in h.rows_sorted(table, ["id"])] == list(range(20))
     for write in (first_write, second_write):
         write.close()
+
+
+def test_one_commit_of_two_prepared_index_files_of_a_bucket_is_not_a_conflict(tmp_path):
+    """A writer that prepared twice before one commit (the Flink writer across a schema change)
+    hands over X1 replacing X0 and X2 replacing X1: the chain replaces X0, which is current."""
+    table = h.create_table(h.paimon_py_catalog(tmp_path), "t", SCHEMA, primary_keys=["pt", "id"])
+    h.write_batches(table, _batch(np.arange(10), "a"))
+    builder = table.new_batch_write_builder()
+    write = builder.new_write()
+    write.write_arrow(_batch(np.arange(10, 20), "b"))
+    messages = write.prepare_commit()
+    write.write_arrow(_batch(np.arange(20, 30), "c"))
+    messages += write.prepare_commit()
+    builder.new_commit().commit(messages)
+    write.close()
+    table = h.paimon_py_catalog(tmp_path).get_table(f"{h.DB}.t")
+    assert {key: len(hashes) for key, hashes in bucket_index(table).items()} == {((), 0): 30}
+    assert [r["id"] for r in h.rows_sorted(table, ["id"])] == list(range(30))
