@@ -10,6 +10,15 @@ Source positions (``operators/source_position.py``) wait beside the committables
 of checkpoint ``n`` goes into the properties of each snapshot committed for ``n`` and, once
 everything up to ``n`` is committed, is published for the source to acknowledge.
 
+Another writer of the same table (``paimon-cdc compact``, another job) may have compacted or
+deleted files this job's compaction replaces: the COMPACT part of a checkpoint is then refused by
+the commit's conflict checks. Its APPEND part (the new data) is committed first and never
+conflicts with a compaction, so no row is lost; the refused compaction's files are deleted and,
+since the writers hold that compaction in their view of the bucket, the committer fails the job
+once after committing everything else (``CompactionConflictNeedsRestart``, Paimon's failover on a
+file conflict): the writers restart from the table as committed. A conflict while committing
+restored state only discards the compaction (the writers restart from the table anyway).
+
 After a restore (``R(n)``), pending committables are committed the same way. If that committed
 anything, writers that restored concurrently may have read the table before it, so their
 sequence numbers could fall behind the new files: the committer then fails the job once on
@@ -19,6 +28,7 @@ committed (Paimon's ``RestoreAndFailCommittableStateManager``).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import defaultdict
 from typing import Iterable, Optional, Union
@@ -26,10 +36,14 @@ from typing import Iterable, Optional, Union
 from operators.cdc.source_position import PendingPosition, PositionStore, SourcePosition
 from operators.sink.table_writer import Committable
 from paimon_py.catalog import FileSystemCatalog
+from paimon_py.exceptions import CommitConflictError
+from paimon_py.operation.full_compaction import compaction_output_paths
 from paimon_py.snapshot.snapshot import Snapshot
 
 
 Pending = Union[Committable, PendingPosition]
+
+LOG = logging.getLogger(__name__)
 
 
 def _properties(position: Optional[SourcePosition]) -> Optional[dict[str, str]]:
@@ -38,6 +52,11 @@ def _properties(position: Optional[SourcePosition]) -> Optional[dict[str, str]]:
 
 class RestoredCommitsNeedRestart(RuntimeError):
     """Raised once after committing restored committables, so writers restart on top of them."""
+
+
+class CompactionConflictNeedsRestart(RuntimeError):
+    """Raised after a commit whose compaction another writer's commit made obsolete (discarded),
+    so the writers restart from the table."""
 
 
 class TableCommitterLogic:
@@ -51,11 +70,17 @@ class TableCommitterLogic:
         """Lake table -> the id of the newest snapshot this committer made in it."""
         self.latency_ms = 0
         """The last ``commit`` that made snapshots: from its start until its last snapshot was visible."""
+        self.discarded: list[str] = []
+        """Why compactions of the last ``commit`` were discarded (one line each)."""
 
-    def commit(self, pending: Iterable[Pending], up_to: int) -> tuple[list[Snapshot], list[Pending]]:
+    def commit(self, pending: Iterable[Pending], up_to: int,
+               restoring: bool = False) -> tuple[list[Snapshot], list[Pending]]:
         """Commit pending committables with checkpoint id <= ``up_to``, publish the source
-        positions up to there; returns the snapshots made and what is still pending."""
+        positions up to there; returns the snapshots made and what is still pending. Raises
+        ``CompactionConflictNeedsRestart`` afterwards if a compaction was discarded (not when
+        ``restoring``)."""
         started = time.monotonic()
+        self.discarded = []
         due, later = [], []
         for c in pending:
             (due if c.checkpoint_id <= up_to else later).append(c)
@@ -68,8 +93,8 @@ class TableCommitterLogic:
         for name, by_checkpoint in grouped.items():
             table, commit = self._committer(name)
             for checkpoint_id in commit.filter_committed(sorted(by_checkpoint)):
-                made = commit.commit(by_checkpoint[checkpoint_id], identifier=checkpoint_id,
-                                     properties=_properties(positions.get(checkpoint_id)))
+                made = self._commit_checkpoint(name, by_checkpoint[checkpoint_id], checkpoint_id,
+                                               _properties(positions.get(checkpoint_id)))
                 if made:
                     self.latest_snapshots[name] = made[-1].id
                     self.latency_ms = int((time.monotonic() - started) * 1000)
@@ -78,7 +103,28 @@ class TableCommitterLogic:
                 table.new_expire_snapshots().expire()
         if positions:
             self.positions.publish(positions[max(positions)])
+        if self.discarded and not restoring:
+            raise CompactionConflictNeedsRestart(
+                "; ".join(self.discarded) + ". Their data is committed; restarting once so that the writers "
+                "continue from the table (expected beside `paimon-cdc compact` or another writer; a job "
+                "written with --table_conf write-only=true does not compact and never conflicts).")
         return snapshots, later
+
+    def _commit_checkpoint(self, name: str, messages: list, checkpoint_id: int,
+                           properties: Optional[dict[str, str]]) -> list[Snapshot]:
+        """The APPEND snapshot of a checkpoint's new files, then the COMPACT snapshot of its
+        compactions; a compaction that conflicts is discarded (its files deleted)."""
+        table, commit = self._committer(name)
+        made = commit.commit([m.appended() for m in messages], identifier=checkpoint_id, properties=properties)
+        compactions = [m.compaction() for m in messages]
+        try:
+            return made + commit.commit(compactions, identifier=checkpoint_id, properties=properties)
+        except CommitConflictError as conflict:
+            for path in compaction_output_paths(table, compactions):
+                table.file_io.delete(path)
+            self.discarded.append(f"the compaction of {name} for checkpoint {checkpoint_id} was discarded: {conflict}")
+            LOG.warning("%s", self.discarded[-1])
+            return made
 
     def _committer(self, name: str):
         """The table and its committer; rebuilt when the table's schema changed (the committer
@@ -92,7 +138,7 @@ class TableCommitterLogic:
 
     def restore(self, pending: Iterable[Pending], restored_id: int) -> list[Pending]:
         """Commit what a restored state still holds; raise once if that changed the table."""
-        snapshots, later = self.commit(pending, restored_id)
+        snapshots, later = self.commit(pending, restored_id, restoring=True)
         if snapshots:
             raise RestoredCommitsNeedRestart(
                 f"Committed {len(snapshots)} snapshot(s) restored from checkpoint {restored_id}; "

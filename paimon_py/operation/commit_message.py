@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from paimon_py.io.data_file_meta import DataFileMeta
-from paimon_py.manifest.index_manifest import IndexFileMeta
+from paimon_py.manifest.index_manifest import HASH_INDEX, IndexFileMeta
 from paimon_py.mergetree.increment import CommitIncrement
 
 
@@ -37,3 +37,17 @@ class CommitMessage:
         return not (self.new_files or self.changelog_files or self.compact_before
                     or self.compact_after or self.compact_changelog_files
                     or self.new_index_files or self.deleted_index_files)
+
+    def appended(self) -> CommitMessage:
+        """The part an APPEND snapshot takes: new files, their changelog, HASH index changes."""
+        return CommitMessage(self.partition, self.bucket, self.total_buckets, self.new_files, self.changelog_files,
+                             new_index_files=[f for f in self.new_index_files if f.index_type == HASH_INDEX],
+                             deleted_index_files=[f for f in self.deleted_index_files if f.index_type == HASH_INDEX])
+
+    def compaction(self) -> CommitMessage:
+        """The part a COMPACT snapshot takes: compaction results and deletion-vector index changes."""
+        return CommitMessage(self.partition, self.bucket, self.total_buckets,
+                             compact_before=self.compact_before, compact_after=self.compact_after,
+                             compact_changelog_files=self.compact_changelog_files,
+                             new_index_files=[f for f in self.new_index_files if f.index_type != HASH_INDEX],
+                             deleted_index_files=[f for f in self.deleted_index_files if f.index_type != HASH_INDEX])

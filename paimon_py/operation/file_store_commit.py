@@ -23,7 +23,7 @@ from paimon_py.exceptions import CommitConflictError, FileDeletionConflict, Inva
 from paimon_py.fs.file_io import FileIO
 from paimon_py.io.data_file_meta import DataFileMeta
 from paimon_py.io.path_factory import FileStorePathFactory
-from paimon_py.manifest.index_manifest import DELETION_VECTORS_INDEX, HASH_INDEX, IndexFileMeta, IndexManifestEntry, IndexManifestFile
+from paimon_py.manifest.index_manifest import HASH_INDEX, IndexFileMeta, IndexManifestEntry, IndexManifestFile
 from paimon_py.manifest.manifest_entry import FileKind, ManifestEntry, live_files
 from paimon_py.manifest.manifest_file import ManifestFile
 from paimon_py.manifest.manifest_list import ManifestFileMeta, ManifestList
@@ -269,19 +269,27 @@ class FileStoreCommit:
             self._check_level_overlap([e for e in merged if (e.partition, e.bucket) in touched])
 
     def _check_index_conflicts(self, latest: Snapshot | None, changes: Sequence[IndexManifestEntry]) -> None:
-        """A bucket's new deletion-vector index file was made from the one it replaces (a DELETE
-        of it, or none): if another commit replaced that meanwhile, its deletions would be lost."""
-        changes = [e for e in changes if e.index_file.index_type == DELETION_VECTORS_INDEX]
+        """A bucket's new index file (deletion vectors, HASH index) was made from the one it
+        replaces (a DELETE of it, or none): if another commit replaced that meanwhile, its
+        deletions or keys would be lost."""
         if not changes:
             return
         current = {e.bucket_key(): e.index_file.file_name
                    for e in self.index_manifest_file.read(latest.index_manifest if latest else None)}
-        replaced = {e.bucket_key(): e.index_file.file_name for e in changes if e.kind == FileKind.DELETE}
+        added = {e.index_file.file_name for e in changes if e.kind == FileKind.ADD}
+        replaced = {e.bucket_key(): e.index_file.file_name for e in changes  # the first of a chain X0 -> X1 -> X2
+                    if e.kind == FileKind.DELETE and e.index_file.file_name not in added}
         for key in {e.bucket_key() for e in changes}:
             if current.get(key) != replaced.get(key):
+                partition, bucket, index_type = key
+                where = f"bucket {bucket} of partition {self.scan.partition_of(partition)}"
+                if index_type == HASH_INDEX:
+                    raise CommitConflictError(
+                        f"the HASH index of {where} was changed by another writer's commit: a dynamic-bucket "
+                        f"table (bucket = -1) takes one writer job — stop the other job, or give the table "
+                        f"fixed buckets ('bucket' = N) to write it from several jobs")
                 raise CommitConflictError(
-                    f"Deletion vectors of bucket {key[1]} of partition {self.scan.partition_of(key[0])} "
-                    f"were changed by a concurrent commit; retry from the latest snapshot.")
+                    f"Deletion vectors of {where} were changed by a concurrent commit; retry from the latest snapshot.")
 
     def _check_bucket_counts(self, entries: list[ManifestEntry]) -> None:
         counts: dict[bytes, set[int]] = {}

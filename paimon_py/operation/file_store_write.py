@@ -230,7 +230,9 @@ class FileStoreWrite:
             message = CommitMessage.of(partition, bucket, self.total_buckets,
                                        writer.prepare_commit(wait_compaction))
             if self.dynamic:
-                message.new_index_files += self._maintainer(partition, bucket).prepare_commit()
+                new, replaced = self._maintainer(partition, bucket).prepare_commit()
+                message.new_index_files += new
+                message.deleted_index_files += replaced
             return message
 
         if len(writers) <= 1:

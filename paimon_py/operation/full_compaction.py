@@ -20,7 +20,6 @@ from typing import Callable
 
 from paimon_py.exceptions import CommitConflictError
 from paimon_py.operation.commit_message import CommitMessage
-from paimon_py.operation.file_store_write import FileStoreWrite
 from paimon_py.snapshot.snapshot import Snapshot
 
 PartitionFilter = Callable[[tuple], bool]
@@ -104,7 +103,7 @@ class FullCompaction:
             messages = write.prepare_commit()
         finally:
             write.close()
-        return PreparedCompaction(base.id if base else None, messages, written_paths(write, messages))
+        return PreparedCompaction(base.id if base else None, messages, compaction_output_paths(self.table, messages))
 
     def commit(self, prepared: PreparedCompaction) -> Snapshot | None:
         """The COMPACT snapshot of ``prepared`` (None if it changed nothing); on a conflict the
@@ -123,13 +122,15 @@ class FullCompaction:
             self.table.file_io.delete(path)
 
 
-def written_paths(write: FileStoreWrite, messages: list[CommitMessage]) -> list[str]:
-    """The files compaction wrote for ``messages`` (upgraded files are old ones, not listed)."""
+def compaction_output_paths(table, messages: list[CommitMessage]) -> list[str]:
+    """The files compaction wrote for ``messages`` of ``table`` (upgraded files are old ones, not
+    listed): what to delete when its commit is refused."""
     paths = []
+    path_factory = table.new_path_factory()
     for m in messages:
         kept = {f.file_name for f in m.compact_before}
-        partition_path = write.partition_computer.path(m.partition)
-        paths += [write.file_reader.file_path(partition_path, m.bucket, f)
+        bucket_path = path_factory.bucket_path(table.partition_computer.path(m.partition), m.bucket)
+        paths += [f.external_path or f"{bucket_path}/{f.file_name}"
                   for f in m.compact_after + m.compact_changelog_files if f.file_name not in kept]
-        paths += [write.index_manifest_file.path_factory.index_file_path(f.file_name) for f in m.new_index_files]
+        paths += [path_factory.index_file_path(f.file_name) for f in m.new_index_files]
     return paths

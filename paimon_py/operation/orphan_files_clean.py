@@ -16,6 +16,10 @@ Follows Java's ``LocalOrphanFilesClean``:
   (their delta files are changelog);
 * candidates are listed *before* the used files are read, so a file committed while the clean
   runs is either too young to be a candidate or already visible in a snapshot;
+* snapshots are read again until a listing shows none that was not read yet: a job's expiration
+  may remove a snapshot's manifests while they are read (read as empty, as Java does), and the
+  files it shared with newer snapshots are then found in those (with tight retention all the
+  snapshots of the first listing can expire during one clean);
 * ``schema/``, ``tag/``, ``consumer/`` and the ``branch/`` metadata are never touched; empty
   bucket/partition directories left behind are removed.
 
@@ -87,7 +91,7 @@ class OrphanFilesClean:
                 if info.type == pafs.FileType.File and self._old_enough(info):
                     candidates.setdefault(info.base_name, []).append(info.path)
         if candidates:
-            used = self._used_names(branches, set(candidates))
+            used = self._used_names(branches)
             for name, paths in candidates.items():
                 if name not in used:
                     for path in paths:
@@ -155,73 +159,39 @@ class OrphanFilesClean:
 
     # ---- what is used -----------------------------------------------------------------------
 
-    def _all_snapshots(self, branch: str) -> tuple[list[Snapshot], list[Snapshot]]:
-        """(snapshots and tags, decoupled changelogs) of a branch; files vanishing meanwhile are skipped."""
+    def _all_snapshots(self, branch: str, seen: set[tuple[str, int]]) -> tuple[list[Snapshot], list[Snapshot]]:
+        """(snapshots and tags, decoupled changelogs) of a branch not in ``seen`` (which gets their
+        ``(kind, id)``); files vanishing meanwhile are skipped."""
         root = branch_path(self.table_path, branch)
         found: dict[str, list[Snapshot]] = {"snapshot": [], "changelog": []}
         for kind, pattern in (("snapshot", _SNAPSHOT_NAME), ("changelog", _CHANGELOG_NAME)):
             directory = f"{root}/{kind}"
             for name in self.file_io.list_names(directory):
-                if pattern.match(name):
+                key = (kind, int(name.rsplit("-", 1)[1])) if pattern.match(name) else None
+                if key is not None and key not in seen:
                     try:
                         found[kind].append(Snapshot.from_json(self.file_io.read_text(f"{directory}/{name}")))
+                        seen.add(key)
                     except FileNotFoundError:
                         pass
-        tags = TagManager(self.file_io, self.table_path, branch).tagged_snapshots()
+        tags = [t for t in TagManager(self.file_io, self.table_path, branch).tagged_snapshots()
+                if ("snapshot", t.id) not in seen]
+        seen.update(("snapshot", t.id) for t in tags)
         return found["snapshot"] + tags, found["changelog"]
 
-    def _used_names(self, branches: list[str], candidates: set[str]) -> set[str]:
-        used: set[str] = set()
-        cache: dict[str, list[ManifestEntry]] = {}
-
-        def entries(manifest: str) -> list[ManifestEntry]:
-            if manifest not in cache:
-                cache[manifest] = self.files.read_manifest(manifest, tolerant=True)
-            return cache[manifest]
-
-        def manifests(list_name: str | None) -> list[str]:
-            if list_name is None:
-                return []
-            used.add(list_name)
-            names = [m.file_name for m in self.files.read_manifest_list(list_name, tolerant=True)]
-            used.update(names)
-            return names
-
-        def use_file(entry: ManifestEntry) -> None:
-            used.add(entry.file.file_name)
-            used.update(entry.file.extra_files)
-
+    def _used_names(self, branches: list[str]) -> set[str]:
+        used = _UsedNames(self.files)
         for branch in branches:
-            snapshots, changelogs = self._all_snapshots(branch)
-            for snapshot in snapshots:
-                # data files: those live in the snapshot (a file ADDed and DELETEd again before
-                # it is named by its manifests but no longer needed)
-                data = manifests(snapshot.base_manifest_list) + manifests(snapshot.delta_manifest_list)
-                merged = merge_entries(e for m in data for e in entries(m))
-                for entry in merged.values():
-                    if entry.kind == FileKind.ADD:
-                        use_file(entry)
-                for manifest in manifests(snapshot.changelog_manifest_list):
-                    for entry in entries(manifest):
-                        use_file(entry)
-                self._use_index_and_statistics(snapshot, used)
-            for changelog in changelogs:
-                # decoupled changelogs: every file their manifests name (Java's rule)
-                for list_name in (changelog.base_manifest_list, changelog.delta_manifest_list,
-                                  changelog.changelog_manifest_list):
-                    for manifest in manifests(list_name):
-                        for entry in entries(manifest):
-                            use_file(entry)
-                self._use_index_and_statistics(changelog, used)
-        return used
-
-    def _use_index_and_statistics(self, snapshot: Snapshot, used: set[str]) -> None:
-        if snapshot.index_manifest is not None:
-            used.add(snapshot.index_manifest)
-            used.update(r["_FILE_NAME"] for r in
-                        self.files.read_index_manifest(snapshot.index_manifest, tolerant=True))
-        if snapshot.statistics is not None:
-            used.add(snapshot.statistics)
+            seen: set[tuple[str, int]] = set()
+            while True:  # again while new snapshots appeared (see the module's docstring)
+                snapshots, changelogs = self._all_snapshots(branch, seen)
+                if not snapshots and not changelogs:
+                    break
+                for snapshot in snapshots:
+                    used.add_snapshot(snapshot)
+                for changelog in changelogs:
+                    used.add_changelog(changelog)
+        return used.names
 
     # ---- deleting ---------------------------------------------------------------------------
 
@@ -252,3 +222,60 @@ class OrphanFilesClean:
             parents = {os.path.dirname(p) for p in parents
                        if os.path.normpath(p) != root and self.files.try_delete_empty_dir(p)}
 
+
+
+class _UsedNames:
+    """The names of the files snapshots and changelogs use, their manifests read tolerantly (a
+    snapshot expired meanwhile uses nothing) and each once."""
+
+    def __init__(self, files: TableFiles):
+        self.files = files
+        self.names: set[str] = set()
+        self._entries: dict[str, list[ManifestEntry]] = {}
+
+    def add_snapshot(self, snapshot: Snapshot) -> None:
+        # data files: those live in the snapshot (a file ADDed and DELETEd again before it is
+        # named by its manifests but no longer needed)
+        data = self._manifests(snapshot.base_manifest_list) + self._manifests(snapshot.delta_manifest_list)
+        merged = merge_entries(e for m in data for e in self._read(m))
+        for entry in merged.values():
+            if entry.kind == FileKind.ADD:
+                self._use(entry)
+        for manifest in self._manifests(snapshot.changelog_manifest_list):
+            for entry in self._read(manifest):
+                self._use(entry)
+        self._add_index_and_statistics(snapshot)
+
+    def add_changelog(self, changelog: Snapshot) -> None:
+        """A decoupled changelog: every file its manifests name (Java's rule)."""
+        for list_name in (changelog.base_manifest_list, changelog.delta_manifest_list,
+                          changelog.changelog_manifest_list):
+            for manifest in self._manifests(list_name):
+                for entry in self._read(manifest):
+                    self._use(entry)
+        self._add_index_and_statistics(changelog)
+
+    def _read(self, manifest: str) -> list[ManifestEntry]:
+        if manifest not in self._entries:
+            self._entries[manifest] = self.files.read_manifest(manifest, tolerant=True)
+        return self._entries[manifest]
+
+    def _manifests(self, list_name: str | None) -> list[str]:
+        if list_name is None:
+            return []
+        self.names.add(list_name)
+        names = [m.file_name for m in self.files.read_manifest_list(list_name, tolerant=True)]
+        self.names.update(names)
+        return names
+
+    def _use(self, entry: ManifestEntry) -> None:
+        self.names.add(entry.file.file_name)
+        self.names.update(entry.file.extra_files)
+
+    def _add_index_and_statistics(self, snapshot: Snapshot) -> None:
+        if snapshot.index_manifest is not None:
+            self.names.add(snapshot.index_manifest)
+            self.names.update(r["_FILE_NAME"] for r in
+                              self.files.read_index_manifest(snapshot.index_manifest, tolerant=True))
+        if snapshot.statistics is not None:
+            self.names.add(snapshot.statistics)

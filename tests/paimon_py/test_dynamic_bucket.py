@@ -1,11 +1,14 @@
 """Dynamic bucket mode (``bucket = -1`` primary-key tables): bucket assignment as Paimon's, the
-HASH index paimon_py writes, and pypaimon 2.1.0 reading the tables."""
+HASH index paimon_py writes (a second writer refused at commit), and pypaimon 2.1.0 reading the
+tables."""
 
 from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pytest
 
+from paimon_py.exceptions import CommitConflictError
 from paimon_py.index.bucket_assigner import HashBucketAssigner, assigner_of
 from paimon_py.index.partition_index import BucketOwnership, PartitionIndex
 from tests.support import helpers as h
@@ -114,3 +117,42 @@ def test_hash_index_goes_into_the_append_snapshot(tmp_path):
     h.write_batches(table, _batch(np.arange(10), "x"))
     assert h.snapshot_kinds(h.table_dir(tmp_path, "t")) == ["APPEND"]
     assert bucket_index(table)
+
+
+def test_a_second_writer_of_a_dynamic_bucket_table_is_refused_not_duplicating_keys(tmp_path):
+    """Two writers that both loaded a bucket's HASH index: the first commit replaces it; the
+    second would drop the first's keys from the index (and a later update of one of them could
+    land in another bucket: a duplicate), so its commit is refused with what to do."""
+    table = h.create_table(h.paimon_py_catalog(tmp_path), "t", SCHEMA, primary_keys=["pt", "id"])
+    h.write_batches(table, _batch(np.arange(10), "a"))
+    first, second = table.new_batch_write_builder(), table.new_batch_write_builder()
+    first_write, second_write = first.new_write(), second.new_write()
+    first_write.write_arrow(_batch(np.arange(10, 20), "b"))
+    second_write.write_arrow(_batch(np.arange(20, 30), "c"))
+    first.new_commit().commit(first_write.prepare_commit())
+    messages = second_write.prepare_commit()
+    with pytest.raises(CommitConflictError, match=r"the HASH index of bucket 0 .* takes one writer job — "):
+        second.new_commit().commit(messages)
+    table = h.paimon_py_catalog(tmp_path).get_table(f"{h.DB}.t")
+    assert {key: len(hashes) for key, hashes in bucket_index(table).items()} == {((), 0): 20}
+    assert [r["id"] for r in h.rows_sorted(table, ["id"])] == list(range(20))
+    for write in (first_write, second_write):
+        write.close()
+
+
+def test_one_commit_of_two_prepared_index_files_of_a_bucket_is_not_a_conflict(tmp_path):
+    """A writer that prepared twice before one commit (the Flink writer across a schema change)
+    hands over X1 replacing X0 and X2 replacing X1: the chain replaces X0, which is current."""
+    table = h.create_table(h.paimon_py_catalog(tmp_path), "t", SCHEMA, primary_keys=["pt", "id"])
+    h.write_batches(table, _batch(np.arange(10), "a"))
+    builder = table.new_batch_write_builder()
+    write = builder.new_write()
+    write.write_arrow(_batch(np.arange(10, 20), "b"))
+    messages = write.prepare_commit()
+    write.write_arrow(_batch(np.arange(20, 30), "c"))
+    messages += write.prepare_commit()
+    builder.new_commit().commit(messages)
+    write.close()
+    table = h.paimon_py_catalog(tmp_path).get_table(f"{h.DB}.t")
+    assert {key: len(hashes) for key, hashes in bucket_index(table).items()} == {((), 0): 30}
+    assert [r["id"] for r in h.rows_sorted(table, ["id"])] == list(range(30))

@@ -87,8 +87,7 @@ def _check_reads(java_rows, warehouse, name, expected, what, keys=None, snapshot
     """
     if isinstance(java_rows, Exception):
         raise java_rows
-    java_rows = [{k: v for k, v in r.items() if not (k == "_rowkind" and v == "+U")}
-                 for r in java_rows]
+    java_rows = java_tool.as_rows(java_rows)
     # Java reads an old snapshot with that snapshot's schema (time travel before an added
     # column has no such column), paimon_py with the latest one: compare the expected columns
     projection = list(expected[0]) if expected and snapshot_id is not None else None
@@ -515,8 +514,7 @@ def test_java_filtered_reads_of_paimon_py_table(paimon_py_tables, name):
         try:
             if isinstance(java_rows, Exception):
                 raise java_rows
-            java_rows = [{k: v for k, v in r.items() if not (k == "_rowkind" and v == "+U")}
-                         for r in java_rows]
+            java_rows = java_tool.as_rows(java_rows)
             _assert_same(java_rows, expected, f"Java reading {name} WHERE {where}")
         except AssertionError as e:
             failures.append(str(e)[:1500])

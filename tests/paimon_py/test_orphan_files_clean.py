@@ -10,6 +10,7 @@ import pyarrow as pa
 
 from paimon_py.operation.expire_snapshots import ExpireSnapshots
 from paimon_py.operation.orphan_files_clean import OrphanFilesClean
+from paimon_py.operation.table_files import TableFiles
 from paimon_py.tag.tag_manager import TagManager
 from tests.support import helpers as h
 from tests.support.snapshot_history import (SCHEMA, History, assert_snapshots_read, files_on_disk, read_pypaimon,
@@ -168,3 +169,31 @@ def test_branch_snapshots_keep_their_files(warehouse):
     except RuntimeError as error:
         assert "broken" in str(error)
 
+
+
+def test_snapshots_expiring_while_they_are_read_leave_the_files_newer_snapshots_use(warehouse, monkeypatch):
+    """A job commits and expires (tight retention) while the clean reads the snapshots: every
+    snapshot of its first listing is gone before its manifests are read. The files they shared
+    with the newer snapshots are old, so they are candidates; the clean must find them in the
+    newer snapshots, not delete them."""
+    schema = pa.schema([pa.field("id", pa.int64())])
+    table = h.create_table(h.paimon_py_catalog(warehouse), "t", schema, options={"write-only": "true"})  # no compaction
+    for i in range(3):
+        h.write_batches(table, pa.table({"id": [i]}, schema=schema))
+    age_everything(h.table_dir(warehouse, "t"), 3600)
+    read_manifest_list = TableFiles.read_manifest_list
+
+    def a_job_commits_and_expires_first(self, name, tolerant):
+        if table.snapshot_manager.latest_snapshot_id() == 3:
+            for i in (3, 4):
+                h.write_batches(table, pa.table({"id": [i]}, schema=schema))
+            ExpireSnapshots(table, retain_min=1, retain_max=1).expire()
+            assert table.snapshot_manager.earliest_snapshot_id() == table.snapshot_manager.latest_snapshot_id()
+        return read_manifest_list(self, name, tolerant)
+
+    monkeypatch.setattr(TableFiles, "read_manifest_list", a_job_commits_and_expires_first)
+    deleted = OrphanFilesClean(table, older_than_millis=now_ms() - 60_000).clean()
+    monkeypatch.undo()
+    assert deleted == []  # the old files all belong to the one snapshot left
+    assert sorted(r["id"] for r in h.read_arrow(h.paimon_py_catalog(warehouse).get_table(f"{h.DB}.t")).to_pylist()) \
+        == [0, 1, 2, 3, 4]

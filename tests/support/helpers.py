@@ -90,6 +90,17 @@ def read_arrow(table, projection: Sequence[str] | None = None) -> pa.Table:
     return result
 
 
+def read_every_retained_snapshot(table) -> list[int]:
+    """Reads ``table`` (paimon_py's) as of each retained snapshot: a data, manifest or index file
+    that one of them needs and is gone fails the read. Returns the snapshot ids."""
+    manager = table.snapshot_manager
+    ids = list(range(manager.earliest_snapshot_id(), manager.latest_snapshot_id() + 1))
+    for snapshot_id in ids:
+        read = table.new_read_builder().with_snapshot(snapshot_id)
+        read.new_read().to_arrow(read.new_scan().plan().splits())
+    return ids
+
+
 def read_sorted(table, keys: Sequence[str], projection: Sequence[str] | None = None) -> pa.Table:
     """Read the whole table (through whichever library ``table`` belongs to), sorted by ``keys``."""
     result = read_arrow(table, projection)

@@ -279,6 +279,12 @@ def render_rows(rows: Iterable[dict], schema: pa.Schema) -> list[dict]:
     return render_table(pa.Table.from_pylist(list(rows), schema=schema))
 
 
+def as_rows(rows: Iterable[dict]) -> list[dict]:
+    """Rows Java read, an update's ``"_rowkind": "+U"`` dropped (a batch read's row is a row, whichever
+    kind its last change had)."""
+    return [{k: v for k, v in r.items() if not (k == "_rowkind" and v == "+U")} for r in rows]
+
+
 def canonical(rows: Iterable[dict]) -> list[dict]:
     """Rendered rows in a deterministic order (for an order-insensitive comparison)."""
     return sorted(rows, key=lambda r: json.dumps(r, sort_keys=True, ensure_ascii=False))

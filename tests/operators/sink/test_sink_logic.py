@@ -1,5 +1,6 @@
 """The writer and committer logic of the Flink sink, exercised without Flink: exactly-once
-commits by checkpoint id, restore-and-fail, and schema changes between batches."""
+commits by checkpoint id, restore-and-fail, a compaction another writer made obsolete, and schema
+changes between batches."""
 
 import threading
 import time
@@ -10,8 +11,10 @@ import pytest
 
 import paimon_py
 from paimon_py.data.row_kind import RowKind, all_inserts
+from paimon_py.operation.full_compaction import compaction_output_paths
+from tests.support import helpers
 from operators.cdc.change_batch import ROW_KIND_FIELD, ChangeBatch
-from operators.sink.table_committer import RestoredCommitsNeedRestart, TableCommitterLogic
+from operators.sink.table_committer import CompactionConflictNeedsRestart, RestoredCommitsNeedRestart, TableCommitterLogic
 from operators.sink.table_writer import TableWriterLogic
 
 SCHEMA = pa.schema([pa.field("id", pa.int64(), nullable=False), pa.field("v", pa.string())])
@@ -69,6 +72,45 @@ def test_restore_commits_then_fails_once(catalog):
         committer.restore(state, restored_id=5)
     assert set(read(catalog)) == {1}
     assert TableCommitterLogic(catalog, "job").restore(state, restored_id=5) == []  # second restart
+
+
+def compacting_job_checkpoint(writer: TableWriterLogic, checkpoint: int):
+    """The committables of ``checkpoint`` when the job's writer also compacted both buckets fully."""
+    for bucket in (0, 1):
+        writer.writes["db.t"].compact((), bucket, full_compaction=True)
+    return writer.prepare_commit(checkpoint)
+
+
+@pytest.mark.parametrize("options", [{}, {"deletion-vectors.enabled": "true"}], ids=["merge-on-read", "dv"])
+def test_a_compaction_another_writer_made_obsolete_is_discarded_and_no_row_is_lost(tmp_path, options):
+    catalog = paimon_py.CatalogFactory.create({"warehouse": str(tmp_path)})
+    catalog.create_database("db")
+    catalog.create_table("db.t", paimon_py.Schema.from_pyarrow_schema(
+        SCHEMA, primary_keys=["id"], options={"bucket": "2", **options}))
+    earlier = catalog.get_table("db.t").copy({"write-only": "true"})  # level-0 files to compact
+    helpers.write_batches(earlier, pa.table({"id": list(range(20)), "v": ["a"] * 20}, schema=SCHEMA))
+    writer, committer = TableWriterLogic(catalog), TableCommitterLogic(catalog, "job")
+    writer.write(batch(list(range(10, 30)), ["b"] * 20))
+    pending = compacting_job_checkpoint(writer, 2)
+    external = catalog.get_table("db.t").new_full_compaction().run()  # `paimon-cdc compact` commits first
+    assert external.snapshot is not None
+    with pytest.raises(CompactionConflictNeedsRestart, match="compaction of db.t for checkpoint 2 was discarded"):
+        committer.commit(pending, up_to=2)
+    table = catalog.get_table("db.t")
+    assert [s.commit_kind.value for s in table.snapshot_manager.snapshots_backwards()][:2] == ["APPEND", "COMPACT"]
+    compactions = [m.compaction() for c in pending for m in c.messages]
+    assert compactions and not [p for p in compaction_output_paths(table, compactions) if table.file_io.exists(p)]
+    writer.close()
+    # the restart: the restored state holds checkpoint 2, already committed; writers start from the table
+    assert TableCommitterLogic(catalog, "job").restore(pending, restored_id=2) == []  # no second failure
+    restarted = TableWriterLogic(catalog)
+    restarted.write(batch([0], ["c"]))
+    TableCommitterLogic(catalog, "job").commit(compacting_job_checkpoint(restarted, 3), up_to=3)
+    restarted.close()
+    expected = {i: {"id": i, "v": "c" if i == 0 else "a" if i < 10 else "b"} for i in range(30)}
+    assert read(catalog) == expected
+    assert {r["id"]: r for r in helpers.read_arrow(helpers.pypaimon_catalog(str(tmp_path)).get_table("db.t"))
+            .to_pylist()} == expected
 
 
 def test_writer_picks_up_a_newer_schema(catalog):
