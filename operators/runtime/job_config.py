@@ -146,9 +146,11 @@ def create_environment(settings: Mapping[str, str]):
     from pyflink.datastream import StreamExecutionEnvironment
 
     from operators.runtime import bridge, worker_boot
+    from operators.runtime.allocators import bound_allocators
 
     local = not submitted_to_cluster()
     if local:  # before the gateway (the JVM) starts: it passes its environment to the workers' boot
+        bound_allocators()  # the client runs the Python workers as threads
         set_jvm_options(settings)
         worker_python = worker_boot.use_light_boot()
     config = Configuration()
