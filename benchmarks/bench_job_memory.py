@@ -122,6 +122,7 @@ def main(argv=None) -> int:
                 print(f"[{datetime.datetime.now():%H:%M:%S}] {rows:,} rows, {code}: peak "
                       f"{result['peak'] / 2**20:,.0f} MiB", flush=True)
             server.execute(f"DROP TABLE {table}", database=DB)
+            publish(report(args, results), args.output, "job_memory")  # each size as it is done
     finally:
         server.stop()
         if before is not None:
@@ -134,8 +135,9 @@ def main(argv=None) -> int:
 def report(args, results: list[tuple[int, str, dict]]) -> str:
     def mib(value: int) -> str:
         return f"{value / 2**20:,.0f}"
+    done = sorted({rows for rows, _, _ in results if rows >= 1_000_000})
     after = [r["peak"] for rows, code, r in results if code == "after" and rows >= 1_000_000]
-    flat = (f"after, {min(r for r in args.rows if r >= 1_000_000):,} to {max(args.rows):,} rows: peak "
+    flat = (f"after, {done[0]:,} to {done[-1]:,} rows: peak "
             f"{mib(min(after))} to {mib(max(after))} MiB, {100 * (max(after) / min(after) - 1):.1f}% apart"
             if len(after) > 1 else "")
     lines = [
