@@ -38,6 +38,7 @@ from benchmarks.common import machine, publish  # noqa: E402
 from operators.postgres.local_server import LocalPostgres  # noqa: E402
 
 SAMPLE_S = 0.2
+TIMEOUT_S = 3600
 KINDS = ("client", "JVM", "worker boots", "other")
 
 
@@ -71,6 +72,8 @@ def run(server: LocalPostgres, root: str, table: str, workdir: str, name: str) -
     started = time.perf_counter()
     try:
         while job.process.poll() is None:
+            if time.perf_counter() - started > TIMEOUT_S:
+                raise SystemExit(f"{name}: the job did not end within {TIMEOUT_S} s:\n{job.log_tail()}")
             sample = group_processes(job.process.pid)
             if sum(sample.values()) > peak:
                 peak, at_peak = sum(sample.values()), dict.fromkeys(KINDS, 0)
@@ -128,7 +131,6 @@ def main(argv=None) -> int:
         if before is not None:
             subprocess.run(["git", "-C", ROOT, "worktree", "remove", "--force", before], capture_output=True)
         shutil.rmtree(workdir, ignore_errors=True)
-    publish(report(args, results), args.output, "job_memory")
     return 0
 
 
