@@ -72,12 +72,8 @@ class SyncJob:
         reader = SourceReader(factory, source.catalog_options, f"paimon-cdc {commit_user[-12:]}",
                               1.0 / args.ticks_per_second, self.plan.snapshot_ticks - 1, failures,
                               print_progress=not submitted_to_cluster())
-        # A bounded job's ticks queue up in front of the reader (a chunk each); in a bundle of many
-        # of them the reader's output outruns the sink and waits on the JVM's heap (it ran out at
-        # ~9M rows with 512 MiB). One tick per bundle: the JVM drains a chunk before the next.
         changes = bridge.process_with_signals(keyed, reader, output_type=bridge.ENVELOPE_TYPE,
-                                              name=f"{kind} reader", parallelism=1,
-                                              bundle_size=1 if factory.bounded else None)
+                                              name=f"{kind} reader", parallelism=1)
         table_conf = parse_key_values(args.table_conf, "--table_conf")
         add_paimon_sink(changes, source.catalog_options, commit_user, args.writer_parallelism, failures,
                         args.ignore_incompatible, int(table_conf.get("dynamic-bucket.assigner-parallelism", 0)))
