@@ -188,13 +188,13 @@ class Job(JobProcess):
     """``jobs/postgres_sync_table.py`` as a child process in its own session."""
 
     def __init__(self, server: LocalPostgres, warehouse: str, table: str, slot: str, mode: str,
-                 log_path: str, *extra: str):
+                 log_path: str, *extra: str, root: str = harness.ROOT):
         conf = {**server.conf(DB), "table-name": table, "slot.name": slot, "scan.startup.mode": mode}
         super().__init__("postgres_sync_table.py",
                          ["--warehouse", warehouse, "--database", DB, "--table", table,
                           *[x for k, v in conf.items() for x in ("--postgres_conf", f"{k}={v}")], *extra],
                          warehouse, f"postgres/127.0.0.1:{server.port}/{DB}/{slot}", log_path,
-                         lambda state: state["lsn"])
+                         lambda state: state["lsn"], root)
 
     def published_lsn(self) -> int:
         lsn = self.published()

@@ -23,12 +23,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 class JobProcess:
-    """``jobs/<script>`` as a child process in its own session; ``position_of`` turns a published
-    position's ``state`` into something ordered (None: nothing published)."""
+    """``jobs/<script>`` (of the checkout ``root``) as a child process in its own session;
+    ``position_of`` turns a published position's ``state`` into something ordered (None: nothing
+    published)."""
 
     def __init__(self, script: str, args: list[str], warehouse: str, source_id: str, log_path: str,
-                 position_of: Callable[[dict], Any]):
-        self.command = [sys.executable, os.path.join(ROOT, "jobs", script), *args]
+                 position_of: Callable[[dict], Any], root: str = ROOT):
+        self.command = [sys.executable, os.path.join(root, "jobs", script), *args]
         self.log_path = log_path
         self.source_id = source_id
         self.position_of = position_of
@@ -38,7 +39,7 @@ class JobProcess:
         env = {**os.environ, "FLINK_LOG_DIR": self.flink_log_dir}
         with open(log_path, "wb") as log:
             self.started = time.perf_counter()
-            self.process = subprocess.Popen(self.command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+            self.process = subprocess.Popen(self.command, cwd=root, stdout=log, stderr=subprocess.STDOUT,
                                             env=env, start_new_session=True)
 
     def log_tail(self, chars: int = 4000) -> str:
@@ -105,7 +106,14 @@ class JobProcess:
 
 def group_rss(pgid: int) -> int:
     """Resident memory (bytes) of the processes in process group ``pgid``."""
-    total = 0
+    return sum(group_processes(pgid).values())
+
+
+def group_processes(pgid: int) -> dict[int, int]:
+    """Resident memory (bytes) of each process in process group ``pgid``, leaving out a child
+    that has not yet exec'd (the same command line as its parent in the group: the JVM forking to
+    start a worker's boot), which shows its parent's pages and would count them twice."""
+    found: dict[int, tuple[int, int, bytes]] = {}
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
@@ -113,10 +121,15 @@ def group_rss(pgid: int) -> int:
             if os.getpgid(int(pid)) != pgid:
                 continue
             with open(f"/proc/{pid}/statm") as f:
-                total += int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-        except (OSError, ValueError):
+                rss = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            with open(f"/proc/{pid}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                found[int(pid)] = (rss, ppid, f.read())
+        except (OSError, ValueError, IndexError):
             continue
-    return total
+    return {pid: rss for pid, (rss, ppid, command) in found.items()
+            if not (ppid in found and found[ppid][2] == command)}
 
 
 def kill_group(process: subprocess.Popen, grace_s: float = 10) -> None:

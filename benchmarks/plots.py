@@ -329,6 +329,10 @@ SPECS = {
         Panel("PostgreSQL CDC: peak RSS of the job's processes", "MiB", "figure", ISSUE8_RUNS,
               baselines=ISSUE8_BEFORE, cases=(("peak RSS of the job's processes, 1,000,000", "1,000,000 rows"),
                                               ("peak RSS of the job's processes, 1 row", "1 row")), table=1))),
+    "job_memory": Spec("bench_job_memory.py: peak RSS of a bounded PostgreSQL snapshot job, before and after", (
+        Panel("Peak RSS of the job's process group", "MiB", "rows", ("peak RSS MiB",), series="code"),
+        Panel("At the peak, per process", "MiB", "rows", ("client MiB", "JVM MiB", "worker boots MiB"),
+              series="code"))),
     "lsm_upserts": Spec("bench_lsm_upserts.py: sustained upserts with compaction, paimon_py vs pypaimon", (
         vs("paimon_py", "pypaimon", "Write", "rows/s", "measure", cases=(("write rows/s", "write"),)),
         vs("paimon_py", "pypaimon", "Read of the final table", "s", "measure",

@@ -145,15 +145,36 @@ def create_environment(settings: Mapping[str, str]):
     from pyflink.common import Configuration
     from pyflink.datastream import StreamExecutionEnvironment
 
-    from operators.runtime import bridge
+    from operators.runtime import bridge, worker_boot
+    from operators.runtime.allocators import bound_allocators
 
+    local = not submitted_to_cluster()
+    if local:  # before the gateway (the JVM) starts: it passes its environment to the workers' boot
+        bound_allocators()  # the client runs the Python workers as threads
+        set_jvm_options(settings)
+        worker_python = worker_boot.use_light_boot()
     config = Configuration()
     for key, value in settings.items():
         config.set_string(key, value)
     env = StreamExecutionEnvironment.get_execution_environment(config)
     env.set_max_parallelism(128)
     bridge.configure_environment(env)
+    if local:
+        env.set_python_executable(worker_python)
     return env
+
+
+JVM_OPTIONS = "env.java.opts.all"
+"""Flink's key for the JVM options of its processes; on a local run the one JVM is the mini-cluster
+PyFlink's gateway starts (``flink-conf/`` says why it sets none)."""
+
+
+def set_jvm_options(settings: Mapping[str, str]) -> None:
+    """Hands ``env.java.opts.all`` to the JVM PyFlink is about to start (its ``JVM_ARGS``; options
+    already in ``JVM_ARGS`` come after ours, so they win). Call before the gateway starts."""
+    options = settings.get(JVM_OPTIONS, "").strip()
+    if options and options not in os.environ.get("JVM_ARGS", ""):
+        os.environ["JVM_ARGS"] = f"{options} {os.environ.get('JVM_ARGS', '')}".strip()
 
 
 def _configuration_of(env) -> dict[str, str]:

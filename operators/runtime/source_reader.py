@@ -34,6 +34,7 @@ from operators.cdc.change_batch import ChangeBatch
 from operators.cdc.progress_lines import ProgressLines
 from operators.cdc.source import ChangeSourceFactory, Event
 from operators.cdc.source_position import PendingPosition, PositionStore, SourcePosition, table_position
+from operators.runtime.allocators import bound_allocators
 from operators.runtime.bridge import (BARRIER, CHECKPOINT_ID, COMPLETE, DATA, KIND, PAYLOAD, POSITION, SCHEMA,
                                       data_envelope, signal_envelope)
 from operators.cdc.catalog import open_catalog
@@ -71,6 +72,7 @@ class SourceReader(KeyedProcessFunction):
         self.print_progress = print_progress
 
     def open(self, runtime_context):
+        bound_allocators()
         self.saved = runtime_context.get_state(ValueStateDescriptor("source-state", Types.PICKLED_BYTE_ARRAY()))
         self.source = None
         self.seq = 0

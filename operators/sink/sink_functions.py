@@ -35,6 +35,7 @@ from pyflink.datastream.state import ListStateDescriptor, ValueStateDescriptor
 
 from operators.cdc.catalog import open_catalog
 from operators.cdc.source_position import PendingPosition
+from operators.runtime.allocators import bound_allocators
 from operators.runtime.bridge import (BARRIER, CHECKPOINT_ID, COMPLETE, DATA, END, KEY, KEYED_ENVELOPE_TYPE, KIND,
                                       PAYLOAD, POSITION, RESTORE, SCHEMA, data_envelope, keyed, signal_envelope)
 from operators.runtime.failures import FailurePlan
@@ -69,6 +70,7 @@ class ChangeParser(ProcessFunction):
         self.assigner_parallelism = assigner_parallelism
 
     def open(self, runtime_context):
+        bound_allocators()
         self.router = BucketRouter(open_catalog(self.catalog_options), assigner_parallelism=self.assigner_parallelism)
 
     def process_element(self, value, ctx):
@@ -107,6 +109,7 @@ class ChangeWriter(KeyedProcessFunction):
         self.failures = failures or FailurePlan()
 
     def open(self, runtime_context):
+        bound_allocators()
         self.logic = TableWriterLogic(open_catalog(self.catalog_options))
         self.metrics = WriterMetrics(runtime_context.get_metrics_group())
 

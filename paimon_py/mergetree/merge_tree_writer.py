@@ -56,7 +56,8 @@ class MergeTreeWriter:
         n = rows.num_rows
         sequence = pa.array(np.arange(self.next_sequence, self.next_sequence + n, dtype=np.int64))
         self.next_sequence += n
-        self._buffer.append(rows.append_column(pa.field(SEQUENCE_NUMBER, pa.int64(), False), sequence))
+        rows = rows.append_column(pa.field(SEQUENCE_NUMBER, pa.int64(), False), sequence)
+        self._buffer.append(rows)
         self._buffered_bytes += rows.nbytes
 
     def buffered_bytes(self) -> int:

@@ -42,7 +42,9 @@ class SpillFiles:
 
 
 def _batches(path: str) -> Iterator[pa.Table]:
-    with pa.memory_map(path) as source:
+    """The run's batches, read one at a time into memory that goes when the batch does (a memory
+    map would keep every page read resident until the merge ends: the whole run)."""
+    with pa.OSFile(path) as source:
         reader = pa.ipc.open_file(source)
         for i in range(reader.num_record_batches):
             yield pa.Table.from_batches([reader.get_batch(i)])

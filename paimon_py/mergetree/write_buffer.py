@@ -1,9 +1,10 @@
 """``WriteBuffer``: the memory budget (``write-buffer-size``) shared by all bucket writers of a writer.
 
-Each bucket writer keeps its unflushed records as Arrow tables and reports their size here.
-When the total exceeds the budget, the largest buffers are released (spilled to local disk, or
-flushed to level-0 files) until the total is back under half the budget, so memory stays
-bounded whatever the input.
+Each bucket writer keeps its unflushed records as Arrow tables (sequence numbers included) and
+reports their size here. Before a batch is buffered, and again after, buffers are released when
+the total would exceed the budget: the largest first (spilled to local disk, or flushed to
+level-0 files) until the total is back under half the budget, so the buffered bytes stay within
+the budget whatever the input (a single batch larger than the budget aside).
 """
 
 from __future__ import annotations
@@ -28,12 +29,14 @@ class WriteBuffer:
     def used_bytes(self) -> int:
         return sum(w.buffered_bytes() for w in self.writers)
 
-    def ensure_budget(self) -> None:
+    def ensure_budget(self, incoming: int = 0) -> None:
+        """Releases buffers until ``incoming`` more bytes fit (``incoming``: a batch about to be
+        buffered)."""
         used = self.used_bytes()
-        if used <= self.budget_bytes:
+        if used + incoming <= self.budget_bytes:
             return
         for writer in sorted(self.writers, key=lambda w: w.buffered_bytes(), reverse=True):
-            if used <= self.budget_bytes // 2:
+            if used + incoming <= self.budget_bytes // 2:
                 break
             size = writer.buffered_bytes()
             writer.release_memory()

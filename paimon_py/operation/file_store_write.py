@@ -53,6 +53,9 @@ from paimon_py.partition import PartitionComputer
 from paimon_py.schema.table_schema import TableSchema
 from paimon_py.snapshot.snapshot_manager import SnapshotManager
 
+SEQUENCE_BYTES = 8
+"""Bytes per row a primary-key bucket writer adds to a batch it buffers (its sequence number)."""
+
 COMPACTION_FILE_SIZE_RATIO = 0.7
 """Files below this share of ``target-file-size`` are merged with their neighbours by compaction."""
 
@@ -176,6 +179,7 @@ class FileStoreWrite:
         if not data.num_rows:
             return
         self._totals.rows_written += data.num_rows
+        self.write_buffer.ensure_budget(incoming=data.nbytes + SEQUENCE_BYTES * data.num_rows)
         routing = self.router.assign(data)
         self._restore({p for p in routing.partitions if p not in self._restored})
         if self.dynamic:

@@ -3,6 +3,8 @@ results equal to a plain dictionary model, read by paimon_py and by pypaimon."""
 
 from __future__ import annotations
 
+import tracemalloc
+
 import pyarrow as pa
 import pypaimon
 import pytest
@@ -160,6 +162,35 @@ def test_full_buffer_spills_to_disk_or_flushes_level0(tmp_path, spillable):
         assert len(new_files) > 1
     table.new_file_store_commit().commit(messages)
     assert read(table) == model
+
+
+@pytest.mark.parametrize("spillable", ["true", "false"])
+def test_write_buffer_size_bounds_the_memory_buffered(tmp_path, spillable):
+    """Narrow rows (the sequence number a writer adds is half their size) through a 512 KiB buffer:
+    after every write the memory held (Arrow's pool and numpy's, which backs the sequence numbers)
+    stays within 1.2x the option."""
+    budget = 2**19
+    schema = pa.schema([pa.field("k", pa.int64(), nullable=False), pa.field("n", pa.int64())])
+    catalog = paimon_py.CatalogFactory.create({"warehouse": str(tmp_path)})
+    catalog.create_database("db", ignore_if_exists=True)
+    catalog.create_table("db.narrow", paimon_py.Schema.from_pyarrow_schema(schema, primary_keys=["k"], options={
+        "bucket": "2", "write-only": "true", "write-buffer-size": "512 kb", "write-buffer-spillable": spillable}))
+    write = catalog.get_table("db.narrow").new_file_store_write()
+    tracemalloc.start()  # numpy reports its buffers to tracemalloc; Arrow's pool counts its own
+    baseline = pa.total_allocated_bytes() + tracemalloc.get_traced_memory()[0]
+    held, written = [], 0
+    for i in range(100):
+        batch = pa.table({"k": pa.array(range(i * 4000, (i + 1) * 4000), pa.int64()),
+                          "n": pa.array([i] * 4000, pa.int64())}, schema=schema)
+        written += batch.nbytes
+        write.write(batch)
+        del batch
+        held.append(pa.total_allocated_bytes() + tracemalloc.get_traced_memory()[0] - baseline)
+    tracemalloc.stop()
+    stats = write.stats()
+    write.close()
+    assert written > 10 * budget and stats.spills + stats.flushes > 5
+    assert max(held) <= 1.2 * budget, f"peak {max(held):,} bytes held against write-buffer-size {budget:,}"
 
 
 @pytest.mark.parametrize("bucket", ["-1", "2"])

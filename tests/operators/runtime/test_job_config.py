@@ -1,9 +1,11 @@
 """The jobs refuse Flink settings that break exactly-once, with messages that say what to set."""
 
+import os
+
 import pytest
 
 from operators.cdc.sync_flags import parse_key_values
-from operators.runtime.job_config import UnsafeCheckpointing, cluster_additions, load_settings
+from operators.runtime.job_config import UnsafeCheckpointing, cluster_additions, load_settings, set_jvm_options
 
 
 def test_defaults_are_exactly_once():
@@ -52,3 +54,11 @@ def test_on_a_cluster_without_checkpointing_the_job_enables_it():
 def test_cluster_settings_that_break_exactly_once_are_refused(cluster, message):
     with pytest.raises(UnsafeCheckpointing, match=message):
         cluster_additions(cluster)
+
+
+def test_jvm_options_go_to_the_jvm_pyflink_starts(monkeypatch):
+    monkeypatch.setenv("JVM_ARGS", "-Xss2m")
+    set_jvm_options(load_settings({"env.java.opts.all": "-Xmx1g -XX:+UseSerialGC"}))
+    assert os.environ["JVM_ARGS"] == "-Xmx1g -XX:+UseSerialGC -Xss2m"  # the caller's own options last: they win
+    set_jvm_options(load_settings({"env.java.opts.all": "-Xmx1g -XX:+UseSerialGC"}))
+    assert os.environ["JVM_ARGS"] == "-Xmx1g -XX:+UseSerialGC -Xss2m"
