@@ -120,7 +120,7 @@ def schedule(config: ChaosConfig) -> list[PlannedKill]:
     kinds = [TASKMANAGER] * config.taskmanager_kills + [CLUSTER] * config.cluster_kills
     rng.shuffle(kinds)
     return [PlannedKill(kind, SNAPSHOT if i < config.snapshot_kills else STREAM,
-                        rng.uniform(1, 3) if i < config.snapshot_kills else rng.uniform(2, 8), rng.randrange(1 << 16))
+                        rng.uniform(1, 3) if i < config.snapshot_kills else rng.uniform(1, 5), rng.randrange(1 << 16))
             for i, kind in enumerate(kinds)]
 
 
@@ -209,8 +209,17 @@ class ChaosRun:
     def _sleep(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            assert self.job.poll() is None, self.job.output()
+            self._assert_running()
             time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
+
+    def _assert_running(self) -> None:
+        """Fails when the job has ended (FAILED, CANCELED...); a REST call that times out on a
+        loaded machine is no answer."""
+        try:
+            ended = self.job.poll()
+        except OSError:
+            return
+        assert ended is None, self.job.output()
 
     def _phase(self) -> str:
         state = published(self.warehouse)
@@ -235,7 +244,7 @@ class ChaosRun:
     def _recovered(self, killed_at: float) -> float | None:
         """The time when a checkpoint triggered after ``killed_at`` has completed and its position
         is published; None before."""
-        assert self.job.poll() is None, self.job.output()
+        self._assert_running()
         latest = self._checkpoints().get("latest", {}).get("completed") or {}
         triggered = latest.get("trigger_timestamp", 0) / 1000
         if triggered > killed_at and published_time(self.warehouse) >= triggered:
