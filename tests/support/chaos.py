@@ -190,7 +190,7 @@ class ChaosRun:
             if workload.error is None:
                 workload.stop()
             self.cluster.stop()
-        self.result.seconds = time.monotonic() - began
+            self.result.seconds = time.monotonic() - began
         return self.result
 
     def _start_cluster(self) -> None:
@@ -213,8 +213,12 @@ class ChaosRun:
             time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
 
     def _assert_running(self) -> None:
-        """Fails when the job has ended (FAILED, CANCELED...); a REST call that times out on a
-        loaded machine is no answer."""
+        """Fails when the job has ended (FAILED, CANCELED...) or a TaskManager ended that was not
+        killed (Flink ends one whose task does not cancel in time); a REST call that times out on
+        a loaded machine is no answer."""
+        died = [(i, pid) for i, pid in enumerate(self.cluster.taskmanager_lines()) if pid and not self.cluster.owns(pid)]
+        assert not died, f"TaskManager(s) ended without being killed: {died}\n" + \
+            "\n".join(self.cluster.log_tail("taskexecutor", i) for i, _ in died)
         try:
             ended = self.job.poll()
         except OSError:

@@ -9,6 +9,7 @@ recovery times min / median / max, rows compared, positions, verdict.
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import sys
 import tempfile
@@ -47,14 +48,17 @@ def run(args: argparse.Namespace) -> tuple[ChaosResult | None, str]:
     server_type, fresh, make_source = SOURCES[args.source]
     server = server_type().start()
     try:
-        with fresh(server, "chaos_run") as database, tempfile.TemporaryDirectory(prefix="chaos-") as root:
+        with fresh(server, "chaos_run") as database:
+            root = tempfile.mkdtemp(prefix=f"chaos-{args.source}-")
             chaos = ChaosRun(make_source(server, database), root, config)
             try:
                 assert_survived(chaos.run())
-                return chaos.result, "PASS"
-            except BaseException as e:  # the results file says what failed
+            except BaseException as e:  # the results file says what failed; the logs stay in root
                 traceback.print_exc()
+                print(f"the cluster's logs and the lake are kept in {root}")
                 return chaos.result, f"FAIL: {str(e).strip().splitlines()[0][:300] if str(e).strip() else repr(e)}"
+            shutil.rmtree(root)
+            return chaos.result, "PASS"
     finally:
         server.stop()
 

@@ -97,8 +97,22 @@ class Cluster:
 
     def taskmanager_pids(self) -> list[int]:
         """The TaskManagers started and not killed (``forget``)."""
+        return [pid for pid in self.taskmanager_lines() if pid]
+
+    def taskmanager_lines(self) -> list[int | None]:
+        """The TaskManager PID file line by line (a line's index numbers the TaskManager's log
+        file): the PID, or None for one that was killed (``forget``)."""
         with open(os.path.join(self.pids, "flink--taskexecutor.pid")) as f:
-            return [int(line) for line in f.read().split() if line.strip().isdigit()]
+            return [int(line) if line.isdigit() else None for line in f.read().split()]
+
+    def log_tail(self, daemon: str, index: int, chars: int = 3000) -> str:
+        """The end of the log of daemon ``index`` (``taskexecutor`` or ``standalonesession``)."""
+        text = ""
+        for name in sorted(os.listdir(self.logs)):
+            if name.startswith(f"flink--{daemon}-{index}-") and name.endswith((".log", ".out")):
+                with open(os.path.join(self.logs, name), errors="replace") as f:
+                    text += f"{name}:\n{f.read()[-chars:]}\n"
+        return text
 
     def forget(self, pids: set[int]) -> None:
         """Marks killed daemons in the PID files (``killed-<pid>``: no script signals that PID
