@@ -9,6 +9,7 @@ recovery times min / median / max, rows compared, positions, verdict.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import sys
@@ -74,7 +75,7 @@ def render(args: argparse.Namespace, result: ChaosResult, verdict: str, argv: li
     lines = [f"# Chaos run: {args.source}", "",
              f"{datetime.now(timezone.utc).isoformat(timespec='seconds')} — `scripts/chaos.sh {' '.join(argv)}` "
              f"(seed {args.seed}, {result.seconds:.0f} s)", "",
-             f"Machine: {machine()}", "",
+             f"Machine: {machine()}; load average at the end {', '.join(f'{x:.1f}' for x in os.getloadavg())}", "",
              f"**Verdict: {verdict}**", "",
              "| kind | planned | survived | in the snapshot | while streaming | recovery: min / median / max |",
              "|---|---:|---:|---:|---:|---:|"]
