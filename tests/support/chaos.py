@@ -16,7 +16,8 @@ checkpoint triggered after it has completed and its source position has been pub
 lake committed again).
 
 At the end the workload stops and the lake must equal the source row by row (the append table
-``events`` as an exact multiset: no duplicate, no loss), and ``check_positions`` holds.
+``events`` as an exact multiset: no duplicate, no loss), and the database's position must be at
+most ``CHECKPOINTS_BEHIND`` checkpoints behind the lake's (``PositionReport``).
 """
 
 from __future__ import annotations
@@ -261,6 +262,10 @@ class ChaosRun:
         except OSError:
             return {}
 
+    def _completed(self) -> int | None:
+        """The job's completed checkpoints (None: no answer)."""
+        return self._checkpoints().get("counts", {}).get("completed")
+
     def _compare(self) -> None:
         """Every table row by row (sorted by ``KEYS``); ``events`` has no key: the sorted lists
         equal means the multisets do, and a row twice in the lake is counted as a duplicate."""
@@ -274,8 +279,8 @@ class ChaosRun:
 
     def _check_positions(self) -> PositionReport:
         target = self.source.target(self.warehouse)
-        completed = self._checkpoints()["counts"]["completed"]
-        wait_until(lambda: self._checkpoints()["counts"]["completed"] >= completed + CHECKPOINTS_BEHIND, 120,
+        completed = wait_until(self._completed, 60, "the job's checkpoint counts")
+        wait_until(lambda: (self._completed() or 0) >= completed + CHECKPOINTS_BEHIND, 120,
                    f"{CHECKPOINTS_BEHIND} more checkpoints")
         follower = self.source.follower(self.warehouse)
         lake = follower if self.source.follower_is_lake else self.source.target(self.warehouse)
