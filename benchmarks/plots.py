@@ -300,11 +300,17 @@ POSTGRES_CDC = Spec("bench_postgres_cdc.py: PostgreSQL CDC into Paimon against b
     LATENCY))
 ISSUE8_RUNS = ("before (run 1 / run 2)", "after, final code")
 ISSUE8_BEFORE = ("before, run 1", "before, run 2")
+CHAOS_RECOVERY = Panel("Recovery: kill -> the lake commits again (min / median / max)", "s", "kind",
+                       ("recovery: min / median / max",))
+"""The chaos runs' one panel (``tests/support/chaos_report.py``)."""
+
 SPECS = {
     "batch_write_read": Spec("bench_batch_write_read.py: batch write, update and read, paimon_py vs pypaimon", (
         vs("paimon_py rows/s", "pypaimon rows/s", "Rows/s per phase", "rows/s", "phase"),)),
     "binlog_decoder": Spec("bench_binlog_decoder.py: binlog decoding, BinlogStream vs python-mysql-replication", (
         vs("ours rows/s", "PMR rows/s", "Rows/s per phase (best of 2)", "rows/s", "phase"),)),
+    "chaos_mariadb": Spec("chaos run, MariaDB: recovery after each kind of kill", (CHAOS_RECOVERY,)),
+    "chaos_postgres": Spec("chaos run, PostgreSQL: recovery after each kind of kill", (CHAOS_RECOVERY,)),
     "deletion_vectors": Spec("bench_deletion_vectors.py: deletion vectors vs merge-on-read", (
         vs("paimon_py final read", "pypaimon 2.1.0 final read", "Read of the final table", "s", "table"),
         Panel("paimon_py: the write, and a read after each commit", "s", "table",

@@ -1,8 +1,9 @@
 """A private standalone Flink cluster for the end-to-end tests: ``start-cluster.sh`` from the pip
 package with a private configuration directory (127.0.0.1, free ports), the Python workers and
 the ``flink run -py`` client on this interpreter (the venv's). ``Cluster.stop()`` ends it and
-every process it left behind, by PID (the daemons from the PID files, and the Python workers that
-can outlive a TaskManager that is stopped or killed).
+every process it left behind, by PID (every process whose environment names the cluster's private
+PID directory: the daemons, and the Python workers that can outlive a TaskManager that is stopped
+or killed; never a PID the cluster once used that another process has now).
 """
 
 from __future__ import annotations
@@ -70,7 +71,6 @@ class Cluster:
         self.env = {**os.environ, "FLINK_CONF_DIR": self.conf, "FLINK_LOG_DIR": self.logs,
                     "FLINK_PID_DIR": self.pids, "PYFLINK_CLIENT_EXECUTABLE": sys.executable,
                     "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]}
-        self.started_pids: set[int] = set()
 
     def start(self, timeout: float = 60) -> "Cluster":
         """``start-cluster.sh``, then waits (up to ``timeout`` s) until every slot is registered."""
@@ -88,34 +88,49 @@ class Cluster:
     def script(self, name: str, *args: str, timeout: int = 120) -> str:
         result = subprocess.run([os.path.join(self.home, "bin", name), *args], env=self.env, cwd=ROOT,
                                 capture_output=True, text=True, timeout=timeout)
-        self._remember_pids()
         assert result.returncode == 0, result.stdout + result.stderr
         return result.stdout
-
-    def _remember_pids(self) -> None:
-        for name in os.listdir(self.pids):
-            with open(os.path.join(self.pids, name)) as f:
-                self.started_pids.update(int(line) for line in f.read().split() if line.strip().isdigit())
 
     def rest(self, path: str):
         with urllib.request.urlopen(f"http://127.0.0.1:{self.rest_port}{path}", timeout=10) as response:
             return json.load(response)
 
     def taskmanager_pids(self) -> list[int]:
+        """The TaskManagers started and not killed (``forget``)."""
+        return [pid for pid in self.taskmanager_lines() if pid]
+
+    def taskmanager_lines(self) -> list[int | None]:
+        """The TaskManager PID file line by line (a line's index numbers the TaskManager's log
+        file): the PID, or None for one that was killed (``forget``)."""
         with open(os.path.join(self.pids, "flink--taskexecutor.pid")) as f:
-            return [int(line) for line in f.read().split() if line.strip().isdigit()]
+            return [int(line) if line.isdigit() else None for line in f.read().split()]
+
+    def log_tail(self, daemon: str, index: int, chars: int = 3000) -> str:
+        """The end of the log of daemon ``index`` (``taskexecutor`` or ``standalonesession``)."""
+        text = ""
+        for name in sorted(os.listdir(self.logs)):
+            if name.startswith(f"flink--{daemon}-{index}-") and name.endswith((".log", ".out")):
+                with open(os.path.join(self.logs, name), errors="replace") as f:
+                    text += f"{name}:\n{f.read()[-chars:]}\n"
+        return text
+
+    def forget(self, pids: set[int]) -> None:
+        """Marks killed daemons in the PID files (``killed-<pid>``: no script signals that PID
+        again, which may belong to another process by then; the line count, which numbers the
+        next daemon's log file, stays)."""
+        for name in os.listdir(self.pids):
+            path = os.path.join(self.pids, name)
+            with open(path) as f:
+                lines = f.read().split()
+            with open(path, "w") as f:
+                f.writelines(f"killed-{line}\n" if line.isdigit() and int(line) in pids else f"{line}\n"
+                             for line in lines)
 
     def stop(self) -> None:
         try:
             subprocess.run([os.path.join(self.home, "bin", "stop-cluster.sh")], env=self.env,
                            capture_output=True, timeout=60)
         finally:
-            self._remember_pids()
-            for pid in self.started_pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
             for pid in self.leftover_pids():
                 try:
                     os.kill(pid, signal.SIGKILL)
@@ -123,19 +138,23 @@ class Cluster:
                     pass
 
     def leftover_pids(self) -> list[int]:
-        """Processes started by this cluster that outlived it (Python workers of a TaskManager that
-        was stopped or killed): their environment names this cluster's private PID directory."""
-        marker = f"FLINK_PID_DIR={self.pids}".encode()
+        """The processes of this cluster still running (daemons, and Python workers that
+        outlive a TaskManager that was stopped or killed): their environment names this
+        cluster's private PID directory. A PID the cluster once used that now belongs to another
+        process is left alone."""
         found = []
         for name in os.listdir("/proc"):
-            if name.isdigit() and int(name) != os.getpid():
-                try:
-                    with open(f"/proc/{name}/environ", "rb") as f:
-                        if marker in f.read().split(b"\0"):
-                            found.append(int(name))
-                except OSError:
-                    pass
+            if name.isdigit() and int(name) != os.getpid() and self.owns(int(name)):
+                found.append(int(name))
         return found
+
+    def owns(self, pid: int) -> bool:
+        """Whether process ``pid`` was started by this cluster (its environment says so)."""
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                return f"FLINK_PID_DIR={self.pids}".encode() in f.read().split(b"\0")
+        except OSError:
+            return False
 
 
 class ClusterJob:

@@ -1,10 +1,13 @@
 """For the job tests of every source: a sync job in a child process (``Job``), the lake as
 pypaimon reads it (``lake_rows``), waiting until a source table and its lake table hold the same
-rows (``wait_rows_equal``), bad starts with what a refusal looks like (``Case``,
-``assert_refused``), and what a job that failed while running looks like (``assert_failed``)."""
+rows (``wait_rows_equal``), the source position published under a warehouse (``published``), bad
+starts with what a refusal looks like (``Case``, ``assert_refused``), and what a job that failed
+while running looks like (``assert_failed``)."""
 
 from __future__ import annotations
 
+import glob
+import json
 import os
 import re
 import signal
@@ -112,6 +115,21 @@ def lake_rows(warehouse: str, table: str, keys: list[str]) -> list[dict]:
     rb = t.new_read_builder()
     rows = rb.new_read().to_arrow(rb.new_scan().plan().splits()).to_pylist()
     return sorted(rows, key=lambda r: tuple(r[k] for k in keys))
+
+
+def published(warehouse: str) -> dict | None:
+    """The state of the one source position published under the warehouse (None before the first)."""
+    paths = glob.glob(os.path.join(warehouse, ".cdc-positions", "*.json"))
+    if not paths:
+        return None
+    with open(paths[0]) as f:
+        return json.load(f)["state"]
+
+
+def published_time(warehouse: str) -> float:
+    """When the published position was last written (0 before the first)."""
+    paths = glob.glob(os.path.join(warehouse, ".cdc-positions", "*.json"))
+    return os.stat(paths[0]).st_mtime if paths else 0.0
 
 
 def wait_rows_equal(source: Callable[[], list[dict]], lake: Callable[[], list[dict]], target: str, job: Job,

@@ -1,8 +1,9 @@
 """Helpers of the MySQL/MariaDB tests: a fresh database on the session's private MariaDB
 (``fresh_mysql_database``, behind the ``mysql_database`` fixture of tests/conftest.py), the
 job's ``--mysql_conf`` flags (``mysql_conf_args``), the shop tables and their workload
-(``ORDERS``, ``EVENTS``, ``fill``, ``shop``, ``workload``) and the comparison of a source table with its
-lake table (``source_rows``, ``wait_equal``, ``wait_synced``).
+(``ORDERS``, ``EVENTS``, ``fill``, ``shop``, ``workload``) the comparison of a source table with its
+lake table (``source_rows``, ``wait_equal``, ``wait_synced``) and binlog positions as numbers
+(``published_binlog``, ``server_binlog``).
 
 The server is ``operators.mysql.local_server.LocalMariaDB`` (fixture ``mariadb_server``).
 """
@@ -14,7 +15,7 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from operators.mysql.local_server import LocalMariaDB
-from tests.support.jobs import Job, lake_rows, wait_rows_equal
+from tests.support.jobs import Job, lake_rows, published, wait_rows_equal
 
 
 def mysql_database_name(test_name: str) -> str:
@@ -121,3 +122,20 @@ def shop(server: LocalMariaDB, database: str, rows: int) -> None:
     server.execute(ORDERS, database=database)
     server.execute(EVENTS, database=database)
     fill(server, database, 1, rows)
+
+
+def binlog_ordinal(file: str, pos: int) -> int:
+    """A binlog position as one number that grows with it: file number * 2^32 + offset."""
+    return (int(file.rsplit(".", 1)[1]) << 32) + int(pos)
+
+
+def published_binlog(warehouse: str) -> int:
+    """The binlog position the job published under ``warehouse`` (``binlog_ordinal``)."""
+    binlog = published(warehouse)["binlog"]
+    return binlog_ordinal(binlog["file"], binlog["pos"])
+
+
+def server_binlog(server: LocalMariaDB) -> int:
+    """The server's binlog end (``binlog_ordinal``)."""
+    file, pos = server.execute("SHOW MASTER STATUS")[0][:2]
+    return binlog_ordinal(file, pos)

@@ -8,30 +8,15 @@ the published binlog position moves past the changes made while stopped.
 
 from __future__ import annotations
 
-import glob
-import json
 import os
 
 import pytest
 
 from tests.support.flink_standalone import ClusterJob
-from tests.support.mariadb import mysql_conf_args, shop, wait_synced, workload
+from tests.support.mariadb import mysql_conf_args, published_binlog, server_binlog, shop, wait_synced, workload
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
-
-
-def published_binlog(warehouse: str) -> tuple[int, int]:
-    """The published position's binlog (file number, offset)."""
-    [path] = glob.glob(os.path.join(warehouse, ".cdc-positions", "*.json"))
-    with open(path) as f:
-        binlog = json.load(f)["state"]["binlog"]
-    return int(binlog["file"].rsplit(".", 1)[1]), int(binlog["pos"])
-
-
-def server_binlog(server) -> tuple[int, int]:
-    file, pos = server.execute("SHOW MASTER STATUS")[0][:2]
-    return int(file.rsplit(".", 1)[1]), int(pos)
 
 
 def test_stop_with_savepoint_and_restore(mariadb_server, mysql_database, cluster, tmp_path):

@@ -45,8 +45,10 @@ def test_taskmanager_killed_mid_run(cluster, tmp_path):
     snapshots = os.path.join(warehouse, "cdc.db", "orders", "snapshot")
     wait_until(lambda: os.path.isdir(snapshots) and len([n for n in os.listdir(snapshots) if n.startswith("snapshot-")]) >= 3,
              90, "three committed checkpoints")
-    for pid in cluster.taskmanager_pids():
+    killed = set(cluster.taskmanager_pids())
+    for pid in killed:
         os.kill(pid, signal.SIGKILL)
+    cluster.forget(killed)  # stop-cluster.sh must not signal these PIDs once another process has one
     cluster.script("taskmanager.sh", "start")
     wait_until(lambda: cluster.rest(f"/jobs/{job_id}")["state"] in ("FINISHED", "FAILED"), 180, "the job to end")
     assert cluster.rest(f"/jobs/{job_id}")["state"] == "FINISHED"
