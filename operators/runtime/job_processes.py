@@ -33,32 +33,36 @@ def mark_job_processes() -> None:
 def stop_job_processes(grace_s: float = GRACE_S) -> None:
     """SIGTERM to the gateway JVM, up to ``grace_s`` for it to exit, then SIGKILL for every marked
     process still running; returns when none is left."""
-    token = os.environ.get(TOKEN_VARIABLE, "").encode()
+    token = os.environ.get(TOKEN_VARIABLE, "")
     if not token:
         return
-    jvms = [pid for pid in _marked(token) if GATEWAY_CLASS in _read(pid, "cmdline")]
+    jvms = [pid for pid in processes_carrying(TOKEN_VARIABLE, token) if GATEWAY_CLASS in _read(pid, "cmdline")]
     for pid in jvms:
         _signal(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace_s
-    while any(_running(pid) for pid in jvms) and time.monotonic() < deadline:
+    while any(is_running(pid) for pid in jvms) and time.monotonic() < deadline:
         _reap_children()
         time.sleep(0.05)
-    while left := _marked(token):
+    while left := processes_carrying(TOKEN_VARIABLE, token):
         LOG.info("stopping the job's processes that are still running: %s", left)
         for pid in left:
             _signal(pid, signal.SIGKILL)
-        while any(_running(pid) for pid in left):
+        while any(is_running(pid) for pid in left):
             _reap_children()
             time.sleep(0.02)
     _reap_children()
 
 
-def _marked(token: bytes) -> list[int]:
-    """Running processes (not this one) whose environment carries ``token``."""
-    needle = TOKEN_VARIABLE.encode() + b"=" + token + b"\0"
+def processes_carrying(variable: str, value: str) -> list[int]:
+    """Running processes (not this one) whose environment holds ``variable=value``."""
     me = os.getpid()
     return [int(pid) for pid in os.listdir("/proc")
-            if pid.isdigit() and int(pid) != me and needle in _read(int(pid), "environ") and _running(int(pid))]
+            if pid.isdigit() and int(pid) != me and carries(int(pid), variable, value) and is_running(int(pid))]
+
+
+def carries(pid: int, variable: str, value: str) -> bool:
+    """Whether process ``pid``'s environment holds ``variable=value``."""
+    return f"{variable}={value}".encode() in _read(pid, "environ").split(b"\0")
 
 
 def _read(pid: int, name: str) -> bytes:
@@ -69,7 +73,7 @@ def _read(pid: int, name: str) -> bytes:
         return b""
 
 
-def _running(pid: int) -> bool:
+def is_running(pid: int) -> bool:
     """True unless the process is gone or a zombie (exited, not yet reaped by its parent). A
     leader thread shows ``Z`` while the process's other threads still finish: that is running."""
     stat = _read(pid, "stat")

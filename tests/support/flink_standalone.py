@@ -20,6 +20,7 @@ import urllib.request
 
 import yaml
 
+from operators.runtime.job_processes import carries, processes_carrying
 from tests.support.paths import ROOT
 from tests.support.waiting import wait_until
 
@@ -142,19 +143,11 @@ class Cluster:
         outlive a TaskManager that was stopped or killed): their environment names this
         cluster's private PID directory. A PID the cluster once used that now belongs to another
         process is left alone."""
-        found = []
-        for name in os.listdir("/proc"):
-            if name.isdigit() and int(name) != os.getpid() and self.owns(int(name)):
-                found.append(int(name))
-        return found
+        return processes_carrying("FLINK_PID_DIR", self.pids)
 
     def owns(self, pid: int) -> bool:
         """Whether process ``pid`` was started by this cluster (its environment says so)."""
-        try:
-            with open(f"/proc/{pid}/environ", "rb") as f:
-                return f"FLINK_PID_DIR={self.pids}".encode() in f.read().split(b"\0")
-        except OSError:
-            return False
+        return carries(pid, "FLINK_PID_DIR", self.pids)
 
 
 class ClusterJob:

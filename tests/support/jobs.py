@@ -20,6 +20,7 @@ from typing import Callable, Optional
 import pypaimon
 import pytest
 
+from operators.runtime.job_processes import is_running
 from tests.support.paths import ROOT
 
 
@@ -94,11 +95,8 @@ def session_processes(session: int) -> list[str]:
     found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
-            if os.getsid(int(pid)) != session:
+            if os.getsid(int(pid)) != session or not is_running(int(pid)):
                 continue
-            with open(f"/proc/{pid}/stat") as f:
-                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
-                    continue
             with open(f"/proc/{pid}/cmdline", "rb") as f:
                 found.append(f"{pid}: " + f.read().replace(b"\0", b" ").decode(errors="replace")[:200])
         except OSError:
