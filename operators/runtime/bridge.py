@@ -125,16 +125,15 @@ def _env_config(env):
 
 def tick_source(env, count: int = 2 ** 63 - 1, ticks_per_second: float = 10.0,
                 name: str = "ticks"):
-    """A rate-limited source of ticks 0, 1, 2, ... (``Types.LONG()``) from the bridge jar
-    (``DataGeneratorSource`` + ``RateLimiterStrategy.perSecond``); checkpointed, so a restored
-    job continues after the last checkpointed tick. The rate is for the whole source."""
-    from pyflink.common.watermark_strategy import WatermarkStrategy
-    from pyflink.datastream.connectors import Source
+    """A rate-limited source of ticks 0, 1, 2, ... below ``count`` (``Types.LONG()``) from the
+    bridge jar (``TickSource``, a source without an operator coordinator: see its docstring);
+    checkpointed, so a restored job continues after the last checkpointed tick. The rate is for
+    the whole source."""
+    from pyflink.datastream.functions import SourceFunction
     from pyflink.java_gateway import get_gateway
     jvm = get_gateway().jvm
     j_source = jvm.io.paimoncdc.bridge.TickSource.create(int(count), float(ticks_per_second))
-    return env.from_source(Source(j_source), WatermarkStrategy.no_watermarks(), name,
-                           type_info=Types.LONG())
+    return env.add_source(SourceFunction(j_source), name, type_info=Types.LONG())
 
 
 # --- inserting the bridge -------------------------------------------------------------------
