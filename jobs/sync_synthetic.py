@@ -35,7 +35,6 @@ def create_tables(warehouse: str, orders_options: dict[str, str] | None = None) 
 
 
 def build(args):
-    from pyflink.common.typeinfo import Types
 
     from operators.runtime import bridge
     from operators.runtime.failures import FailurePlan
@@ -45,12 +44,10 @@ def build(args):
 
     env = create_environment(job_settings(args.flink_conf))
     failures = FailurePlan(args.fail, args.failure_dir)
-    ticks = bridge.tick_source(env, args.positions, args.ticks_per_second).set_parallelism(1)
-    envelopes = ticks.map(lambda t: bridge.data_envelope("split-0", t), output_type=bridge.ENVELOPE_TYPE) \
-        .set_parallelism(1)
-    changes = envelopes.key_by(lambda e: e[bridge.KEY], key_type=Types.STRING()) \
+    changes = bridge.keyed_ticks(env, "split-0", args.positions, args.ticks_per_second) \
         .process(SyntheticReader(SyntheticChangeStream(), failures), output_type=bridge.ENVELOPE_TYPE) \
         .name("synthetic reader").set_parallelism(1)
+    bridge.set_python_bundle(changes, size=1)
     add_paimon_sink(changes, {"warehouse": args.warehouse}, args.commit_user or new_commit_user("sync-synthetic"),
                     args.writer_parallelism, failures)
     return env

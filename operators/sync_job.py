@@ -56,8 +56,6 @@ class SyncJob:
 
     def build(self, commit_user: Optional[str] = None):
         """The job's StreamExecutionEnvironment (not started); after ``prepare``."""
-        from pyflink.common.typeinfo import Types
-
         from operators.runtime import bridge
         from operators.runtime.failures import FailurePlan
         from operators.runtime.job_config import create_environment, submitted_to_cluster
@@ -69,17 +67,14 @@ class SyncJob:
         failures = FailurePlan(args.fail, args.failure_dir)
         factory = source.preparation.factory
         ticks_total = self.plan.snapshot_ticks if factory.bounded else 2 ** 63 - 1
-        ticks = bridge.tick_source(env, ticks_total, args.ticks_per_second).set_parallelism(1)
-        key = source.reader_key
-        keyed = ticks.map(lambda t: bridge.data_envelope(key, t), output_type=bridge.ENVELOPE_TYPE) \
-            .set_parallelism(1).key_by(lambda e: e[bridge.KEY], key_type=Types.STRING())
+        keyed = bridge.keyed_ticks(env, source.reader_key, ticks_total, args.ticks_per_second)
         kind = source.name.split("_")[0]
-        commit_user = commit_user or new_commit_user(f"{kind}-{key}")
+        commit_user = commit_user or new_commit_user(f"{kind}-{source.reader_key}")
         reader = SourceReader(factory, source.catalog_options, f"paimon-cdc {commit_user[-12:]}",
                               1.0 / args.ticks_per_second, self.plan.snapshot_ticks - 1, failures,
                               print_progress=not submitted_to_cluster())
         changes = bridge.process_with_signals(keyed, reader, output_type=bridge.ENVELOPE_TYPE,
-                                              name=f"{kind} reader", parallelism=1)
+                                              name=f"{kind} reader", parallelism=1, bundle_size=1)
         table_conf = parse_key_values(args.table_conf, "--table_conf")
         add_paimon_sink(changes, source.catalog_options, commit_user, args.writer_parallelism, failures,
                         args.ignore_incompatible, int(table_conf.get("dynamic-bucket.assigner-parallelism", 0)))

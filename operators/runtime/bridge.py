@@ -136,6 +136,15 @@ def tick_source(env, count: int = 2 ** 63 - 1, ticks_per_second: float = 10.0,
     return env.add_source(SourceFunction(j_source), name, type_info=Types.LONG())
 
 
+def keyed_ticks(env, key: str, count: int = 2 ** 63 - 1, ticks_per_second: float = 10.0):
+    """A reader's input (parallelism 1): the ticks as data envelopes of ``key`` (the tick in the
+    payload), keyed by ``key``; one tick per Python bundle (``set_python_bundle``)."""
+    ticks = tick_source(env, count, ticks_per_second).set_parallelism(1)
+    envelopes = ticks.map(lambda t: data_envelope(key, t), output_type=ENVELOPE_TYPE).set_parallelism(1)
+    set_python_bundle(envelopes, size=1)
+    return envelopes.key_by(lambda e: e[KEY], key_type=Types.STRING())
+
+
 # --- inserting the bridge -------------------------------------------------------------------
 
 KEYED_ENVELOPE_TYPE = Types.ROW([Types.STRING(), ENVELOPE_TYPE])
@@ -243,7 +252,14 @@ def process_with_signals(keyed, func, output_type=None, name: Optional[str] = No
 def set_python_bundle(stream, size: Optional[int] = None, time_ms: Optional[int] = None):
     """Gives the Python operator that produced ``stream`` its own bundle limits
     (``python.fn-execution.bundle.size`` / ``.time``) without touching the other operators:
-    the operator gets a private copy of the environment's configuration."""
+    the operator gets a private copy of the environment's configuration.
+
+    The environment must not set these options itself: at execute, PyFlink copies the
+    environment's Python options over every Python operator's own. Every Python operator of a CDC
+    job takes one element per bundle: a bundle's output waits in an unbounded JVM queue until the
+    bundle ends, so a 1,000-element bundle let a bounded snapshot's reader pile up hundreds of MiB
+    there (``benchmarks/results/job_memory.md``); with one element, a Python operator holds one
+    input's output and backpressure reaches it."""
     from pyflink.java_gateway import get_gateway
     jvm = get_gateway().jvm
     transformation = stream._j_data_stream.getTransformation()

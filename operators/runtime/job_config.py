@@ -166,7 +166,7 @@ def create_environment(settings: Mapping[str, str]):
 
 JVM_OPTIONS = "env.java.opts.all"
 """Flink's key for the JVM options of its processes; on a local run the one JVM is the mini-cluster
-PyFlink's gateway starts (``flink-conf/`` says why it sets none)."""
+PyFlink's gateway starts (``flink-conf/`` says what it sets and why)."""
 
 
 def set_jvm_options(settings: Mapping[str, str]) -> None:
