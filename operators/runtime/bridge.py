@@ -138,11 +138,15 @@ def tick_source(env, count: int = 2 ** 63 - 1, ticks_per_second: float = 10.0,
 
 def keyed_ticks(env, key: str, count: int = 2 ** 63 - 1, ticks_per_second: float = 10.0):
     """A reader's input (parallelism 1): the ticks as data envelopes of ``key`` (the tick in the
-    payload), keyed by ``key``; one tick per Python bundle (``set_python_bundle``)."""
-    ticks = tick_source(env, count, ticks_per_second).set_parallelism(1)
-    envelopes = ticks.map(lambda t: data_envelope(key, t), output_type=ENVELOPE_TYPE).set_parallelism(1)
-    set_python_bundle(envelopes, size=1)
-    return envelopes.key_by(lambda e: e[KEY], key_type=Types.STRING())
+    payload), keyed by ``key``, built in Java (``TickEnvelopes``: no Python operator, so no
+    Python worker of its own)."""
+    from pyflink.java_gateway import get_gateway
+    jvm = get_gateway().jvm
+    j_ticks = tick_source(env, count, ticks_per_second).set_parallelism(1)._j_data_stream
+    j_envelopes = j_ticks.map(jvm.io.paimoncdc.bridge.TickEnvelopes(key), KEYED_ENVELOPE_TYPE.get_java_type_info())
+    j_envelopes.setParallelism(1)
+    j_envelopes.name("tick envelopes")
+    return key_in_java(j_envelopes)
 
 
 # --- inserting the bridge -------------------------------------------------------------------
@@ -174,7 +178,7 @@ def key_in_java(*streams):
             rest[i] = j_stream
         joined = joined.union(rest)
     j_keyed = joined.keyBy(gateway.jvm.KeyByKeySelector(), Types.ROW([Types.STRING()]).get_java_type_info())
-    origin = next(s for s in streams if isinstance(s, DataStream))
+    origin = next((s for s in streams if isinstance(s, DataStream)), DataStream(j_streams[0]))
     return KeyedStream(j_keyed, ENVELOPE_TYPE, origin)
 
 
