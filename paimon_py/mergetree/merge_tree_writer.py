@@ -71,7 +71,8 @@ class MergeTreeWriter:
             return
         records = self._take_buffer()
         if records is not None:
-            self.spill_files.spill(self.bucket_files.merge(records, drop_delete=False))
+            merged, records = self.bucket_files.merge(records, drop_delete=False), None  # unsorted rows freed first
+            self.spill_files.spill(merged)
             self._stats.spills += 1
             if len(self.spill_files) >= MAX_SPILL_FILES:
                 self.flush()
@@ -86,7 +87,8 @@ class MergeTreeWriter:
         if self.spill_files:
             new_files = self._merge_spilled(records)
         elif records is not None:
-            new_files = files.write(files.merge(records, drop_delete=False), level=0)
+            merged, records = files.merge(records, drop_delete=False), None  # unsorted rows freed before the write
+            new_files = files.write(merged, level=0)
         else:
             return
         self._stats.flushes += 1
