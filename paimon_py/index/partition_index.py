@@ -19,6 +19,9 @@ from paimon_py.index import sorted_ints
 MAX_BUCKET_ID = 32766
 """Java's ``Short.MAX_VALUE - 1``: buckets are stored as shorts in its index."""
 
+BUCKET_DTYPE = np.int16
+"""The index keeps buckets as shorts too (below ``MAX_BUCKET_ID``): 6 bytes a key with its hash."""
+
 
 @dataclass(frozen=True)
 class BucketOwnership:
@@ -60,11 +63,11 @@ class PartitionIndex:
         for bucket, hashes in files:
             mine = hashes[routes_here(hashes)]
             hash_parts.append(mine)
-            bucket_parts.append(np.full(len(mine), bucket, np.int32))
+            bucket_parts.append(np.full(len(mine), bucket, BUCKET_DTYPE))
             if ownership.owns(bucket):
                 bucket_rows[bucket] = bucket_rows.get(bucket, 0) + len(hashes)
         hashes = np.concatenate(hash_parts) if hash_parts else np.empty(0, np.int32)
-        buckets = np.concatenate(bucket_parts) if bucket_parts else np.empty(0, np.int32)
+        buckets = np.concatenate(bucket_parts) if bucket_parts else np.empty(0, BUCKET_DTYPE)
         hashes, first = np.unique(hashes, return_index=True)
         return cls(hashes, buckets[first], bucket_rows, target_row_num)
 
