@@ -47,7 +47,7 @@ def build(args):
     changes = bridge.keyed_ticks(env, "split-0", args.positions, args.ticks_per_second) \
         .process(SyntheticReader(SyntheticChangeStream(), failures), output_type=bridge.ENVELOPE_TYPE) \
         .name("synthetic reader").set_parallelism(1)
-    bridge.set_python_bundle(changes, size=1)
+    bridge.set_python_bundle(changes, **bridge.READER_BUNDLE)
     add_paimon_sink(changes, {"warehouse": args.warehouse}, args.commit_user or new_commit_user("sync-synthetic"),
                     args.writer_parallelism, failures)
     return env

@@ -1,7 +1,7 @@
 """The jobs' Flink metrics: one group ``paimon_cdc`` under each Python operator.
 
 What PyFlink 2.3 does with a Python function's metrics (checked on the local mini-cluster): they
-reach Flink when a bundle ends (here after every element: ``bridge.set_python_bundle``); a gauge is a
+reach Flink when a bundle ends (at most 100 ms apart here: ``bridge.set_python_bundle``); a gauge is a
 callable evaluated in the Python worker at every bundle end and must return an int (a float is
 cut to an int), so gauges here return values cached by the operator; metric groups and gauges
 may be added after ``open``. In the REST API a writer's metric reads
