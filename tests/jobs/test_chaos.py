@@ -1,5 +1,5 @@
 """The chaos suite's short run (marked ``chaos``; the long one is ``scripts/chaos.sh``): a sync
-job on a private standalone cluster with three TaskManagers (one spare) under a live workload (primary-key and
+job on a private standalone cluster with two TaskManagers under a live workload (primary-key and
 append tables, primary-key changes, multi-table transactions), TaskManagers SIGKILLed (with their
 Python workers) during the snapshot and while streaming and replaced, the whole cluster killed
 with kill -9 and the same submission run again without a savepoint; then the lake equals the

@@ -1,9 +1,9 @@
-"""The chaos driver: a sync job on a private standalone cluster (three TaskManagers of one slot
-each: two hold a part of the job, the writers run with parallelism 2, and one is spare) under a live
+"""The chaos driver: a sync job on a private standalone cluster (two TaskManagers of one slot
+each, so that both hold a part of the job: the writers run with parallelism 2) under a live
 workload (``chaos_workload.py``), killed on a seeded random schedule, then compared with its
 source row by row.
 
-Events (``schedule``): a SIGKILL of a TaskManager that runs part of the job (the TM's JVM and every process under it: its Python
+Events (``schedule``): a TaskManager SIGKILL (the TM's JVM and every process under it: its Python
 workers), after which a new TaskManager is started; a whole-cluster kill -9 (the JobManager, the
 TaskManagers, the Python workers; the ``flink run -d`` client has exited already), after which the
 cluster is started again on the same configuration and the SAME submission runs again without a
@@ -37,9 +37,7 @@ from tests.support.waiting import wait_until
 
 TASKMANAGER, CLUSTER = "TaskManager SIGKILL", "whole-cluster kill -9"
 SNAPSHOT, STREAM = "snapshot", "stream"
-TASKMANAGERS = 3
-"""Two run the job (one slot each, writer parallelism 2, so a kill of either hits it) and one is
-spare, so that a failover does not wait for the replacement TaskManager to start."""
+TASKMANAGERS = 2
 SETTINGS = {"restart-strategy": {"type": "fixed-delay", "fixed-delay": {"attempts": 1_000_000, "delay": "1 s"}},
             "heartbeat": {"interval": 2000, "timeout": 30000}}
 """Restarts without end (the schedule decides when the chaos stops, not Flink's backoff); a
@@ -235,7 +233,8 @@ class ChaosRun:
     def _kill(self, planned: PlannedKill) -> Kill:
         phase, killed_at = self._phase(), time.time()
         if planned.kind == TASKMANAGER:
-            victims = process_tree(self._busy_taskmanager(planned.victim))
+            live = sorted(p for p in self.cluster.taskmanager_pids() if self.cluster.owns(p))
+            victims = process_tree(live[planned.victim % len(live)])
             kill_all(self.cluster, victims)
             self.cluster.script("taskmanager.sh", "start")
         else:
@@ -246,12 +245,6 @@ class ChaosRun:
         recovered_at = wait_until(lambda: self._recovered(killed_at), self.config.recovery_timeout_s,
                                   f"the job to commit again after a {planned.kind}", self.job.output)
         return Kill(planned.kind, phase, killed_at - self.started, len(victims), recovered_at - killed_at)
-
-    def _busy_taskmanager(self, victim: int) -> int:
-        """A TaskManager that runs part of the job (Python workers under it), not the spare."""
-        live = sorted(p for p in self.cluster.taskmanager_pids() if self.cluster.owns(p))
-        busy = [p for p in live if len(process_tree(p)) > 1] or live
-        return busy[victim % len(busy)]
 
     def _recovered(self, killed_at: float) -> float | None:
         """The time when a checkpoint triggered after ``killed_at`` has completed and its position
