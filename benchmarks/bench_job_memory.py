@@ -109,6 +109,7 @@ def main(argv=None) -> int:
     parser.add_argument("--workdir", default=None)
     parser.add_argument("--output", default=os.path.join(HERE, "results", "job_memory.md"))
     args = parser.parse_args(argv)
+    args.load_at_start = os.getloadavg()[0]
     workdir = tempfile.mkdtemp(prefix="bench-job-memory-", dir=args.workdir)
     server = LocalPostgres(settings=dict(SERVER_SETTINGS))
     before = None
@@ -146,8 +147,9 @@ def report(args, results: list[tuple[int, str, dict]]) -> str:
         "# Peak memory of a CDC job against the rows it snapshots", "",
         f"{datetime.datetime.now().astimezone().isoformat(timespec='seconds')} — `benchmarks/bench_job_memory.py "
         f"--rows {' '.join(str(r) for r in args.rows)} --before {args.before}`", "",
-        f"Machine: {machine()}; other jobs were running on it (memory is measured per process, "
-        f"unaffected; the wall times are not comparable).", "",
+        f"Machine: {machine()}; 1-minute load average {args.load_at_start:.1f} at the start, "
+        f"{os.getloadavg()[0]:.1f} at the end (memory is measured per process, unaffected by other work; "
+        f"the wall times compare only on a quiet machine).", "",
         "`postgres_sync_table` with `scan.startup.mode=snapshot` (bounded) on a private PostgreSQL 15, "
         "table `bench(id bigint primary key, k int, v text, amount numeric(12,2), ts timestamp)`, default "
         "settings but 1 s checkpoints; the code before the change and after it, one after the other. "

@@ -35,7 +35,6 @@ def create_tables(warehouse: str, orders_options: dict[str, str] | None = None) 
 
 
 def build(args):
-
     from operators.runtime import bridge
     from operators.runtime.failures import FailurePlan
     from operators.runtime.job_config import create_environment, job_settings
@@ -47,7 +46,7 @@ def build(args):
     changes = bridge.keyed_ticks(env, "split-0", args.positions, args.ticks_per_second) \
         .process(SyntheticReader(SyntheticChangeStream(), failures), output_type=bridge.ENVELOPE_TYPE) \
         .name("synthetic reader").set_parallelism(1)
-    bridge.set_python_bundle(changes, **bridge.READER_BUNDLE)
+    bridge.set_python_bundle(changes, bridge.READER_BUNDLE)
     add_paimon_sink(changes, {"warehouse": args.warehouse}, args.commit_user or new_commit_user("sync-synthetic"),
                     args.writer_parallelism, failures)
     return env

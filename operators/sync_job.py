@@ -74,9 +74,7 @@ class SyncJob:
                               1.0 / args.ticks_per_second, self.plan.snapshot_ticks - 1, failures,
                               print_progress=not submitted_to_cluster())
         changes = bridge.process_with_signals(keyed, reader, output_type=bridge.ENVELOPE_TYPE,
-                                              name=f"{kind} reader", parallelism=1,
-                                              bundle_size=bridge.READER_BUNDLE["size"],
-                                              bundle_time_ms=bridge.READER_BUNDLE["time_ms"])
+                                              name=f"{kind} reader", parallelism=1, bundle=bridge.READER_BUNDLE)
         table_conf = parse_key_values(args.table_conf, "--table_conf")
         add_paimon_sink(changes, source.catalog_options, commit_user, args.writer_parallelism, failures,
                         args.ignore_incompatible, int(table_conf.get("dynamic-bucket.assigner-parallelism", 0)))

@@ -26,7 +26,7 @@ Use::
     stream = ...map(to_envelope, output_type=ENVELOPE_TYPE)
     keyed = stream.key_by(lambda e: e[KEY], key_type=Types.STRING())
     out = process_with_signals(keyed, MyKeyedProcessFunction(), output_type=...,
-                               parallelism=2, bundle_size=1)
+                               parallelism=2, bundle=PythonBundle(size=1))
 
 and in the function::
 
@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
@@ -236,10 +237,9 @@ def check_checkpointing(env) -> None:
 
 
 def process_with_signals(keyed, func, output_type=None, name: Optional[str] = None,
-                         parallelism: Optional[int] = None, bundle_size: Optional[int] = None,
-                         bundle_time_ms: Optional[int] = None):
+                         parallelism: Optional[int] = None, bundle: Optional["PythonBundle"] = None):
     """``with_checkpoint_signals(keyed).process(func, output_type)`` with one parallelism for
-    both, and optionally this operator's own Python bundle limits (``bundle_size=1`` delivers
+    both, and optionally this operator's own Python bundle limits (``PythonBundle(1)`` delivers
     signals within milliseconds; the default bundle time delays them by up to ~1 s)."""
     bridged = with_checkpoint_signals(
         keyed, name=f"{name} signals" if name else "checkpoint-signals", parallelism=parallelism)
@@ -248,33 +248,45 @@ def process_with_signals(keyed, func, output_type=None, name: Optional[str] = No
         out = out.name(name)
     if parallelism is not None:
         out = out.set_parallelism(parallelism)
-    if bundle_size is not None or bundle_time_ms is not None:
-        set_python_bundle(out, size=bundle_size, time_ms=bundle_time_ms)
+    if bundle is not None:
+        set_python_bundle(out, bundle)
     return out
 
 
-READER_BUNDLE = {"size": 4, "time_ms": 100}
+@dataclass(frozen=True)
+class PythonBundle:
+    """A Python operator's bundle limits (``python.fn-execution.bundle.size`` / ``.time``); None
+    leaves PyFlink's default."""
+
+    size: Optional[int] = None
+    time_ms: Optional[int] = None
+
+
+READER_BUNDLE = PythonBundle(size=4, time_ms=100)
 """A reader's bundles: at most 4 ticks. A reader's ticks can all be in its input at once (a bounded
 snapshot's, one per chunk), and a bundle's output waits in the JVM until the bundle ends: in a
 bundle of 1,000 the whole snapshot's output did (331 MiB of live heap at 6M rows). One tick per
 bundle kept the JVM near 100 MiB but left the reader idle while its output was sent (a fixed-bucket
 5M-row snapshot 20% slower than before); four keep it reading (6% slower) at ~30 MiB more."""
 
-DATA_BUNDLE = {"size": 1000, "time_ms": 100}
+DATA_BUNDLE = PythonBundle(size=1000, time_ms=100)
 """The bundles of operators fed by other operators' batches (bucket assigners, writers): what
 arrives within 100 ms, which the network's backpressure bounds, so the JVM keeps feeding the
 worker while it works (one element per bundle there saved no memory measurably)."""
 
+SIGNAL_BUNDLE = PythonBundle(size=1, time_ms=100)
+"""The committer's bundles: one element each, so its signals arrive without delay."""
 
-def set_python_bundle(stream, size: Optional[int] = None, time_ms: Optional[int] = None):
-    """Gives the Python operator that produced ``stream`` its own bundle limits
-    (``python.fn-execution.bundle.size`` / ``.time``) without touching the other operators:
+
+def set_python_bundle(stream, bundle: PythonBundle):
+    """Gives the Python operator that produced ``stream`` its own bundle limits without touching
+    the other operators:
     the operator gets a private copy of the environment's configuration.
 
     The environment must not set these options itself: at execute, PyFlink copies the
     environment's Python options over every Python operator's own. A bundle's output waits in an
     unbounded JVM queue until the bundle ends, so every Python operator of a CDC job has limits of
-    its own (``READER_BUNDLE``, ``DATA_BUNDLE``)."""
+    its own (``READER_BUNDLE``, ``DATA_BUNDLE``, ``SIGNAL_BUNDLE``)."""
     from pyflink.java_gateway import get_gateway
     jvm = get_gateway().jvm
     transformation = stream._j_data_stream.getTransformation()
@@ -285,10 +297,10 @@ def set_python_bundle(stream, size: Optional[int] = None, time_ms: Optional[int]
     if not base.isInstance(operator):
         raise TypeError(f"not a Python operator: {operator.getClass().getName()}")
     config = jvm.org.apache.flink.configuration.Configuration(operator.getConfiguration())
-    if size is not None:
-        config.setString("python.fn-execution.bundle.size", str(int(size)))
-    if time_ms is not None:
-        config.setString("python.fn-execution.bundle.time", str(int(time_ms)))
+    if bundle.size is not None:
+        config.setString("python.fn-execution.bundle.size", str(int(bundle.size)))
+    if bundle.time_ms is not None:
+        config.setString("python.fn-execution.bundle.time", str(int(bundle.time_ms)))
     field = base.getDeclaredField("config")
     field.setAccessible(True)
     field.set(operator, config)

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from pyflink.common.typeinfo import Types
 
-from operators.runtime.bridge import (DATA_BUNDLE, KEYED_ENVELOPE_TYPE, READER_BUNDLE, key_in_java, process_with_signals,
-                                      set_python_bundle)
+from operators.runtime.bridge import (DATA_BUNDLE, KEYED_ENVELOPE_TYPE, READER_BUNDLE, SIGNAL_BUNDLE, key_in_java,
+                                      process_with_signals, set_python_bundle)
 from operators.runtime.failures import FailurePlan
 from operators.sink.sink_functions import (DYNAMIC_BUCKETS, SCHEMA_CHANGES, BucketAssigner, ChangeCommitter,
                                            ChangeParser, ChangeWriter)
@@ -40,22 +40,20 @@ def add_paimon_sink(changes, catalog_options: dict[str, str], commit_user: str, 
     # would run in a Python worker of its own, as would any Python operator on the side output.
     parsed = changes.process(ChangeParser(catalog_options, assigner_parallelism), output_type=KEYED_ENVELOPE_TYPE) \
         .name("change parser").set_parallelism(1)
-    set_python_bundle(parsed, **READER_BUNDLE)  # chained to the reader, whose limits it shares
+    set_python_bundle(parsed, READER_BUNDLE)  # chained to the reader, whose limits it shares
     to_assign = DataStream(parsed._j_data_stream.getSideOutput(DYNAMIC_BUCKETS.get_java_output_tag()))
     assigned = key_in_java(to_assign).process(BucketAssigner(catalog_options, assigner_parallelism),
                                               output_type=KEYED_ENVELOPE_TYPE) \
         .name("dynamic bucket assigner").set_parallelism(assigner_parallelism)
-    set_python_bundle(assigned, **DATA_BUNDLE)
+    set_python_bundle(assigned, DATA_BUNDLE)
     committables = process_with_signals(
         key_in_java(parsed, assigned), ChangeWriter(catalog_options, failures), output_type=KEYED_ENVELOPE_TYPE,
-        name="paimon writer", parallelism=writer_parallelism,
-        bundle_size=DATA_BUNDLE["size"], bundle_time_ms=DATA_BUNDLE["time_ms"])
+        name="paimon writer", parallelism=writer_parallelism, bundle=DATA_BUNDLE)
     schema_changes = parsed._j_data_stream.getSideOutput(SCHEMA_CHANGES.get_java_output_tag())
     process_with_signals(
         key_in_java(committables, schema_changes),
         ChangeCommitter(catalog_options, commit_user, failures, ignore_incompatible), output_type=Types.STRING(),
-        name="paimon committer and schema evolution", parallelism=1,
-        bundle_size=1, bundle_time_ms=100)  # signals without delay
+        name="paimon committer and schema evolution", parallelism=1, bundle=SIGNAL_BUNDLE)
 
 
 def new_commit_user(prefix: str) -> str:

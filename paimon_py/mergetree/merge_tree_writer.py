@@ -71,7 +71,8 @@ class MergeTreeWriter:
             return
         records = self._take_buffer()
         if records is not None:
-            merged, records = self.bucket_files.merge(records, drop_delete=False), None  # unsorted rows freed first
+            merged = self.bucket_files.merge(records, drop_delete=False)
+            del records  # the unsorted rows are freed before the sorted ones are spilled
             self.spill_files.spill(merged)
             self._stats.spills += 1
             if len(self.spill_files) >= MAX_SPILL_FILES:
@@ -87,7 +88,8 @@ class MergeTreeWriter:
         if self.spill_files:
             new_files = self._merge_spilled(records)
         elif records is not None:
-            merged, records = files.merge(records, drop_delete=False), None  # unsorted rows freed before the write
+            merged = files.merge(records, drop_delete=False)
+            del records  # the unsorted rows are freed before the sorted ones are written
             new_files = files.write(merged, level=0)
         else:
             return

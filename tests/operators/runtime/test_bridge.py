@@ -121,7 +121,7 @@ def run_job(out_dir: str, bundle: str = "time100") -> None:
     keyed = stream.key_by(lambda e: e[bridge.KEY], key_type=Types.STRING())
     bridge.process_with_signals(keyed, Recorder(str(out)), output_type=Types.STRING(),
                                 name="recorder", parallelism=PARALLELISM,
-                                bundle_size=1 if bundle == "size1" else None)
+                                bundle=bridge.PythonBundle(size=1) if bundle == "size1" else None)
     env.execute("test_bridge")
     (out / "finished").write_text("ok")
 
@@ -152,7 +152,7 @@ def run_checks() -> dict:
             lambda t: bridge.data_envelope("k", t), output_type=bridge.ENVELOPE_TYPE)
         keyed = stream.key_by(lambda e: e[bridge.KEY], key_type=key_type)
         out = bridge.process_with_signals(keyed, Noop(), Types.STRING(), name="noop",
-                                          parallelism=2, bundle_size=1)
+                                          parallelism=2, bundle=bridge.PythonBundle(size=1))
         return env, stream, out
 
     def outcome(**kwargs):
