@@ -139,15 +139,25 @@ def tick_source(env, count: int = 2 ** 63 - 1, ticks_per_second: float = 10.0,
 
 def keyed_ticks(env, key: str, count: int = 2 ** 63 - 1, ticks_per_second: float = 10.0):
     """A reader's input (parallelism 1): the ticks as data envelopes of ``key`` (the tick in the
-    payload), keyed by ``key``, built in Java (``TickEnvelopes``: no Python operator, so no
-    Python worker of its own)."""
+    payload), built in Java (``TickEnvelopes``: no Python operator, so no Python worker of its
+    own), and keyed *in place* (one key, one subtask: no exchange), so the reader runs in the
+    source's chain.
+
+    In the chain a tick is handed to the reader only once it has taken the previous ones (its
+    bundle, ``READER_BUNDLE``), and a checkpoint's barrier leaves between two ticks. Behind an
+    exchange, ticks queued in the network buffers ahead of each barrier: a snapshot of many
+    chunks completed no checkpoint until its last chunk was read (nothing committed, the write
+    buffer filled, a failure restarted the whole snapshot)."""
+    from pyflink.datastream.data_stream import DataStream, KeyedStream
     from pyflink.java_gateway import get_gateway
     jvm = get_gateway().jvm
     j_ticks = tick_source(env, count, ticks_per_second).set_parallelism(1)._j_data_stream
     j_envelopes = j_ticks.map(jvm.io.paimoncdc.bridge.TickEnvelopes(key), KEYED_ENVELOPE_TYPE.get_java_type_info())
     j_envelopes.setParallelism(1)
     j_envelopes.name("tick envelopes")
-    return key_in_java(j_envelopes)
+    j_keyed = jvm.org.apache.flink.streaming.api.datastream.DataStreamUtils.reinterpretAsKeyedStream(
+        j_envelopes, jvm.KeyByKeySelector(), Types.ROW([Types.STRING()]).get_java_type_info())
+    return KeyedStream(j_keyed, ENVELOPE_TYPE, DataStream(j_envelopes))
 
 
 # --- inserting the bridge -------------------------------------------------------------------
