@@ -47,8 +47,7 @@ class PartitionIndex:
     def __init__(self, hashes: np.ndarray, buckets: np.ndarray, bucket_rows: dict[int, int],
                  target_row_num: int):
         """``hashes`` sorted and unique, ``buckets`` aligned; ``bucket_rows``: keys per owned bucket."""
-        self.hashes = hashes
-        self.buckets = buckets
+        self.buckets_by_hash = sorted_ints.SortedRunMap(hashes, buckets)
         self.non_full = dict(sorted(bucket_rows.items()))
         self.all_buckets = sorted(bucket_rows)
         self.target_row_num = target_row_num
@@ -74,12 +73,11 @@ class PartitionIndex:
     def assign(self, hashes: np.ndarray, ownership: BucketOwnership, max_buckets: int) -> np.ndarray:
         """The bucket of every key hash (int32), new hashes placed and remembered."""
         unique, inverse = np.unique(hashes, return_inverse=True)
-        assigned = sorted_ints.look_up(self.hashes, self.buckets, unique)
+        assigned = self.buckets_by_hash.look_up(unique)
         new = np.flatnonzero(assigned == sorted_ints.ABSENT)
         if len(new):
             assigned[new] = self._place(len(new), ownership, max_buckets)
-            self.hashes, self.buckets = sorted_ints.insert_items(self.hashes, self.buckets, unique[new],
-                                                                 assigned[new])
+            self.buckets_by_hash.insert(unique[new], assigned[new].astype(BUCKET_DTYPE))
         return assigned[inverse]
 
     def _place(self, count: int, ownership: BucketOwnership, max_buckets: int) -> np.ndarray:

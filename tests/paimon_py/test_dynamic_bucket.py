@@ -70,7 +70,7 @@ def test_partition_index_loads_only_its_own_hashes():
     keys = _keys(100, seed=4)
     index = PartitionIndex.load([(0, keys[:60]), (1, keys[60:])], 1000, lambda hashes: hashes % 2 == 0,
                                 BucketOwnership(2, 1))
-    assert set(index.hashes.tolist()) == set(keys[keys % 2 == 0].tolist())
+    assert set(index.buckets_by_hash.keys().tolist()) == set(keys[keys % 2 == 0].tolist())
     assert index.non_full == {1: 40}
 
 
