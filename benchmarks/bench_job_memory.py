@@ -1,13 +1,15 @@
 """Peak memory of a whole CDC job against the rows it snapshots, before and after a change.
 
     .venv/bin/python benchmarks/bench_job_memory.py [--rows 1 1000000 5000000 20000000] [--before 7e440bf]
+        [--table_conf bucket=4 ...]
 
 One private PostgreSQL 15 (``LocalPostgres``) holds a table per size, ``bench(id bigint primary
 key, k int, v text, amount numeric(12,2), ts timestamp)`` as ``bench_postgres_cdc.py`` fills it.
 For each size, ``jobs/postgres_sync_table.py`` in the bounded ``snapshot`` mode (default settings
 but ``execution.checkpointing.interval=1s``, as the CDC benchmark) runs into a fresh warehouse,
 once with the code of ``--before`` (a temporary ``git worktree`` of that commit, its bridge jar
-built) and once with this checkout, one after the other. Every 0.2 s the resident memory of each
+built; ``--before ''``: none) and once with this checkout, one after the other; ``--table_conf``
+options go to both (the default table is a dynamic-bucket one). Every 0.2 s the resident memory of each
 process in the job's process group is read: the peak of the sum (what the job costs the machine)
 and, at that moment, the client (the Python process that runs the Python operators as threads),
 the JVM (PyFlink's gateway and the mini-cluster) and the workers' boot processes. The lake must
@@ -63,11 +65,12 @@ def kind_of(pid: int, leader: int) -> str:
     return "worker boots" if any(b"beam_boot" in a or b"worker_boot" in a for a in args) else "other"
 
 
-def run(server: LocalPostgres, root: str, table: str, workdir: str, name: str) -> dict:
+def run(server: LocalPostgres, root: str, table: str, workdir: str, name: str, table_conf: list[str]) -> dict:
     """The bounded job once; its peak memory (bytes) in total and per kind of process at the peak."""
     lake = os.path.join(workdir, f"lake-{name}")
+    options = [arg for option in table_conf for arg in ("--table_conf", option)]
     job = Job(server, lake, table, name.replace("-", "_"), "snapshot", os.path.join(workdir, f"job-{name}.log"),
-              "--flink_conf", "execution.checkpointing.interval=1s", root=root)
+              "--flink_conf", "execution.checkpointing.interval=1s", *options, root=root)
     peak, at_peak, boots = 0, dict.fromkeys(KINDS, 0), 0
     started = time.perf_counter()
     try:
@@ -105,7 +108,8 @@ def before_checkout(commit: str, workdir: str) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[1, 1_000_000, 5_000_000, 20_000_000])
-    parser.add_argument("--before", default="7e440bf", help="the commit to compare with")
+    parser.add_argument("--before", default="7e440bf", help="the commit to compare with ('': none)")
+    parser.add_argument("--table_conf", action="append", default=[], help="a lake table option, k=v")
     parser.add_argument("--workdir", default=None)
     parser.add_argument("--output", default=os.path.join(HERE, "results", "job_memory.md"))
     args = parser.parse_args(argv)
@@ -115,13 +119,15 @@ def main(argv=None) -> int:
     before = None
     results: list[tuple[int, str, dict]] = []
     try:
-        before = before_checkout(args.before, workdir)
+        before = before_checkout(args.before, workdir) if args.before else None
         server.start()
         server.execute(f"CREATE DATABASE {DB}")
         for rows in args.rows:
             table = load(server, rows)
-            for code, root in ((f"before ({args.before})", before), ("after", ROOT)):
-                result = run(server, root, table, workdir, f"{'before' if root == before else 'after'}-{rows}")
+            codes = ([(f"before ({args.before})", before)] if before else []) + [("after", ROOT)]
+            for code, root in codes:
+                result = run(server, root, table, workdir, f"{'before' if root == before else 'after'}-{rows}",
+                             args.table_conf)
                 results.append((rows, code, result))
                 print(f"[{datetime.datetime.now():%H:%M:%S}] {rows:,} rows, {code}: peak "
                       f"{result['peak'] / 2**20:,.0f} MiB", flush=True)
@@ -146,13 +152,15 @@ def report(args, results: list[tuple[int, str, dict]]) -> str:
     lines = [
         "# Peak memory of a CDC job against the rows it snapshots", "",
         f"{datetime.datetime.now().astimezone().isoformat(timespec='seconds')} — `benchmarks/bench_job_memory.py "
-        f"--rows {' '.join(str(r) for r in args.rows)} --before {args.before}`", "",
+        f"--rows {' '.join(str(r) for r in args.rows)} --before '{args.before}'"
+        f"{''.join(f' --table_conf {o}' for o in args.table_conf)}`", "",
         f"Machine: {machine()}; 1-minute load average {args.load_at_start:.1f} at the start, "
         f"{os.getloadavg()[0]:.1f} at the end (memory is measured per process, unaffected by other work; "
         f"the wall times compare only on a quiet machine).", "",
         "`postgres_sync_table` with `scan.startup.mode=snapshot` (bounded) on a private PostgreSQL 15, "
         "table `bench(id bigint primary key, k int, v text, amount numeric(12,2), ts timestamp)`, default "
-        "settings but 1 s checkpoints; the code before the change and after it, one after the other. "
+        f"settings but 1 s checkpoints{''.join(f', {o}' for o in args.table_conf)}; the code before the change "
+        "(if any) and after it, one after the other. "
         "Peak RSS: the largest sum over the job's process group, sampled every 0.2 s; the columns to its "
         "right split that moment by process.", "",
         "| rows | code | peak RSS MiB | client MiB | JVM MiB | worker boots MiB | boot processes | wall s |",

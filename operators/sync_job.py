@@ -5,7 +5,7 @@ option, an unready server or an incompatible table fails before anything exists:
 checks, then the lake tables' checks (types, options, compatible evolution), and only then the
 source's server objects and the lake tables are created. The topology::
 
-    ticks -> key_by(reader key) -> [bridge] -> SourceReader -> add_paimon_sink
+    ticks -> keyed in place -> [bridge] -> SourceReader -> add_paimon_sink
 """
 
 from __future__ import annotations
