@@ -126,6 +126,45 @@ def run_job(out_dir: str, bundle: str = "time100") -> None:
     (out / "finished").write_text("ok")
 
 
+READER_TICKS = 40
+READER_STEP_S = 0.1
+
+
+def run_reader_job(out_dir: str) -> None:
+    """A reader's keyed ticks (``keyed_ticks``: all 40 due at once, 1,000 a second) into a slow
+    reader (0.1 s a tick, as a snapshot chunk), checkpoints every 200 ms; the reader logs the ticks
+    and barriers in the order it sees them, and the job's vertices."""
+    from pyflink.common.typeinfo import Types
+    from pyflink.datastream import CheckpointingMode, KeyedProcessFunction, StreamExecutionEnvironment
+
+    from operators.runtime import bridge
+
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.set_max_parallelism(128)
+    env.enable_checkpointing(200, CheckpointingMode.EXACTLY_ONCE)
+    bridge.configure_environment(env)
+
+    class SlowReader(KeyedProcessFunction):
+        def open(self, runtime_context):
+            self.log = open(os.path.join(out_dir, "reader.jsonl"), "a", buffering=1)
+
+        def process_element(self, value, ctx):
+            if value[bridge.KIND] == bridge.DATA:
+                time.sleep(READER_STEP_S)
+                self.log.write(json.dumps({"e": "D", "t": value[bridge.PAYLOAD]}) + "\n")
+            else:
+                self.log.write(json.dumps({"e": value[bridge.KIND], "n": value[bridge.CHECKPOINT_ID]}) + "\n")
+            return iter(())
+
+    keyed = bridge.keyed_ticks(env, "reader", READER_TICKS, 1000.0)
+    bridge.process_with_signals(keyed, SlowReader(), output_type=Types.STRING(), name="reader", parallelism=1,
+                                bundle=bridge.READER_BUNDLE)
+    graph = env._generate_stream_graph(False).getJobGraph()
+    (Path(out_dir) / "vertices.json").write_text(
+        json.dumps([v.getName() for v in graph.getVerticesSortedTopologicallyFromSources()]))
+    env.execute("test_bridge_reader")
+
+
 def run_checks() -> dict:
     """Topology-building checks (no job runs): what the glue refuses, and where signals go."""
     from py4j.protocol import Py4JJavaError
@@ -349,8 +388,27 @@ def test_signals_through_checkpoints_failure_and_restore(tmp_path):
           f" {summary}")
 
 
+@pytest.mark.timeout(120)
+def test_a_readers_barriers_pass_between_its_ticks(tmp_path):
+    """Keyed in place, the reader runs in its tick source's chain: a checkpoint's barrier waits for
+    at most a bundle of ticks, not for every tick already due (behind an exchange, all 40 queued
+    ahead of the first barrier, and a bounded snapshot completed no checkpoint until its end)."""
+    result = _run_child("--reader", str(tmp_path))
+    assert result.returncode == 0, result.stdout[-5000:]
+    vertices = json.loads((tmp_path / "vertices.json").read_text())
+    assert len(vertices) == 1 and vertices[0].startswith("Source: ticks"), vertices
+    events = [json.loads(line) for line in (tmp_path / "reader.jsonl").read_text().splitlines()]
+    ticks = [e["t"] for e in events if e["e"] == "D"]
+    assert ticks == list(range(READER_TICKS))
+    barriers_at = [len([e for e in events[:i] if e["e"] == "D"]) for i, e in enumerate(events) if e["e"] == "B"]
+    assert len(barriers_at) >= 5 and barriers_at[0] <= 12, barriers_at
+    assert events[-1]["e"] == "E"
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "--checks":
         print(json.dumps(run_checks()))
+    elif sys.argv[1] == "--reader":
+        run_reader_job(sys.argv[2])
     else:
         run_job(*sys.argv[1:])
