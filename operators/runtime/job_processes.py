@@ -23,6 +23,12 @@ LOG = logging.getLogger(__name__)
 TOKEN_VARIABLE = "PAIMON_CDC_JOB_PROCESS"
 GATEWAY_CLASS = b"org.apache.flink.client.python.PythonGatewayServer"
 GRACE_S = 15.0
+EXEC_S = 1.0
+"""How long an empty environment may be one of a program being executed (``_environ``)."""
+EMPTY = b"\0"
+"""What ``_read`` gives for an empty file."""
+PF_KTHREAD = 0x00200000
+"""The kernel-thread bit of the flags in ``/proc/<pid>/stat``."""
 
 
 def mark_job_processes() -> None:
@@ -62,7 +68,31 @@ def processes_carrying(variable: str, value: str) -> list[int]:
 
 def carries(pid: int, variable: str, value: str) -> bool:
     """Whether process ``pid``'s environment holds ``variable=value``."""
-    return f"{variable}={value}".encode() in _read(pid, "environ").split(b"\0")
+    return f"{variable}={value}".encode() in _environ(pid).split(b"\0")
+
+
+def _environ(pid: int) -> bytes:
+    """Process ``pid``'s environment as ``_read`` gives it. A process executing a new program
+    shows an empty environment for a moment: the kernel has switched to the new program's memory
+    and not yet laid out its arguments and environment there, or the read began in the memory the
+    process has just left. ``flink-daemon.sh`` records a daemon's PID before its ``java`` starts,
+    and ``subprocess.Popen`` returns within that moment. Such an environment is read again until
+    the command line shows (up to ``EXEC_S``); a process that really has none costs one more read."""
+    deadline = time.monotonic() + EXEC_S
+    while (environ := _read(pid, "environ")) == EMPTY and _executing(pid) and time.monotonic() < deadline:
+        time.sleep(0.001)
+    return _read(pid, "environ") if environ == EMPTY else environ
+
+
+def _executing(pid: int) -> bool:
+    """Whether process ``pid`` runs and shows no command line: it is executing a new program."""
+    return _read(pid, "cmdline") == EMPTY and is_running(pid) and not _kernel_thread(pid)
+
+
+def _kernel_thread(pid: int) -> bool:
+    """Whether ``pid`` is a kernel thread (it never shows a command line or an environment)."""
+    stat = _read(pid, "stat")
+    return bool(stat) and bool(int(stat.rsplit(b")", 1)[1].split()[6]) & PF_KTHREAD)
 
 
 def _read(pid: int, name: str) -> bytes:
