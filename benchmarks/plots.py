@@ -304,6 +304,10 @@ CHAOS_RECOVERY = Panel("Recovery: kill -> the lake commits again (min / median /
                        ("recovery: min / median / max",))
 """The chaos runs' one panel (``tests/support/chaos_report.py``)."""
 
+JOB_MEMORY = Spec("bench_job_memory.py: peak RSS of a bounded PostgreSQL snapshot job, before and after", (
+    Panel("Peak RSS of the job's process group", "MiB", "rows", ("peak RSS MiB",), series="code"),
+    Panel("At the peak, per process", "MiB", "rows", ("client MiB", "JVM MiB", "worker boots MiB"), series="code")))
+
 SPECS = {
     "batch_write_read": Spec("bench_batch_write_read.py: batch write, update and read, paimon_py vs pypaimon", (
         vs("paimon_py rows/s", "pypaimon rows/s", "Rows/s per phase", "rows/s", "phase"),)),
@@ -335,10 +339,8 @@ SPECS = {
         Panel("PostgreSQL CDC: peak RSS of the job's processes", "MiB", "figure", ISSUE8_RUNS,
               baselines=ISSUE8_BEFORE, cases=(("peak RSS of the job's processes, 1,000,000", "1,000,000 rows"),
                                               ("peak RSS of the job's processes, 1 row", "1 row")), table=1))),
-    "job_memory": Spec("bench_job_memory.py: peak RSS of a bounded PostgreSQL snapshot job, before and after", (
-        Panel("Peak RSS of the job's process group", "MiB", "rows", ("peak RSS MiB",), series="code"),
-        Panel("At the peak, per process", "MiB", "rows", ("client MiB", "JVM MiB", "worker boots MiB"),
-              series="code"))),
+    "job_memory": JOB_MEMORY,
+    "job_memory_fixed_buckets": JOB_MEMORY,
     "lsm_upserts": Spec("bench_lsm_upserts.py: sustained upserts with compaction, paimon_py vs pypaimon", (
         vs("paimon_py", "pypaimon", "Write", "rows/s", "measure", cases=(("write rows/s", "write"),)),
         vs("paimon_py", "pypaimon", "Read of the final table", "s", "measure",
