@@ -383,6 +383,7 @@ class ReplicationStream:
         """Tells the server everything before ``lsn`` is safe: it may release that WAL."""
         if lsn > self.flushed:
             self.cursor.send_feedback(write_lsn=lsn, flush_lsn=lsn, apply_lsn=lsn, force=True)
+            LOG.info("Confirmed %s to slot %s (was %s).", format_lsn(lsn), self.config.slot, format_lsn(self.flushed))
             self.flushed = lsn
             self.last_feedback = time.monotonic()
 
