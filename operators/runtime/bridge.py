@@ -156,7 +156,7 @@ def keyed_ticks(env, key: str, count: int = 2 ** 63 - 1, ticks_per_second: float
     j_envelopes.setParallelism(1)
     j_envelopes.name("tick envelopes")
     j_keyed = jvm.org.apache.flink.streaming.api.datastream.DataStreamUtils.reinterpretAsKeyedStream(
-        j_envelopes, jvm.KeyByKeySelector(), Types.ROW([Types.STRING()]).get_java_type_info())
+        j_envelopes, jvm.KeyByKeySelector(), ENVELOPE_KEY_TYPE.get_java_type_info())
     return KeyedStream(j_keyed, ENVELOPE_TYPE, DataStream(j_envelopes))
 
 
@@ -167,6 +167,9 @@ KEYED_ENVELOPE_TYPE = Types.ROW([Types.STRING(), ENVELOPE_TYPE])
 operator that emits this shape itself (``keyed(envelope)``) is keyed in Java by
 :func:`key_in_java`, without the extra Python map ``key_by`` adds (which cannot chain to an
 operator that also has a side output, so it would cost a Python worker of its own)."""
+
+ENVELOPE_KEY_TYPE = Types.ROW([Types.STRING()])
+"""The key ``KeyByKeySelector`` takes from a ``KEYED_ENVELOPE_TYPE`` row (its first field)."""
 
 
 def keyed(envelope: Row) -> Row:
@@ -188,7 +191,7 @@ def key_in_java(*streams):
         for i, j_stream in enumerate(j_streams[1:]):
             rest[i] = j_stream
         joined = joined.union(rest)
-    j_keyed = joined.keyBy(gateway.jvm.KeyByKeySelector(), Types.ROW([Types.STRING()]).get_java_type_info())
+    j_keyed = joined.keyBy(gateway.jvm.KeyByKeySelector(), ENVELOPE_KEY_TYPE.get_java_type_info())
     origin = next((s for s in streams if isinstance(s, DataStream)), DataStream(j_streams[0]))
     return KeyedStream(j_keyed, ENVELOPE_TYPE, origin)
 

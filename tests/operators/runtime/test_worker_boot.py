@@ -20,10 +20,9 @@ BOOT = os.path.join(ROOT, "operators", "runtime", "worker_boot.py")
 
 
 def beam_protos():
-    code = "from apache_beam.portability.api.org.apache.beam.model.fn_execution.v1 import beam_fn_api_pb2"
-    namespace: dict = {}
-    exec(code, namespace)
-    return namespace["beam_fn_api_pb2"]
+    """Beam's generated fn-API messages (the reference the boot's own bytes are checked against)."""
+    from apache_beam.portability.api.org.apache.beam.model.fn_execution.v1 import beam_fn_api_pb2
+    return beam_fn_api_pb2
 
 
 class WorkerPool:
