@@ -37,7 +37,7 @@ def test_every_declared_postgres_option_is_in_the_readme_table():
     assert set(POSTGRES_OPTIONS.keys) == {
         "hostname", "port", "username", "password", "database-name", "schema-name", "table-name", "slot.name",
         "publication.name", "decoding.plugin.name", "scan.startup.mode", "scan.snapshot.chunk.size",
-        "heartbeat.interval.ms", "poll.max.rows"}
+        "heartbeat.interval.ms", "poll.max.rows", "poll.prefetch.size"}
 
 
 def test_table_options_named_in_the_readme_prose_are_declared():

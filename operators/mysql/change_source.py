@@ -181,7 +181,8 @@ class MySqlChangeSource:
             settings = ServerSettings(self.config.hostname, self.config.port, self.config.username,
                                       self.config.password)
             self.stream = BinlogStream(settings, self.binlog, self._captured, self.config.server_id,
-                                       self.config.heartbeat_ms, self.config.connect_timeout_ms / 1000)
+                                       self.config.heartbeat_ms, self.config.connect_timeout_ms / 1000,
+                                       self.config.prefetch_bytes)
         transactions = self.stream.poll(self.config.poll_max_rows, wait_s)
         events = self._events(transactions)
         self.binlog = self.stream.position

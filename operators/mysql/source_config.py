@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Mapping, Optional
 
 from operators.cdc.errors import InvalidJobOption, SourceNotReady, UserError
-from paimon_py.config_option import DURATION, INT, REGEX, STRING, ConfigOption, Invalid, OptionSet, OptionType, at_least, enum
+from paimon_py.config_option import DURATION, INT, MEMORY, REGEX, STRING, ConfigOption, Invalid, OptionSet, OptionType, at_least, enum
 from paimon_py.exceptions import OptionError
 
 STARTUP_MODES = ("initial", "latest-offset", "earliest-offset", "specific-offset", "timestamp", "snapshot")
@@ -87,6 +87,8 @@ MYSQL_OPTIONS = OptionSet("--mysql_conf", [
                  checks=(at_least(100),)),
     ConfigOption("connect.timeout", DURATION, "30 s", "Connection timeout", checks=(at_least(1000),)),
     ConfigOption("poll.max.rows", INT, "50000", "Change rows read per poll at most", checks=(at_least(1),)),
+    ConfigOption("poll.prefetch.size", MEMORY, "32mb", "Binlog events read ahead of the reader, at most (the "
+                 "server streams on while the job is between polls)", checks=(at_least(1 << 16),)),
 ], see="README, MySQL CDC")
 """The ``--mysql_conf`` options, named as in Paimon's ``mysql_sync_table``."""
 
@@ -118,6 +120,7 @@ class MySqlSourceConfig:
     heartbeat_ms: int
     connect_timeout_ms: int
     poll_max_rows: int
+    prefetch_bytes: int
     database_sync: bool = False
     """mysql_sync_database: tables created later in a captured database are picked up."""
 
@@ -163,7 +166,7 @@ class MySqlSourceConfig:
             chunk_size=values["scan.incremental.snapshot.chunk.size"],
             chunk_key_column=values["scan.incremental.snapshot.chunk.key-column"],
             heartbeat_ms=values["heartbeat.interval"], connect_timeout_ms=values["connect.timeout"],
-            poll_max_rows=values["poll.max.rows"])
+            poll_max_rows=values["poll.max.rows"], prefetch_bytes=values["poll.prefetch.size"])
 
 
 def _connection_error(config: "MySqlSourceConfig", error: Exception) -> UserError:

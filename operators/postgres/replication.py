@@ -17,9 +17,13 @@ import psycopg2.extensions
 import psycopg2.extras
 
 from operators.cdc.errors import SourceNotReady
+from operators.cdc.prefetch import Prefetcher
 from operators.postgres.source_config import PostgresSourceConfig
 
 LOG = logging.getLogger(__name__)
+
+READ_BATCH = 1000
+"""Messages the prefetch thread reads before it hands them to the queue."""
 
 SESSION_OPTIONS = "-c DateStyle=ISO -c TimeZone=UTC -c IntervalStyle=postgres -c extra_float_digits=3"
 """Session settings under which text values (COPY and pgoutput) have one fixed form."""
@@ -336,7 +340,10 @@ def export_snapshot(config: PostgresSourceConfig, slot_suffix: str) -> ExportedS
 
 @dataclass
 class ReplicationStream:
-    """The slot's pgoutput messages from a start LSN; ``poll`` returns raw payloads."""
+    """The slot's pgoutput messages from a start LSN; ``poll`` returns raw payloads. A
+    ``Prefetcher`` reads the connection on a thread of its own (every use of the connection after
+    ``start`` is on that thread, acknowledgements included), so the walsender streams on while the
+    reader is between polls."""
 
     config: PostgresSourceConfig
     start_lsn: int
@@ -344,7 +351,8 @@ class ReplicationStream:
     conn: object = None
     cursor: object = None
     flushed: int = 0
-    last_feedback: float = field(default_factory=time.monotonic)
+    acknowledged: int = 0
+    prefetcher: Optional[Prefetcher] = None
 
     def start(self) -> "ReplicationStream":
         self.conn = connect(self.config, replication=True, application_name=self.application_name)
@@ -356,38 +364,53 @@ class ReplicationStream:
         except psycopg2.Error as e:
             raise SourceNotReady(f"cannot stream from slot {self.config.slot}: {str(e).strip()} — check the slot and the user's "
                                  f"REPLICATION privilege") from None
+        self.prefetcher = Prefetcher(self._read, _message_size, self.config.prefetch_bytes,
+                                     f"prefetch {self.config.slot}", lambda: self.cursor.wal_end)
         return self
 
     @property
     def wal_end(self) -> int:
-        """The server's WAL end as of the last message or keepalive."""
-        return self.cursor.wal_end
+        """The server's sent position as of the last keepalive or message before the last poll
+        that took every message read (pgoutput's WAL end fields carry what the walsender has sent)."""
+        return self.prefetcher.mark or 0
 
     def poll(self, max_messages: int, max_wait_s: float) -> list[tuple[int, bytes]]:
         """Up to ``max_messages`` (data_start LSN, payload) pairs, waiting at most ``max_wait_s``
         for the first one."""
-        out = []
-        deadline = time.monotonic() + max_wait_s
-        while len(out) < max_messages:
-            message = self.cursor.read_message()
-            if message is not None:
-                out.append((message.data_start, message.payload))
-                continue
-            remaining = deadline - time.monotonic()
-            if out or remaining <= 0:
-                break
-            select.select([self.conn], [], [], remaining)
-        return out
+        return self.prefetcher.take(max_messages, max_wait_s)
 
     def acknowledge(self, lsn: int) -> None:
-        """Tells the server everything before ``lsn`` is safe: it may release that WAL."""
+        """Tells the server everything before ``lsn`` is safe: it may release that WAL (sent by
+        the prefetch thread within ``READ_WAIT_S``)."""
+        self.acknowledged = max(self.acknowledged, lsn)
+
+    def _read(self, timeout: float) -> list[tuple[int, bytes]]:
+        """On the prefetch thread: the acknowledgement, if new, then the messages that have arrived,
+        waiting up to ``timeout`` when there are none."""
+        lsn = self.acknowledged
         if lsn > self.flushed:
             self.cursor.send_feedback(write_lsn=lsn, flush_lsn=lsn, apply_lsn=lsn, force=True)
             LOG.info("Confirmed %s to slot %s (was %s).", format_lsn(lsn), self.config.slot, format_lsn(self.flushed))
             self.flushed = lsn
-            self.last_feedback = time.monotonic()
+        out = []
+        while len(out) < READ_BATCH:
+            message = self.cursor.read_message()
+            if message is None:
+                break
+            out.append((message.data_start, message.payload))
+        if not out:
+            select.select([self.conn], [], [], timeout)
+        return out
 
     def close(self) -> None:
+        if self.prefetcher is not None:
+            self.prefetcher.close()
+            self.prefetcher = None
         if self.conn is not None:
             self.conn.close()
             self.conn = None
+
+
+def _message_size(message: tuple[int, bytes]) -> int:
+    """Bytes a queued message costs: its payload and the Python objects around it."""
+    return len(message[1]) + 120

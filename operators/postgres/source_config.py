@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from operators.cdc.errors import UserError
-from paimon_py.config_option import INT, REGEX, ConfigOption, OptionSet, at_least, enum, matching
+from paimon_py.config_option import INT, MEMORY, REGEX, ConfigOption, OptionSet, at_least, enum, matching
 from paimon_py.exceptions import OptionError
 
 STARTUP_MODES = ("initial", "latest-offset", "snapshot")
@@ -46,6 +46,8 @@ POSTGRES_OPTIONS = OptionSet("--postgres_conf", [
     ConfigOption("heartbeat.interval.ms", INT, "10000", "How often the slot advances while the tables are quiet",
                  checks=(at_least(100),)),
     ConfigOption("poll.max.rows", INT, "50000", "Change rows read per poll at most", checks=(at_least(1),)),
+    ConfigOption("poll.prefetch.size", MEMORY, "32mb", "Messages read ahead of the reader, at most (the "
+                 "walsender streams on while the job is between polls)", checks=(at_least(1 << 16),)),
 ], see="README, PostgreSQL CDC")
 """The ``--postgres_conf`` options, named as in Paimon's ``postgres_sync_table`` (the README's table
 is rendered from them: ``scripts/readme_options.py``)."""
@@ -66,6 +68,7 @@ class PostgresSourceConfig:
     chunk_size: int
     heartbeat_ms: int
     poll_max_rows: int
+    prefetch_bytes: int
     publish_schemas: bool = False
     """Create the publication for the matched schemas (tables created later are included;
     postgres_sync_database) rather than for the matched tables."""
@@ -101,7 +104,7 @@ class PostgresSourceConfig:
             publication=f"{slot}_pub" if values["publication.name"] is None else values["publication.name"],
             startup_mode=values["scan.startup.mode"],
             chunk_size=values["scan.snapshot.chunk.size"], heartbeat_ms=values["heartbeat.interval.ms"],
-            poll_max_rows=values["poll.max.rows"])
+            poll_max_rows=values["poll.max.rows"], prefetch_bytes=values["poll.prefetch.size"])
 
 
 def _quote(value: str) -> str:

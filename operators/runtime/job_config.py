@@ -171,8 +171,11 @@ PyFlink's gateway starts (``flink-conf/`` says what it sets and why)."""
 
 def set_jvm_options(settings: Mapping[str, str]) -> None:
     """Hands ``env.java.opts.all`` to the JVM PyFlink is about to start (its ``JVM_ARGS``; options
-    already in ``JVM_ARGS`` come after ours, so they win). Call before the gateway starts."""
-    options = settings.get(JVM_OPTIONS, "").strip()
+    already in ``JVM_ARGS`` come after ours, so they win), with the class data sharing archive
+    (``class_sharing``). Call before the gateway starts."""
+    from operators.runtime import class_sharing
+
+    options = class_sharing.jvm_options(settings.get(JVM_OPTIONS, "").strip())
     if options and options not in os.environ.get("JVM_ARGS", ""):
         os.environ["JVM_ARGS"] = f"{options} {os.environ.get('JVM_ARGS', '')}".strip()
 

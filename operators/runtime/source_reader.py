@@ -23,6 +23,7 @@ from __future__ import annotations
 import copy
 import logging
 import pickle
+import sys
 import time
 from typing import Iterator, Optional
 
@@ -158,7 +159,8 @@ class SourceReader(KeyedProcessFunction):
         for line in self.lines.due(progress, now):
             LOG.info(line)
             if self.print_progress:
-                print(line, flush=True)
+                sys.stdout.write(line + "\n")  # not print: a worker process's print takes no flush
+                sys.stdout.flush()
 
     def _published_state(self) -> Optional[dict]:
         """The lake's view after a restart without Flink state (None: never started)."""

@@ -15,6 +15,7 @@ from typing import Callable, Optional, Union
 import pymysql
 
 from operators.cdc.errors import CdcError, SourceNotReady
+from operators.cdc.prefetch import Prefetcher
 from operators.mysql.binlog import events as ev
 from operators.mysql.binlog.connection import BinlogConnection, ConnectionLost, ServerSettings
 from operators.mysql.binlog.gtid import GtidState, MySqlGtidSet
@@ -26,6 +27,9 @@ from operators.mysql.binlog.transaction import BinlogPosition, BinlogTransaction
 TableFilter = Callable[[str, str], bool]
 MAX_TABLE_MAPS = 4096
 RECONNECT_PAUSE_S = 0.5
+PREFETCH_BYTES = 32 << 20
+"""Binlog events read ahead of ``poll``, at most (``poll.prefetch.size``)."""
+TAKE_EVENTS = 10_000
 
 
 @dataclass
@@ -38,17 +42,22 @@ class OpenTransaction:
 
 class BinlogStream:
     """Reads the binlog from ``start`` (MariaDB: GTID mode when ``start.gtid`` is set, else
-    file/position); ``table_filter(database, table)`` picks the tables whose rows are decoded."""
+    file/position); ``table_filter(database, table)`` picks the tables whose rows are decoded.
+    A ``Prefetcher`` reads the connection on a thread of its own, so the server streams on
+    while the reader is between polls."""
 
     def __init__(self, settings: ServerSettings, start: BinlogPosition, table_filter: TableFilter = lambda d, t: True,
-                 server_id: int = 5401, heartbeat_ms: int = 1000, connect_timeout: float = 30.0) -> None:
+                 server_id: int = 5401, heartbeat_ms: int = 1000, connect_timeout: float = 30.0,
+                 prefetch_bytes: int = PREFETCH_BYTES) -> None:
         self.settings = settings
         self.position = start
         self.table_filter = table_filter
         self.server_id = server_id
         self.heartbeat_ms = heartbeat_ms
         self.connect_timeout = connect_timeout
+        self.prefetch_bytes = prefetch_bytes
         self.conn: Optional[BinlogConnection] = None
+        self.prefetcher: Optional[Prefetcher[bytes]] = None
         self.reconnects = 0
         self.decoders: dict[bytes, Optional[RowsDecoder]] = {}
         self._connect()
@@ -84,6 +93,7 @@ class BinlogStream:
         self.pending: list[bytes] = []
         self.pending_at = 0
         conn.dump(start, gtid_mode)
+        self.prefetcher = Prefetcher(conn.read, _event_size, self.prefetch_bytes, f"prefetch binlog {self.server_id}")
 
     def poll(self, max_rows: int, wait_s: float) -> list[BinlogTransaction]:
         """Whole transactions with changes, until ``max_rows`` rows or no more events have arrived;
@@ -106,10 +116,11 @@ class BinlogStream:
         return out
 
     def _fill(self, timeout: float) -> bool:
-        """Reads the next events into ``pending``; on a lost connection reconnects from
+        """Takes the events the prefetch thread has read into ``pending``; on a lost connection
+        reconnects from
         ``position`` (the partial transaction is dropped and read again)."""
         try:
-            self.pending, self.pending_at = self.conn.read(timeout), 0
+            self.pending, self.pending_at = self.prefetcher.take(TAKE_EVENTS, timeout), 0
         except (ConnectionLost, ConnectionError, OSError):
             self.reconnects += 1
             self.close()
@@ -223,6 +234,14 @@ class BinlogStream:
         return BinlogTransaction(txn.changes, self.position, gtid.text if gtid else "", timestamp * 1000)
 
     def close(self) -> None:
+        if self.prefetcher is not None:
+            self.prefetcher.close()
+            self.prefetcher = None
         if self.conn is not None:
             self.conn.close()
             self.conn = None
+
+
+def _event_size(event: bytes) -> int:
+    """Bytes a queued event costs: its own and the ``bytes`` object's."""
+    return len(event) + 40

@@ -5,6 +5,7 @@ import os
 import pytest
 
 from operators.cdc.sync_flags import parse_key_values
+from operators.runtime import class_sharing
 from operators.runtime.job_config import UnsafeCheckpointing, cluster_additions, load_settings, set_jvm_options
 
 
@@ -58,7 +59,8 @@ def test_cluster_settings_that_break_exactly_once_are_refused(cluster, message):
 
 def test_jvm_options_go_to_the_jvm_pyflink_starts(monkeypatch):
     monkeypatch.setenv("JVM_ARGS", "-Xss2m")
+    ours = class_sharing.jvm_options("-Xmx1g -XX:+UseSerialGC")  # with the archive's, when there is one
     set_jvm_options(load_settings({"env.java.opts.all": "-Xmx1g -XX:+UseSerialGC"}))
-    assert os.environ["JVM_ARGS"] == "-Xmx1g -XX:+UseSerialGC -Xss2m"  # the caller's own options last: they win
+    assert os.environ["JVM_ARGS"] == f"{ours} -Xss2m"  # the caller's own options last: they win
     set_jvm_options(load_settings({"env.java.opts.all": "-Xmx1g -XX:+UseSerialGC"}))
-    assert os.environ["JVM_ARGS"] == "-Xmx1g -XX:+UseSerialGC -Xss2m"
+    assert os.environ["JVM_ARGS"] == f"{ours} -Xss2m"
