@@ -50,6 +50,7 @@ def run_job(make_job: Callable[[list[str]], Runnable], argv: list[str]) -> None:
     terminal = sys.stderr
     if not verbose:
         sys.stderr = open(client_log_path(), "a", buffering=1)
+    code = 0
     try:
         make_job(argv).run()
     except UserError as e:
@@ -57,12 +58,27 @@ def run_job(make_job: Callable[[list[str]], Runnable], argv: list[str]) -> None:
         if verbose:
             traceback.print_exc()
         print(f"error: {one_line(str(e))}", file=terminal, flush=True)
-        sys.exit(e.exit_code)
+        code = e.exit_code
     except Exception:
         traceback.print_exc(file=terminal)
-        sys.exit(1)
+        code = 1
     finally:
         stop_job_processes()
+    exit_now(code)
+
+
+def exit_now(code: int) -> None:
+    """Ends the process once its output is flushed, without the interpreter's teardown: PyFlink's
+    loopback worker server stops at exit with a one-second grace for the workers' calls, and the
+    teardown of gRPC, Beam and Arrow takes ~1.5 s of a 1-row job's ~6. Nothing of the job is left
+    to clean up by then (``stop_job_processes`` has run; the writers removed their spill files)."""
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # closed or broken: nothing more can be said there
+            pass
+    logging.shutdown()
+    os._exit(code)
 
 
 def _exit_on_sigterm(signum, frame) -> None:

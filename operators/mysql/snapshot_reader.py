@@ -48,6 +48,9 @@ from operators.mysql.snapshot_sql import csv_line, csv_type, quote_name, to_cano
 from operators.mysql.source_config import InvalidSourceOption, MySqlSourceConfig
 from operators.mysql.source_table import MySqlTable
 
+BACKFILL_PREFETCH_BYTES = 1 << 20
+"""A chunk's backfill reads a short range of the binlog: little to read ahead (and throw away)."""
+
 WHOLE_TABLE_BATCH_ROWS = 100_000
 
 
@@ -203,7 +206,7 @@ class SnapshotReader:
         config = self.config
         settings = ServerSettings(config.hostname, config.port, config.username, config.password)
         stream = BinlogStream(settings, low, lambda database, name: (database, name) == (table.database, table.name),
-                              config.server_id, 200, config.connect_timeout_ms / 1000)
+                              config.server_id, 200, config.connect_timeout_ms / 1000, BACKFILL_PREFETCH_BYTES)
         changes: list[RowsChange] = []
         deadline = time.monotonic() + config.connect_timeout_ms / 1000 + 60
         try:

@@ -96,7 +96,7 @@ class MySqlVerification:
         config = self.factory.config
         settings = ServerSettings(config.hostname, config.port, config.username, config.password)
         stream = BinlogStream(settings, lake, config.matches, console_server_id(config.server_id), 1000,
-                              config.connect_timeout_ms / 1000)
+                              config.connect_timeout_ms / 1000, 1 << 20)  # one transaction is read
         try:
             transactions = stream.poll(1, FIRST_MISSING_WAIT_S)
         finally:

@@ -33,6 +33,11 @@ _INSERT = int(RowKind.INSERT)
 _UPDATE_BEFORE = int(RowKind.UPDATE_BEFORE)
 _UPDATE_AFTER = int(RowKind.UPDATE_AFTER)
 _DELETE = int(RowKind.DELETE)
+_RUN_KINDS = {ord("I"): _INSERT, ord("U"): _UPDATE_AFTER, ord("D"): _DELETE}
+"""The row kind of a ``pgoutput.simple_change`` by its message type."""
+
+MIN_RUN = 8
+"""Fewer consecutive simple changes are decoded one by one (numpy's fixed cost per call)."""
 
 
 @dataclass
@@ -58,6 +63,17 @@ class RowChanges:
                 value = None
             self.columns[i].append(value)
         self.kinds.append(kind)
+
+    def add_many(self, kinds: list[int], tuples: pgoutput.TupleColumns) -> None:
+        """Rows of one kind each, their values by column (``pgoutput.decode_tuples``)."""
+        first = len(self.kinds)
+        if not self.columns:
+            self.columns = [[] for _ in self.relation.columns]
+        for column, values in zip(self.columns, tuples.values):
+            column.extend(values)
+        for i, rows in enumerate(tuples.unchanged):
+            self.unchanged_toast += [(first + int(row), i) for row in rows]
+        self.kinds.extend(kinds)
 
     def add_unsent_columns(self, count: int) -> None:
         """Appends ``count`` columns pgoutput does not send (generated columns), marked to be read
@@ -97,6 +113,44 @@ class ChangeDecoder:
     @property
     def in_transaction(self) -> bool:
         return self._begin is not None
+
+    def feed_all(self, payloads: list[bytes]) -> list[Transaction]:
+        """Decode messages in order; returns the transactions they complete. Consecutive inserts,
+        updates without an old tuple and deletes by key of one relation (most of a stream) are
+        decoded together, column by column (``pgoutput.decode_tuples``); the rest one by one."""
+        done: list[Transaction] = []
+        i, count = 0, len(payloads)
+        while i < count:
+            end = self._run_end(payloads, i) if self._begin is not None else i
+            if end - i >= MIN_RUN and self._feed_run(payloads[i:end]):
+                i = end
+                continue
+            transaction = self.feed(payloads[i])
+            if transaction is not None:
+                done.append(transaction)
+            i += 1
+        return done
+
+    def _run_end(self, payloads: list[bytes], start: int) -> int:
+        """The end of the run of ``simple_change`` messages of one known relation from ``start``."""
+        first = payloads[start]
+        oid = first[1:5]
+        if not pgoutput.simple_change(first) or int.from_bytes(oid, "big") not in self.relations:
+            return start
+        end = start + 1
+        while end < len(payloads) and payloads[end][1:5] == oid and pgoutput.simple_change(payloads[end]):
+            end += 1
+        return end
+
+    def _feed_run(self, run: list[bytes]) -> bool:
+        """A run from ``_run_end`` decoded together; False (nothing done) when it must go one by one."""
+        oid = int.from_bytes(run[0][1:5], "big")
+        tuples = pgoutput.decode_tuples(run, len(self.relations[oid].columns))
+        if tuples is None:
+            return False
+        kinds = [_RUN_KINDS[payload[0]] for payload in run]
+        self._segment(oid).add_many(kinds, tuples)
+        return True
 
     def feed(self, payload: bytes) -> Optional[Transaction]:
         """Decode one message; returns the transaction it completes, if any."""

@@ -165,8 +165,8 @@ class PostgresChangeSource:
             # for good, the next start would miss them. What was handed over is dropped instead.
             self.stream = repl.ReplicationStream(self.config, 0, self.instance).start()
         messages = self.stream.poll(self.config.poll_max_rows, wait_s)
-        transactions = [t for t in (self.decoder.feed(payload) for _, payload in messages)
-                        if t and t.end_lsn > self.state["lsn"]]  # else handed over before a restart
+        transactions = [t for t in self.decoder.feed_all([payload for _, payload in messages])
+                        if t.end_lsn > self.state["lsn"]]  # else handed over before a restart
         events = self._events(transactions)
         if transactions:
             self.state["lsn"] = max(self.state["lsn"], transactions[-1].end_lsn)

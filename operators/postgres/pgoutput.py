@@ -1,6 +1,7 @@
 """Decoder of the ``pgoutput`` logical replication messages (protocol version 1, text values).
 
-One dataclass per message type; :func:`decode` turns one replication payload into one of them.
+One dataclass per message type; :func:`decode` turns one replication payload into one of them,
+and :func:`decode_tuples` the row tuples of many consecutive changes at once, column by column.
 Tuple values are ``None`` (NULL), :data:`UNCHANGED_TOAST` (an unchanged TOASTed value the
 server did not send) or ``str`` (PostgreSQL's text output of the value). Timestamps are
 microseconds since the Unix epoch (pgoutput counts from 2000-01-01).
@@ -10,7 +11,10 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import Callable, Optional, Union
+from typing import Callable, Optional, Sequence, Union
+
+import numpy as np
+import pyarrow as pa
 
 PG_EPOCH_OFFSET_US = 946_684_800_000_000
 """Microseconds from 1970-01-01 to 2000-01-01 (PostgreSQL's epoch)."""
@@ -177,6 +181,86 @@ def _tuple(payload: bytes, pos: int) -> tuple[list[Value], int]:
             raise ValueError(f"unsupported tuple value kind {chr(kind)!r} (binary values are "
                              f"not decoded: do not set the pgoutput option 'binary')")
     return values, pos
+
+
+@dataclass(frozen=True)
+class TupleColumns:
+    """The new tuples of consecutive Insert, Update and Delete messages of one relation, by column:
+    ``values[i]`` holds column i's text (None for NULL and for an unchanged TOASTed value, which
+    ``unchanged[i]`` marks)."""
+
+    values: list[list[Optional[str]]]
+    unchanged: list[np.ndarray]
+    """Per column, the rows (positions in the run) whose value is an unchanged TOASTed one."""
+
+
+def simple_change(payload: bytes) -> bool:
+    """An Insert, an Update without an old tuple, or a Delete by key: one tuple at byte 6."""
+    marker = payload[5:6]
+    kind = payload[:1]
+    return (marker == b"N" and kind in (b"I", b"U")) or (marker == b"K" and kind == b"D")
+
+
+def decode_tuples(payloads: Sequence[bytes], columns: int) -> Optional[TupleColumns]:
+    """The tuples of ``simple_change`` messages of one relation with ``columns`` columns, decoded
+    column by column for all messages at once (numpy over the joined payloads); None when one
+    is not as expected (another column count, a binary value, trailing bytes, text that is not
+    UTF-8): ``decode`` them one by one to get the error."""
+    lengths = np.fromiter(map(len, payloads), np.int64, len(payloads))
+    ends = np.cumsum(lengths)
+    starts = ends - lengths
+    buf = np.frombuffer(b"".join(payloads), np.uint8)
+    if np.any(lengths < 8) or np.any(_be16(buf, starts + 6) != columns):
+        return None
+    pos = starts + 8
+    values, unchanged = [], []
+    for _ in range(columns):
+        if np.any(pos >= ends):
+            return None
+        kind = buf[pos]
+        text = kind == 0x74
+        if not np.all(text | (kind == 0x6E) | (kind == 0x75)):
+            return None
+        length = np.where(text, _be32(buf, np.minimum(pos + 1, ends - 4)), 0)
+        if np.any(length < 0) or np.any(text & (pos + 5 + length > ends)):
+            return None
+        strings = _strings(buf, pos + 5, length, text)
+        if strings is None:
+            return None
+        values.append(strings)
+        unchanged.append(np.flatnonzero(kind == 0x75))
+        pos = pos + 1 + np.where(text, 4 + length, 0)
+    if not np.array_equal(pos, ends):
+        return None
+    return TupleColumns(values, unchanged)
+
+
+def _be16(buf: np.ndarray, at: np.ndarray) -> np.ndarray:
+    return (buf[at].astype(np.int64) << 8) | buf[at + 1]
+
+
+def _be32(buf: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """The signed big-endian int32 at each of ``at``."""
+    raw = (buf[at].astype(np.int64) << 24) | (buf[at + 1].astype(np.int64) << 16) \
+        | (buf[at + 2].astype(np.int64) << 8) | buf[at + 3]
+    return np.where(raw >= 1 << 31, raw - (1 << 32), raw)
+
+
+def _strings(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray, valid: np.ndarray) -> Optional[list]:
+    """The values ``buf[start:start + length]`` as Python strings (None where not ``valid``);
+    None when one is not UTF-8."""
+    offsets = np.zeros(len(lengths) + 1, np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    total = int(offsets[-1])
+    data = pa.py_buffer(buf[np.repeat(starts - offsets[:-1], lengths) + np.arange(total)])
+    validity = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
+    string, offsets = (pa.large_string(), offsets) if total >= 1 << 31 else (pa.string(), offsets.astype(np.int32))
+    array = pa.Array.from_buffers(string, len(lengths), [validity, pa.py_buffer(offsets), data])
+    try:
+        array.validate(full=True)
+    except pa.ArrowInvalid:
+        return None
+    return array.to_numpy(zero_copy_only=False).tolist()
 
 
 def _begin(payload: bytes) -> Begin:
