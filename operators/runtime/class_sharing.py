@@ -77,6 +77,9 @@ def create() -> str:
         finally:
             if os.path.exists(partial):
                 os.remove(partial)
+    for stale in glob.glob(os.path.join(ARCHIVE_DIR, "flink-*.jsa")):  # of an earlier installation
+        if stale != path:
+            os.remove(stale)
     return path
 
 
