@@ -254,8 +254,8 @@ def _strings(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray, valid: np
     total = int(offsets[-1])
     data = pa.py_buffer(buf[np.repeat(starts - offsets[:-1], lengths) + np.arange(total)])
     validity = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
-    string, offsets = (pa.large_string(), offsets) if total >= 1 << 31 else (pa.string(), offsets.astype(np.int32))
-    array = pa.Array.from_buffers(string, len(lengths), [validity, pa.py_buffer(offsets), data])
+    string, arrow_offsets = (pa.large_string(), offsets) if total >= 1 << 31 else (pa.string(), offsets.astype(np.int32))
+    array = pa.Array.from_buffers(string, len(lengths), [validity, pa.py_buffer(arrow_offsets), data])
     try:
         array.validate(full=True)
     except pa.ArrowInvalid:

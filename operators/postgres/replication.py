@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import select
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional
 
 import psycopg2

@@ -18,6 +18,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -30,17 +31,27 @@ QUIET = "-Xlog:cds=off,cds+dynamic=off"
 
 
 def archive_path() -> str:
-    """The archive for this JVM and this PyFlink's jars (it may not exist yet)."""
-    import pyflink
-
-    home = os.path.dirname(os.path.abspath(pyflink.__file__))
-    jars = sorted(glob.glob(os.path.join(home, "lib", "*.jar")) + glob.glob(os.path.join(home, "opt", "flink-python*.jar")))
-    java = os.path.realpath(_java())
+    """The archive for the JVM and the classpath PyFlink starts its gateway with (it may not
+    exist yet)."""
+    java, classpath = gateway_command()
     digest = hashlib.sha1()
-    for path in [java, *jars]:
+    for path in [os.path.realpath(java), *classpath.split(os.pathsep)]:
         stat = os.stat(path)
         digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
     return os.path.join(ARCHIVE_DIR, f"flink-{digest.hexdigest()[:16]}.jsa")
+
+
+def gateway_command() -> tuple[str, str]:
+    """(java executable, classpath) of the JVM PyFlink launches for a local run, as PyFlink
+    derives them (``pyflink_gateway_server``)."""
+    from pyflink import pyflink_gateway_server as gateway
+
+    env = dict(os.environ)
+    gateway.prepare_environment_variables(env)
+    java = shutil.which(gateway.find_java_executable())
+    if java is None:
+        raise FileNotFoundError("no java on PATH and no JAVA_HOME — install Java 17")
+    return java, gateway.construct_flink_classpath(env)
 
 
 def jvm_options(options: str) -> str:
@@ -56,11 +67,11 @@ def jvm_options(options: str) -> str:
 
 def create() -> str:
     """Runs a short synthetic job whose JVM writes the archive at exit; returns its path."""
-    from operators.runtime.job_config import JVM_OPTIONS, load_settings
-
     path = archive_path()
     if os.path.isfile(path):
         return path
+    from operators.runtime.job_config import JVM_OPTIONS, load_settings
+
     os.makedirs(ARCHIVE_DIR, exist_ok=True)
     partial = f"{path}.{os.getpid()}.partial"
     options = f"{load_settings().get(JVM_OPTIONS, '')} -XX:ArchiveClassesAtExit={partial} {QUIET}"
@@ -81,17 +92,6 @@ def create() -> str:
         if stale != path:
             os.remove(stale)
     return path
-
-
-def _java() -> str:
-    java_home = os.environ.get("JAVA_HOME")
-    if java_home and os.path.isfile(os.path.join(java_home, "bin", "java")):
-        return os.path.join(java_home, "bin", "java")
-    for directory in os.environ.get("PATH", "").split(os.pathsep):
-        candidate = os.path.join(directory, "java")
-        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
-            return candidate
-    raise FileNotFoundError("no java on PATH and no JAVA_HOME — install Java 17 (scripts/bootstrap.sh says how)")
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ RECONNECT_PAUSE_S = 0.5
 PREFETCH_BYTES = 32 << 20
 """Binlog events read ahead of ``poll``, at most (``poll.prefetch.size``)."""
 TAKE_EVENTS = 10_000
+"""Events taken from the prefetch queue at a time."""
 
 
 @dataclass
@@ -117,8 +118,7 @@ class BinlogStream:
 
     def _fill(self, timeout: float) -> bool:
         """Takes the events the prefetch thread has read into ``pending``; on a lost connection
-        reconnects from
-        ``position`` (the partial transaction is dropped and read again)."""
+        reconnects from ``position`` (the partial transaction is dropped and read again)."""
         try:
             self.pending, self.pending_at = self.prefetcher.take(TAKE_EVENTS, timeout), 0
         except (ConnectionLost, ConnectionError, OSError):

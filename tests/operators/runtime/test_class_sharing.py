@@ -35,16 +35,12 @@ def test_the_name_follows_the_jars_and_the_jvm():
 def test_the_bootstrap_archive_maps_with_the_gateways_classpath():
     """-Xshare:on makes the JVM fail when it cannot use the archive (another classpath, a damaged
     file); with PyFlink's own classpath for its gateway it must start."""
-    from pyflink import pyflink_gateway_server as gateway
-
     path = class_sharing.archive_path()
     assert os.path.isfile(path), "scripts/bootstrap.sh creates the archive: run it"
-    env = dict(os.environ)
-    gateway.prepare_environment_variables(env)
-    classpath = gateway.construct_flink_classpath(env)
-    done = subprocess.run([class_sharing._java(), "-XX:+UseSerialGC", "-Xshare:on", f"-XX:SharedArchiveFile={path}",
+    java, classpath = class_sharing.gateway_command()
+    done = subprocess.run([java, "-XX:+UseSerialGC", "-Xshare:on", f"-XX:SharedArchiveFile={path}",
                            "-Xlog:cds=info", "-cp", classpath, "-version"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
-    wrong = subprocess.run([class_sharing._java(), "-XX:+UseSerialGC", "-Xshare:on", f"-XX:SharedArchiveFile={path}",
+    wrong = subprocess.run([java, "-XX:+UseSerialGC", "-Xshare:on", f"-XX:SharedArchiveFile={path}",
                             "-cp", "/nonexistent.jar", "-version"], capture_output=True, text=True, timeout=60)
     assert wrong.returncode != 0, "the check must be able to fail: another classpath cannot map the archive"
