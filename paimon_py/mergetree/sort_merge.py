@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Iterable, Iterator, Sequence
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -53,6 +54,9 @@ def _last_key(table: pa.Table, key_names: Sequence[str]) -> tuple:
 
 def _count_at_most(table: pa.Table, key_names: Sequence[str], bound: tuple) -> int:
     """Rows of a key-sorted table whose key is <= ``bound`` (lexicographic); they form a prefix."""
+    first = table.column(key_names[0])
+    if len(key_names) == 1 and pa.types.is_integer(first.type) and not first.null_count:
+        return int(np.searchsorted(first.to_numpy(), bound[0], side="right"))
     less = None
     equal = None
     for name, value in zip(key_names, bound):

@@ -1,0 +1,50 @@
+"""Parquet encodings of the data files: a dictionary only where the file's first rows repeat."""
+
+from __future__ import annotations
+
+import decimal
+import glob
+import os
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from paimon_py.io.data_file_writer import DICTIONARY_SAMPLE_ROWS, dictionary_columns
+from tests.support import helpers as h
+
+SCHEMA = pa.schema([pa.field("id", pa.int64(), nullable=False), pa.field("status", pa.string()),
+                    pa.field("amount", pa.float64()), pa.field("price", pa.decimal128(10, 2)),
+                    pa.field("tags", pa.list_(pa.string())), pa.field("flag", pa.int32())])
+
+
+def rows(n: int) -> pa.Table:
+    rng = np.random.default_rng(5)
+    return pa.table({"id": np.arange(n), "status": pa.array(["new", "paid", "sent"] * (n // 3)),
+                     "amount": rng.random(n), "price": pa.array([decimal.Decimal("1.50")] * n, SCHEMA.field("price").type),
+                     "tags": pa.array([["a"]] * n), "flag": pa.array(np.arange(n) % 2, pa.int32())}, schema=SCHEMA)
+
+
+def encodings(path: str) -> dict[str, set[str]]:
+    meta = pq.ParquetFile(path).metadata.row_group(0)
+    return {meta.column(i).path_in_schema.split(".")[0]: set(meta.column(i).encodings) for i in range(meta.num_columns)}
+
+
+def test_near_unique_columns_are_written_plain_and_repeating_ones_with_a_dictionary(tmp_path):
+    table = h.create_table(h.paimon_py_catalog(tmp_path), "t", SCHEMA, primary_keys=["id"], options={"bucket": "1"})
+    h.write_batches(table, rows(30_000))
+    [path] = glob.glob(os.path.join(h.table_dir(tmp_path, "t"), "bucket-0", "*.parquet"))
+    found = encodings(path)
+    dictionary = {name for name, kinds in found.items() if "RLE_DICTIONARY" in kinds or "PLAIN_DICTIONARY" in kinds}
+    assert dictionary == {"_VALUE_KIND", "status", "flag"}
+    assert h.read_sorted(table, ["id"]).equals(rows(30_000))
+
+
+def test_the_sample_is_the_files_first_rows_and_counts_values_not_nulls():
+    n = 2 * DICTIONARY_SAMPLE_ROWS
+    first = pa.table({"mostly_null": pa.array([None] * (n - 2) + [1, 2], pa.int64()),
+                      "unique_then_repeating": np.concatenate([np.arange(DICTIONARY_SAMPLE_ROWS),
+                                                               np.zeros(DICTIONARY_SAMPLE_ROWS, np.int64)]),
+                      "when": pa.array(np.arange(n) // 4, pa.timestamp("us")),
+                      "text": pa.array([str(i) for i in range(n)])})
+    assert dictionary_columns(first) == ["mostly_null", "when"]
