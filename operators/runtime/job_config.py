@@ -16,8 +16,10 @@ flushed at B(n)", which only aligned, exactly-once checkpoints guarantee.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
+import threading
 from typing import Any, Mapping, Optional
 
 import yaml  # PyYAML comes with apache-flink (through apache-beam)
@@ -26,6 +28,8 @@ from operators.cdc.errors import InvalidJobOption, UserError
 from operators.cdc.sync_flags import parse_key_values
 from paimon_py.config_option import DURATION, ConfigOption
 from paimon_py.exceptions import OptionError
+
+LOG = logging.getLogger(__name__)
 
 DEFAULTS_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                              "flink-conf", "config.yaml")
@@ -153,6 +157,7 @@ def create_environment(settings: Mapping[str, str]):
         bound_allocators()  # the client runs the Python workers as threads
         set_jvm_options(settings)
         worker_python = worker_boot.use_light_boot()
+        _launch_gateway_while_importing_beam()
     config = Configuration()
     for key, value in settings.items():
         config.set_string(key, value)
@@ -162,6 +167,27 @@ def create_environment(settings: Mapping[str, str]):
     if local:
         env.set_python_executable(worker_python)
     return env
+
+
+def _launch_gateway_while_importing_beam() -> None:
+    """Starts PyFlink's gateway JVM on a thread while this one imports Beam's worker pool (what a
+    local environment's loopback server needs): ~0.5 s each, one after the other otherwise. Returns
+    with the JVM started (so ``stop_job_processes`` finds it) or its launch failed (then the next
+    ``get_gateway`` launches again and raises here)."""
+    from pyflink.java_gateway import get_gateway
+
+    def launch() -> None:
+        try:
+            get_gateway()
+        except Exception:  # raised again, by the caller's own get_gateway()
+            LOG.info("launching the gateway JVM failed; retried on the main thread", exc_info=True)
+
+    launcher = threading.Thread(target=launch, name="gateway launch", daemon=True)
+    launcher.start()
+    try:
+        import pyflink.fn_execution.beam.beam_worker_pool_service  # noqa: F401
+    finally:
+        launcher.join()
 
 
 JVM_OPTIONS = "env.java.opts.all"
