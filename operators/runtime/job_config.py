@@ -149,7 +149,7 @@ def create_environment(settings: Mapping[str, str]):
     from pyflink.common import Configuration
     from pyflink.datastream import StreamExecutionEnvironment
 
-    from operators.runtime import bridge, worker_boot
+    from operators.runtime import bridge, job_processes, worker_boot
     from operators.runtime.allocators import bound_allocators
 
     local = not submitted_to_cluster()
@@ -161,6 +161,10 @@ def create_environment(settings: Mapping[str, str]):
     config = Configuration()
     for key, value in settings.items():
         config.set_string(key, value)
+    if local:
+        for key in TEMPORARY_DIRECTORIES:
+            if key not in settings:
+                config.set_string(key, job_processes.temporary_directory())
     env = StreamExecutionEnvironment.get_execution_environment(config)
     env.set_max_parallelism(128)
     bridge.configure_environment(env)
@@ -189,6 +193,10 @@ def _launch_gateway_while_importing_beam() -> None:
     finally:
         launcher.join()
 
+
+TEMPORARY_DIRECTORIES = ("io.tmp.dirs", "web.tmpdir")
+"""Where Flink puts temporary files (the REST server's its own); a local run's own directory
+(``job_processes.temporary_directory``) unless ``--flink_conf`` sets them."""
 
 JVM_OPTIONS = "env.java.opts.all"
 """Flink's key for the JVM options of its processes; on a local run the one JVM is the mini-cluster

@@ -8,13 +8,21 @@ its workers go on for seconds after the client is gone.
 starts inherits; ``stop_job_processes`` (at exit) stops the JVM with SIGTERM (its shutdown hooks
 stop the mini-cluster), then kills whatever still carries the token, so no process of a job
 outlives the job's process. Under ``flink run`` the client JVM is the driver's parent, not its
-child, and neither applies."""
+child, and neither applies.
+
+``temporary_directory`` is the run's own directory for the JVM's temporary files (Flink's
+``io.tmp.dirs``: the mini-cluster's working directory, the 24 MiB RPC jar Flink extracts at every
+start, the Python environments); ``stop_job_processes`` removes it once the JVM is gone. Stopped
+while its mini-cluster is still closing, the JVM leaves them in the system's temporary directory."""
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
+import shutil
 import signal
+import tempfile
 import time
 import uuid
 
@@ -36,12 +44,37 @@ def mark_job_processes() -> None:
     os.environ[TOKEN_VARIABLE] = f"{os.getpid()}-{uuid.uuid4().hex}"
 
 
+_temporary: list[str] = []
+"""This process's run directory, once created (a global, not the environment: children inherit that)."""
+
+
+def temporary_directory() -> str:
+    """This run's directory for the JVM's temporary files, created at the first call; removed by
+    ``stop_job_processes``, or at exit where that is not called (an environment built in tests)."""
+    if not _temporary:
+        _temporary.append(tempfile.mkdtemp(prefix="paimon-cdc-job-"))
+        atexit.register(remove_temporary_directory)
+    return _temporary[0]
+
+
+def remove_temporary_directory() -> None:
+    while _temporary:
+        shutil.rmtree(_temporary.pop(), ignore_errors=True)
+
+
 def stop_job_processes(grace_s: float = GRACE_S) -> None:
     """SIGTERM to the gateway JVM, up to ``grace_s`` for it to exit, then SIGKILL for every marked
-    process still running; returns when none is left."""
+    process still running; returns when none is left, with the run's temporary directory removed."""
     token = os.environ.get(TOKEN_VARIABLE, "")
     if not token:
         return
+    try:
+        _stop(token, grace_s)
+    finally:
+        remove_temporary_directory()
+
+
+def _stop(token: str, grace_s: float) -> None:
     jvms = [pid for pid in processes_carrying(TOKEN_VARIABLE, token) if GATEWAY_CLASS in _read(pid, "cmdline")]
     for pid in jvms:
         _signal(pid, signal.SIGTERM)
