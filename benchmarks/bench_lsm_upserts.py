@@ -150,7 +150,7 @@ def report(args, ours: dict, theirs: dict | None, floor: dict, ours_runs: list[d
         "# Sustained upserts with compaction: paimon_py vs pypaimon and pyarrow",
         "",
         f"{datetime.datetime.now().isoformat(timespec='seconds')} — `benchmarks/bench_lsm_upserts.py "
-        f"--rows {rows} --keys {args.keys} --commit-rows {args.commit_rows}`",
+        f"--rows {rows} --keys {args.keys} --commit-rows {args.commit_rows} --repeat {args.repeat}`",
         "",
         f"Machine: {machine()}",
         "",

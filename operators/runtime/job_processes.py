@@ -11,8 +11,9 @@ outlives the job's process. Under ``flink run`` the client JVM is the driver's p
 child, and neither applies.
 
 ``temporary_directory`` is the run's own directory for the JVM's temporary files (Flink's
-``io.tmp.dirs``: the mini-cluster's working directory, the 24 MiB RPC jar Flink extracts at every
-start, the Python environments); ``stop_job_processes`` removes it once the JVM is gone. Stopped
+``io.tmp.dirs`` and ``web.tmpdir``: the mini-cluster's working directory, the 24 MiB RPC jar Flink
+extracts at every start, the REST server's uploads); ``stop_job_processes`` removes it once the
+JVM is gone. Stopped
 while its mini-cluster is still closing, the JVM leaves them in the system's temporary directory."""
 
 from __future__ import annotations

@@ -16,8 +16,8 @@ ORDER = RecordOrder(("k",))
 records = st.lists(st.tuples(st.integers(-5, 5), st.integers(0, 30)), max_size=60)
 
 
-def table(rows: list[tuple[int, int]], key_type=pa.int64()) -> pa.Table:
-    return pa.table({"k": pa.array([k for k, _ in rows], key_type),
+def table(rows: list[tuple[int, int]]) -> pa.Table:
+    return pa.table({"k": pa.array([k for k, _ in rows], pa.int64()),
                      SEQUENCE_NUMBER: pa.array([s for _, s in rows], pa.int64()),
                      "row": pa.array(range(len(rows)), pa.int32())})
 
