@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -42,7 +43,8 @@ def _merge(tree: dict, extra: dict) -> None:
 
 
 class Cluster:
-    """A private standalone cluster; ``stop()`` ends it and any process it left behind."""
+    """A private standalone cluster; ``stop()`` ends it and any process it left behind, and removes
+    its daemons' temporary files (``io.tmp.dirs``, ``<root>/tmp``)."""
 
     def __init__(self, root, slots: int = 6, settings: dict | None = None):
         """``settings``: nested entries merged into the cluster's config.yaml."""
@@ -50,8 +52,8 @@ class Cluster:
         self.home = os.path.dirname(pyflink.__file__)
         self.root = root
         self.slots = slots
-        self.conf, self.logs, self.pids = (os.path.join(root, d) for d in ("conf", "log", "pid"))
-        for d in (self.conf, self.logs, self.pids):
+        self.conf, self.logs, self.pids, self.temporary = (os.path.join(root, d) for d in ("conf", "log", "pid", "tmp"))
+        for d in (self.conf, self.logs, self.pids, self.temporary):
             os.makedirs(d)
         source = os.path.join(self.home, "conf")
         for name in os.listdir(source):
@@ -66,6 +68,7 @@ class Cluster:
         self.rest_port = free_port()
         config["rest"] = {"address": "127.0.0.1", "bind-address": "127.0.0.1", "port": self.rest_port}
         config["python"] = {"executable": sys.executable, "client": {"executable": sys.executable}}
+        config["io"] = {"tmp": {"dirs": self.temporary}}  # the daemons' files (blobs, shuffle, tm_*): removed by stop()
         _merge(config, settings or {})
         with open(config_path, "w") as f:
             yaml.safe_dump(config, f)
@@ -137,6 +140,7 @@ class Cluster:
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
+            shutil.rmtree(self.temporary, ignore_errors=True)
 
     def leftover_pids(self) -> list[int]:
         """The processes of this cluster still running (daemons, and Python workers that

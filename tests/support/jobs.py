@@ -10,6 +10,7 @@ import glob
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -25,8 +26,10 @@ from tests.support.paths import ROOT
 
 
 class Job:
-    """A sync job in a child process; ``stop()`` kills its whole process group. Its Flink logs
-    (with what the Python operators log) go to ``<log_path>.flink/``."""
+    """A sync job in a child process; ``stop()`` kills its whole process group (kill -9: the job
+    cannot clean up) and removes its temporary directory, ``<log_path>.tmp/`` (its ``TMPDIR``: the
+    JVM's run directory goes there). Its Flink logs (with what the Python operators log) go to
+    ``<log_path>.flink/``."""
 
     def __init__(self, name: str, args: list[str], log_path: str, env: dict | None = None,
                  stderr_path: Optional[str] = None):
@@ -34,7 +37,9 @@ class Job:
         self.log = open(log_path, "ab")
         self.stderr_path = stderr_path
         self.flink_log_dir = log_path + ".flink"
-        env = {**(env or os.environ), "FLINK_LOG_DIR": self.flink_log_dir}
+        self.temporary = log_path + ".tmp"
+        os.makedirs(self.temporary, exist_ok=True)
+        env = {**(env or os.environ), "FLINK_LOG_DIR": self.flink_log_dir, "TMPDIR": self.temporary}
         command = [sys.executable, os.path.join(ROOT, "jobs", f"{name}.py"), *args,
                    "--flink_conf", "execution.checkpointing.interval=500ms",
                    "--flink_conf", "execution.checkpointing.min-pause=100ms",
@@ -69,6 +74,7 @@ class Job:
             pass
         self.process.wait()
         self.log.close()
+        shutil.rmtree(self.temporary, ignore_errors=True)
 
     def output(self, tail: int = 6000) -> str:
         """The job's stdout and stderr (the last ``tail`` characters)."""
