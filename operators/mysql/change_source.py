@@ -35,6 +35,7 @@ from operators.cdc.schema_event import SchemaEvent
 from operators.cdc.source import Event, SnapshotProgress, SourceProgress, TablePosition, behind_ms
 from operators.cdc.source_position import SourcePosition, latest
 from operators.cdc.targets import Targets
+from operators.cdc.upsert import UpsertTables
 from operators.mysql import inspection, server_checks
 from operators.mysql.binlog.connection import ServerSettings
 from operators.mysql.binlog.server_position import bytes_after, current_position, first_position
@@ -60,11 +61,14 @@ _DML = re.compile(r"^\s*(?:/\*.*?\*/\s*)*(INSERT|REPLACE|UPDATE|DELETE|LOAD\s+DA
 
 class MySqlChangeSource:
     def __init__(self, config: MySqlSourceConfig, targets: Targets, type_mapping: TypeMapping,
-                 state: Optional[dict], instance: str, exact_snapshot_positions: Optional[bool] = None):
-        """``exact_snapshot_positions``: see ``SnapshotReader`` (None: ask the server)."""
+                 state: Optional[dict], instance: str, exact_snapshot_positions: Optional[bool] = None,
+                 upserts: Optional[UpsertTables] = None):
+        """``exact_snapshot_positions``: see ``SnapshotReader`` (None: ask the server); ``upserts``:
+        the target tables whose updates leave out the ``-U`` row."""
         self.config = config
         self.exact_snapshot_positions = exact_snapshot_positions
         self.targets = targets
+        self.upserts = upserts or UpsertTables(None)
         self.type_mapping = type_mapping
         self.instance = instance
         self.conn = config.connect()
@@ -250,7 +254,8 @@ class MySqlChangeSource:
         if not mapping.keyed and change.kind != "insert":
             return
         if change.kind == "update":
-            columns, row_kinds = _update_rows(change, mapping.target.spec.primary_keys)
+            target = mapping.target
+            columns, row_kinds = _update_rows(change, target.spec.primary_keys, self.upserts(target.target, target.spec))
         else:
             columns = change.after if change.kind == "insert" else change.before
             kind = _INSERT if change.kind == "insert" else _DELETE
@@ -317,20 +322,26 @@ def insert_batch(mapping: MySqlTableMapping, columns: list[pa.Array]) -> ChangeB
     return mapping.batch(columns, pa.array(np.zeros(rows, np.int8)), pa.array(np.zeros(rows, np.int64)))
 
 
-def _update_rows(change: RowsChange, keys: tuple[str, ...]) -> tuple[list[pa.Array], pa.Array]:
-    """An update's rows in order, two per updated row: ``-U old, +U new``, or ``-D old, +I new``
-    when the update moved the primary key (as Paimon CDC writes them)."""
+def _update_rows(change: RowsChange, keys: tuple[str, ...], upsert: bool) -> tuple[list[pa.Array], pa.Array]:
+    """An update's rows in order: ``-U old, +U new`` per updated row, or ``-D old, +I new`` when
+    the update moved the primary key (as Paimon CDC writes them); for an ``upsert`` table
+    (``operators/cdc/upsert.py``) ``+U new`` alone where the key stayed."""
     n = len(change)
     names = [c.name for c in change.table.columns]
     moved = np.zeros(n, bool)
     for key in keys:
         i = names.index(key)
         moved |= pc.fill_null(pc.not_equal(change.before[i], change.after[i]), True).to_numpy(zero_copy_only=False)
+    if upsert and not moved.any():
+        return list(change.after), pa.array(np.full(n, _AFTER, np.int8))
     kinds = np.empty(2 * n, np.int8)
     kinds[0::2] = np.where(moved, _DELETE, _BEFORE)
     kinds[1::2] = np.where(moved, _INSERT, _AFTER)
-    order = pa.array(np.column_stack([np.arange(n), np.arange(n) + n]).ravel())
-    columns = [pa.concat_arrays([before, after]).take(order) for before, after in zip(change.before, change.after)]
+    order = np.column_stack([np.arange(n), np.arange(n) + n]).ravel()
+    if upsert:
+        order, kinds = order[kinds != _BEFORE], kinds[kinds != _BEFORE]
+    columns = [pa.concat_arrays([before, after]).take(pa.array(order))
+               for before, after in zip(change.before, change.after)]
     return columns, pa.array(kinds)
 
 
@@ -366,6 +377,9 @@ class MySqlSourceFactory:
     type_mapping: TypeMapping
     exact_snapshot_positions: Optional[bool] = None
     """False: the low/high watermark snapshot even where the server reports positions (tests)."""
+    lake: Optional[dict[str, str]] = None
+    """The job's catalog options: which target tables take updates without ``-U``
+    (``UpsertTables``); None: every table gets them."""
 
     @property
     def source_id(self) -> str:
@@ -377,7 +391,7 @@ class MySqlSourceFactory:
 
     def open(self, state: Optional[dict], instance: str) -> MySqlChangeSource:
         return MySqlChangeSource(self.config, self.targets, self.type_mapping, state, instance,
-                                 self.exact_snapshot_positions)
+                                 self.exact_snapshot_positions, UpsertTables(self.lake))
 
     def resume_state(self, published: SourcePosition, table_position: TablePosition) -> dict:
         """Per table, a later position in its lake table's latest snapshot wins (a crash between

@@ -89,7 +89,7 @@ def from_args(argv: Optional[list[str]], database_sync: bool) -> SyncSource:
         config = replace(config, database_sync=True)
     catalog = catalog_options(args.warehouse, parse_key_values(args.catalog_conf, "--catalog_conf"))
     name = f"{job} {args.database}" if database_sync else f"{job} {args.database}.{args.table}"
-    preparation = MySqlPreparation(MySqlSourceFactory(config, targets, type_mapping), catalog)
+    preparation = MySqlPreparation(MySqlSourceFactory(config, targets, type_mapping, lake=catalog), catalog)
     return SyncSource(name, preparation, catalog, args, f"server-{config.server_id}")
 
 
