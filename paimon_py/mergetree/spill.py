@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pyarrow as pa
 
@@ -19,7 +19,9 @@ BATCH_ROWS = 16384
 
 
 class SpillFiles:
-    def __init__(self, directory: str):
+    def __init__(self, directory: Callable[[], str]):
+        """``directory``: where the runs go, asked at the first spill (a writer that never spills,
+        and one killed before it did, leaves no directory behind)."""
         self.directory = directory
         self.paths: list[str] = []
 
@@ -27,7 +29,7 @@ class SpillFiles:
         return len(self.paths)
 
     def spill(self, run: pa.Table) -> None:
-        path = os.path.join(self.directory, f"spill-{uuid.uuid4()}.arrow")
+        path = os.path.join(self.directory(), f"spill-{uuid.uuid4()}.arrow")
         with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, run.schema) as writer:
             writer.write_table(run, max_chunksize=BATCH_ROWS)
         self.paths.append(path)

@@ -347,7 +347,7 @@ class FileStoreWrite:
                                               self._dv_maintainer(partition, bucket))
             if manager.dv_maintainer is not None:
                 bucket_files.deleted = manager.dv_maintainer.deleted
-        spill = SpillFiles(self._spill_directory()) if options.write_buffer_spillable else None
+        spill = SpillFiles(self._spill_directory) if options.write_buffer_spillable else None
         return MergeTreeWriter(bucket_files, manager, levels.max_sequence_number() + 1,
                                options.changelog_producer,
                                self._full_compaction_delta_commits(), spill, self._force_level0())

@@ -3,6 +3,8 @@ results equal to a plain dictionary model, read by paimon_py and by pypaimon."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 import tracemalloc
 
 import pyarrow as pa
@@ -162,6 +164,22 @@ def test_full_buffer_spills_to_disk_or_flushes_level0(tmp_path, spillable):
         assert len(new_files) > 1
     table.new_file_store_commit().commit(messages)
     assert read(table) == model
+
+
+def test_the_spill_directory_exists_only_from_the_first_spill_to_close(tmp_path, monkeypatch):
+    """A writer that never spills (or is killed before it does) leaves no directory behind."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "local"))
+    os.makedirs(tmp_path / "local")
+    table = new_table(tmp_path / "lake", {**SMALL_LSM, "bucket": "1", "write-only": "true"})
+    write = table.new_file_store_write()
+    write.write(pa.table({"k": [1, 2], "v": ["a", "b"], "rk": ["+I"] * 2}, schema=SCHEMA))
+    assert os.listdir(tmp_path / "local") == []
+    for i in range(30):  # past the small write buffer: runs spilled
+        write.write(pa.table({"k": list(range(i * 60, i * 60 + 60)), "v": ["x"] * 60, "rk": ["+I"] * 60}, schema=SCHEMA))
+    assert [d[:13] for d in os.listdir(tmp_path / "local")] == ["paimon-spill-"]
+    write.prepare_commit()
+    write.close()
+    assert os.listdir(tmp_path / "local") == []
 
 
 @pytest.mark.parametrize("spillable", ["true", "false"])
