@@ -68,7 +68,9 @@ class Cluster:
         self.rest_port = free_port()
         config["rest"] = {"address": "127.0.0.1", "bind-address": "127.0.0.1", "port": self.rest_port}
         config["python"] = {"executable": sys.executable, "client": {"executable": sys.executable}}
-        config["io"] = {"tmp": {"dirs": self.temporary}}  # the daemons' files (blobs, shuffle, tm_*): removed by stop()
+        # the daemons' files (blobs, shuffle, tm_*, the web server's uploads): removed by stop()
+        config["io"] = {"tmp": {"dirs": self.temporary}}
+        config.setdefault("web", {})["tmpdir"] = self.temporary
         _merge(config, settings or {})
         with open(config_path, "w") as f:
             yaml.safe_dump(config, f)

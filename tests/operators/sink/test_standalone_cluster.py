@@ -77,7 +77,8 @@ def test_the_clusters_settings_govern_a_submitted_job(tmp_path):
         cluster.start()
         out = cluster.script("flink", "run", "-d", "-py", os.path.join(ROOT, "jobs", "sync_synthetic.py"),
                              "--warehouse", str(tmp_path / "lake"), "--positions", "400",
-                             "--ticks_per_second", "15", "--fail", "writer:after-flush:2", timeout=180)
+                             "--ticks_per_second", "15", "--fail", "writer:after-flush:2",
+                             "--failure_dir", str(tmp_path / "failures"), timeout=180)
         job_id = out.strip().split()[-1]
         config = wait_until(lambda: _checkpoint_config(cluster, job_id), 60, "the job's checkpoint config")
         assert config["interval"] == 1700, config
