@@ -3,6 +3,7 @@ imports differ) and both print the same."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -17,16 +18,18 @@ def _example() -> str:
     return readme[start:readme.index("```", start)]
 
 
-def _run(code: str) -> str:
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
+def _run(code: str, temporary) -> str:
+    """``code`` in a Python whose temporary directory (the example's warehouse) is ``temporary``."""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300,
+                            env={**os.environ, "TMPDIR": str(temporary)})
     assert result.returncode == 0, result.stderr
     return result.stdout
 
 
-def test_readme_example_prints_the_same_with_paimon_py_and_pypaimon():
+def test_readme_example_prints_the_same_with_paimon_py_and_pypaimon(tmp_path):
     code = _example()
     assert "pypaimon" not in code
-    ours = _run(code)
-    assert ours == _run(code.replace("paimon_py", "pypaimon"))
+    ours = _run(code, tmp_path)
+    assert ours == _run(code.replace("paimon_py", "pypaimon"), tmp_path)
     assert ours.splitlines() == ["[{'id': 1, 'score': 2.5}, {'id': 2, 'score': 3.5}]", "[2.5, 3.5]", "2",
                                  "['id', 'city']"]
