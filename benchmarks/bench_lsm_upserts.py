@@ -206,7 +206,7 @@ def main(argv=None) -> int:
         if ours["result"].num_rows != expected_size(args):
             raise SystemExit("paimon_py lost or duplicated keys")
         text = report(args, ours, theirs, floor, ours_runs, floor_runs)
-        publish(text, args.output, "lsm_upserts")
+        publish(text, args.output, "lsm_upserts" if theirs is not None else "lsm_upserts_without_pypaimon")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0

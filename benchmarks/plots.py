@@ -346,6 +346,9 @@ SPECS = {
               ("pypaimon", "pyarrow sort + Parquet"), cases=(("write rows/s", "write"),)),
         vs("paimon_py", "pypaimon", "Read of the final table", "s", "measure",
            cases=(("read of the final table", "read"),)))),
+    "lsm_upserts_without_pypaimon": Spec("bench_lsm_upserts.py --skip-pypaimon: paimon_py vs pyarrow", (
+        Panel("Write", "rows/s", "measure", ("paimon_py", "pyarrow sort + Parquet"), "pyarrow sort + Parquet",
+              ("pyarrow sort + Parquet",), cases=(("write rows/s", "write"),)),)),
     "memory": Spec("bench_memory.py: writer memory with a 64 MiB write buffer", (
         Panel("Peak memory above the process's fixed overhead", "MiB", "write-buffer-spillable",
               ("peak - baseline MiB", "Arrow pool peak MiB"), cases=(("true", "spilling on"), ("false", "spilling off"))),

@@ -57,3 +57,15 @@ def test_a_spec_that_does_not_fit_the_file_fails():
 def test_every_results_file_is_read_by_its_spec(name):
     assert name in SPECS, f"declare a spec for benchmarks/results/{name}.md in benchmarks/plots.py"
     assert figures((RESULTS / f"{name}.md").read_text(), SPECS[name])
+
+
+def test_the_lsm_results_without_pypaimon_have_a_spec_of_their_own():
+    """``bench_lsm_upserts.py --skip-pypaimon`` writes "–" for pypaimon: its own spec draws it."""
+    text = ("| measure | paimon_py | pypaimon | pyarrow sort + Parquet | paimon_py / pypaimon | paimon_py / pyarrow |\n"
+            "|---|---:|---:|---:|---:|---:|\n"
+            "| write rows/s | 2,000,000 | – | 3,000,000 | – | 0.67x |\n"
+            "| read of the final table, s | 0.20 | – | – | – | – |\n")
+    with pytest.raises(ValueError, match="pypaimon"):
+        figures(text, SPECS["lsm_upserts"])
+    [(_, groups)] = figures(text, SPECS["lsm_upserts_without_pypaimon"])
+    assert groups == [("write", [("paimon_py", 2e6), ("pyarrow sort + Parquet", 3e6)])]
