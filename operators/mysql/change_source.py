@@ -339,7 +339,8 @@ def _update_rows(change: RowsChange, keys: tuple[str, ...], upsert: bool) -> tup
     kinds[1::2] = np.where(moved, _INSERT, _AFTER)
     order = np.column_stack([np.arange(n), np.arange(n) + n]).ravel()
     if upsert:
-        order, kinds = order[kinds != _BEFORE], kinds[kinds != _BEFORE]
+        keep = kinds != _BEFORE
+        order, kinds = order[keep], kinds[keep]
     columns = [pa.concat_arrays([before, after]).take(pa.array(order))
                for before, after in zip(change.before, change.after)]
     return columns, pa.array(kinds)

@@ -26,6 +26,7 @@ import signal
 import tempfile
 import time
 import uuid
+from typing import Optional
 
 LOG = logging.getLogger(__name__)
 
@@ -45,22 +46,25 @@ def mark_job_processes() -> None:
     os.environ[TOKEN_VARIABLE] = f"{os.getpid()}-{uuid.uuid4().hex}"
 
 
-_temporary: list[str] = []
+_temporary: Optional[str] = None
 """This process's run directory, once created (a global, not the environment: children inherit that)."""
 
 
 def temporary_directory() -> str:
     """This run's directory for the JVM's temporary files, created at the first call; removed by
     ``stop_job_processes``, or at exit where that is not called (an environment built in tests)."""
-    if not _temporary:
-        _temporary.append(tempfile.mkdtemp(prefix="paimon-cdc-job-"))
+    global _temporary
+    if _temporary is None:
+        _temporary = tempfile.mkdtemp(prefix="paimon-cdc-job-")
         atexit.register(remove_temporary_directory)
-    return _temporary[0]
+    return _temporary
 
 
 def remove_temporary_directory() -> None:
-    while _temporary:
-        shutil.rmtree(_temporary.pop(), ignore_errors=True)
+    global _temporary
+    if _temporary is not None:
+        shutil.rmtree(_temporary, ignore_errors=True)
+        _temporary = None
 
 
 def stop_job_processes(grace_s: float = GRACE_S) -> None:

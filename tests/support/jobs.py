@@ -29,7 +29,8 @@ class Job:
     """A sync job in a child process; ``stop()`` kills its whole process group (kill -9: the job
     cannot clean up) and removes its temporary directory, ``<log_path>.tmp/`` (its ``TMPDIR``: the
     JVM's run directory goes there). Its Flink logs (with what the Python operators log) go to
-    ``<log_path>.flink/``."""
+    ``<log_path>.flink/``, its client log to ``<log_path>.client/`` unless ``env`` names another
+    ``PAIMON_CDC_LOG_DIR`` (its default is under ``TMPDIR``, which ``stop()`` removes)."""
 
     def __init__(self, name: str, args: list[str], log_path: str, env: dict | None = None,
                  stderr_path: Optional[str] = None):
@@ -39,7 +40,8 @@ class Job:
         self.flink_log_dir = log_path + ".flink"
         self.temporary = log_path + ".tmp"
         os.makedirs(self.temporary, exist_ok=True)
-        env = {**(env or os.environ), "FLINK_LOG_DIR": self.flink_log_dir, "TMPDIR": self.temporary}
+        env = {"PAIMON_CDC_LOG_DIR": log_path + ".client", **(env or os.environ),
+               "FLINK_LOG_DIR": self.flink_log_dir, "TMPDIR": self.temporary}
         command = [sys.executable, os.path.join(ROOT, "jobs", f"{name}.py"), *args,
                    "--flink_conf", "execution.checkpointing.interval=500ms",
                    "--flink_conf", "execution.checkpointing.min-pause=100ms",
