@@ -103,8 +103,11 @@ class BucketRouter:
             at = np.flatnonzero(routing.partition_of_row == index)
             partition_hash = hash_code(partition, schema.partition_types)
             routing.bucket_of_row[at] = assigner_of(partition_hash, hashes[at], channels, assigners)
+        groups = RowRouter.group(rows, routing)
+        if len(groups) == 1:  # one assigner: the batch as it came
+            return [(f"{batch.table}/assigner-{groups[0][1]}", batch)]
         return [(f"{batch.table}/assigner-{assigner}", ChangeBatch.of(batch.table, group))
-                for _, assigner, group in RowRouter.group(rows, routing)]
+                for _, assigner, group in groups]
 
     def _schema(self, name: str) -> TableSchema:
         if name not in self.schemas:

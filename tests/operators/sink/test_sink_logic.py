@@ -352,3 +352,20 @@ def test_dynamic_bucket_tables_go_through_assigners_that_own_disjoint_buckets(tm
     assert all(layout[where] >= rows for where, rows in first.items())   # old keys stayed
     assert sum(layout.values()) == 1600 and max(layout.values()) <= 150
     assert {r["v"] for r in read(catalog).values()} == {"a", "b"}
+
+
+def test_a_batch_for_one_assigner_goes_as_it_came(tmp_path):
+    """With one assigner channel a dynamic-bucket table's batch is not split: the parser hands the
+    same ``ChangeBatch`` on (no second Arrow IPC encoding on the parallelism-1 path); with two it
+    is split by key hash and every row goes to exactly one assigner."""
+    from operators.sink.bucket_router import BucketRouter
+    catalog = paimon_py.CatalogFactory.create({"warehouse": str(tmp_path)})
+    catalog.create_database("db")
+    catalog.create_table("db.t", paimon_py.Schema.from_pyarrow_schema(SCHEMA, primary_keys=["id"],
+                                                                     options={"bucket": "-1"}))
+    rows = batch(list(range(100)), ["a"] * 100)
+    [(key, routed)] = BucketRouter(catalog, assigner_parallelism=1).route(rows)
+    assert key == "db.t/assigner-0" and routed is rows
+    split = BucketRouter(catalog, assigner_parallelism=2).route(rows)
+    assert sorted(key for key, _ in split) == ["db.t/assigner-0", "db.t/assigner-1"]
+    assert sorted(i for _, part in split for i in part.rows().column("id").to_pylist()) == list(range(100))
