@@ -35,8 +35,8 @@ def test_every_declared_postgres_option_is_in_the_readme_table():
     table = SCRIPT.blocks(README)["postgres"]
     assert [line.split("`")[1] for line in table.splitlines()[2:]] == list(POSTGRES_OPTIONS.keys)
     assert set(POSTGRES_OPTIONS.keys) == {
-        "hostname", "port", "username", "password", "database-name", "schema-name", "table-name", "slot.name",
-        "publication.name", "decoding.plugin.name", "scan.startup.mode", "scan.snapshot.chunk.size",
+        "hostname", "port", "username", "password", "password.file", "database-name", "schema-name", "table-name",
+        "slot.name", "publication.name", "decoding.plugin.name", "scan.startup.mode", "scan.snapshot.chunk.size",
         "heartbeat.interval.ms", "poll.max.rows", "poll.prefetch.size"}
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Mapping, Optional
 
 from operators.cdc.errors import InvalidJobOption, SourceNotReady, UserError
+from operators.cdc.password_file import PASSWORD_OPTIONS, password_of
 from paimon_py.config_option import DURATION, INT, MEMORY, REGEX, STRING, ConfigOption, Invalid, OptionSet, OptionType, at_least, enum
 from paimon_py.exceptions import OptionError
 
@@ -58,7 +59,7 @@ MYSQL_OPTIONS = OptionSet("--mysql_conf", [
     ConfigOption("port", INT, "3306", "Server port", checks=(at_least(1),)),
     ConfigOption("username", required=True,
                  description="User with `SELECT, REPLICATION SLAVE, REPLICATION CLIENT` (MariaDB: `BINLOG MONITOR`)"),
-    ConfigOption("password", default="", description="Password"),
+    *PASSWORD_OPTIONS,
     ConfigOption("database-name", REGEX, required=True, description="Database, or a regex of databases"),
     ConfigOption("table-name", REGEX, None, "Table, or a regex of tables (mysql_sync_table: required)",
                  default_doc="`.*`"),
@@ -152,13 +153,14 @@ class MySqlSourceConfig:
     def parse(options: Mapping[str, str], table_required: bool) -> "MySqlSourceConfig":
         try:
             values = MYSQL_OPTIONS.parse(options, also_required=["table-name"] if table_required else [])
+            password = password_of(values)
         except OptionError as e:
             raise InvalidSourceOption(str(e)) from e
         table_pattern = ".*" if values["table-name"] is None else values["table-name"]
         server_ids = values["server-id"]
         return MySqlSourceConfig(
             hostname=values["hostname"], port=values["port"], username=values["username"],
-            password=values["password"], database_pattern=values["database-name"], table_pattern=table_pattern,
+            password=password, database_pattern=values["database-name"], table_pattern=table_pattern,
             server_id=server_ids.first if server_ids else derived_server_id(
                 values["hostname"], values["port"], values["database-name"], table_pattern),
             server_time_zone=values["server-time-zone"], startup_mode=values["scan.startup.mode"],

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from operators.cdc.errors import UserError
+from operators.cdc.password_file import PASSWORD_OPTIONS, password_of
 from paimon_py.config_option import INT, MEMORY, REGEX, ConfigOption, OptionSet, at_least, enum, matching
 from paimon_py.exceptions import OptionError
 
@@ -25,7 +26,7 @@ POSTGRES_OPTIONS = OptionSet("--postgres_conf", [
     ConfigOption("hostname", required=True, description="Server host"),
     ConfigOption("port", INT, "5432", "Server port", checks=(at_least(1),)),
     ConfigOption("username", required=True, description="User with the `REPLICATION` attribute"),
-    ConfigOption("password", default="", description="Password"),
+    *PASSWORD_OPTIONS,
     ConfigOption("database-name", required=True, description="Database"),
     ConfigOption("schema-name", REGEX, "public", "Schema, or a regex of schemas"),
     ConfigOption("table-name", REGEX, None, "Table, or a regex of tables (postgres_sync_table: required)",
@@ -94,12 +95,13 @@ class PostgresSourceConfig:
     def parse(options: Mapping[str, str], table_required: bool) -> "PostgresSourceConfig":
         try:
             values = POSTGRES_OPTIONS.parse(options, also_required=["table-name"] if table_required else [])
+            password = password_of(values)
         except OptionError as e:
             raise InvalidSourceOption(str(e)) from e
         slot = values["slot.name"]
         return PostgresSourceConfig(
             hostname=values["hostname"], port=values["port"], username=values["username"],
-            password=values["password"], database=values["database-name"], schema_pattern=values["schema-name"],
+            password=password, database=values["database-name"], schema_pattern=values["schema-name"],
             table_pattern=".*" if values["table-name"] is None else values["table-name"], slot=slot,
             publication=f"{slot}_pub" if values["publication.name"] is None else values["publication.name"],
             startup_mode=values["scan.startup.mode"],

@@ -191,3 +191,19 @@ def assert_refused(result: subprocess.CompletedProcess, expected: str) -> None:
     assert " — " in lines[0], lines[0]
     assert expected in lines[0], lines[0]
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def password_in_file(args: list[str], directory: str) -> tuple[list[str], str]:
+    """A job's ``--postgres_conf``/``--mysql_conf`` flags with ``password=X`` replaced by
+    ``password.file=<directory>/password`` (a file holding X); also returns X."""
+    out, password = [], None
+    for arg in args:
+        if arg.startswith("password="):
+            password = arg.split("=", 1)[1]
+            path = os.path.join(directory, "password")
+            with open(path, "w") as f:
+                f.write(password + "\n")
+            arg = f"password.file={path}"
+        out.append(arg)
+    assert password, "the flags carry no password"
+    return out, password

@@ -48,6 +48,9 @@ CASES = {
                                       "scan.startup.specific-offset.file and .pos, or .gtid-set"),
     "bad chunk size": Case("mysql_sync_database", [], {"scan.incremental.snapshot.chunk.size": "many"},
                            "scan.incremental.snapshot.chunk.size=many is not an integer — give a whole number"),
+    "unreadable password file": Case("mysql_sync_database", [], {"password": "", "password.file": "/nonexistent/secret-file"},
+                                     "password.file=/nonexistent/secret-file cannot be read (No such file or directory) — "
+                                     "name a readable file whose first line is the password"),
     "bad type mapping": Case("mysql_sync_database", ["--type_mapping", "to-nullable,tinyint1-not-boo"], {},
                              "--type_mapping tinyint1-not-boo: unknown — use one of tinyint1-not-bool"),
     "bad merge_shards": Case("mysql_sync_database", ["--merge_shards", "yes"], {},

@@ -15,7 +15,7 @@ import pytest
 
 from operators.cdc.source_position import POSITIONS_DIRECTORY
 from operators.mysql.local_server import LocalMariaDB
-from tests.support.jobs import Job, assert_refused, lake_rows
+from tests.support.jobs import Job, assert_refused, lake_rows, password_in_file
 from tests.support.mariadb import (EVENTS, ORDERS, fill, fresh_mysql_database, mysql_conf_args, shop,
                                    source_rows, wait_equal, wait_synced, workload)
 from tests.support.paths import ROOT
@@ -52,17 +52,19 @@ def test_sync_database_snapshot_stream_schema_change_and_restart(mariadb_server,
 
 
 def test_snapshot_mode_is_bounded(mariadb_server, mysql_database, tmp_path):
+    """Also: the password given as a file (``password.file``) is nowhere in the command line or output."""
     server, database, warehouse = mariadb_server, mysql_database, str(tmp_path / "lake")
     shop(server, database, 1500)
-    job = Job("mysql_sync_table", ["--warehouse", warehouse, "--database", "lake", "--table", "orders_copy",
-                                   "--computed_column", "day=date_format(placed, 'yyyy-MM-dd')",
-                                   "--metadata_column", "table_name,database_name,op_ts",
-                                   *mysql_conf_args(server, database, **{"table-name": "orders",
-                                                                         "scan.startup.mode": "snapshot",
-                                                                         "scan.incremental.snapshot.chunk.size": "400"})],
-              str(tmp_path / "job.log"))
+    conf, password = password_in_file(mysql_conf_args(server, database, **{
+        "table-name": "orders", "scan.startup.mode": "snapshot", "scan.incremental.snapshot.chunk.size": "400"}),
+        str(tmp_path))
+    args = ["--warehouse", warehouse, "--database", "lake", "--table", "orders_copy",
+            "--computed_column", "day=date_format(placed, 'yyyy-MM-dd')",
+            "--metadata_column", "table_name,database_name,op_ts", *conf]
+    job = Job("mysql_sync_table", args, str(tmp_path / "job.log"))
     code = job.wait(timeout=180)
     assert code == 0, job.output()
+    assert not [a for a in args if a.startswith("password=")] and f"password={password}" not in job.output()
     lake = lake_rows(warehouse, "lake.orders_copy", ["id"])
     assert all(r["day"] == r["placed"].strftime("%Y-%m-%d") and r["table_name"] == "orders"
                and r["database_name"] == database and r["op_ts"].timestamp() == 0 for r in lake)

@@ -43,6 +43,8 @@ CASES = {
                              "scan.startup.mode=earliest is unknown — use one of initial, latest-offset, snapshot"),
     "bad chunk size": Case("postgres_sync_database", [], {"scan.snapshot.chunk.size": "many"},
                            "scan.snapshot.chunk.size=many is not an integer — give a whole number"),
+    "password twice": Case("postgres_sync_database", [], {"password.file": "/dev/null"},
+                           "password and password.file are both set — give only one of them"),
     "unknown flag": Case("postgres_sync_database", ["--tabel_conf", "bucket=2"], {},
                          "unrecognized arguments: --tabel_conf bucket=2 — see postgres_sync_database --help"),
     "missing flag": Case("postgres_sync_table", [], {"table-name": "orders"},

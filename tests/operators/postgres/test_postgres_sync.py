@@ -15,6 +15,7 @@ import time
 import pytest
 
 from operators.postgres.local_server import LocalPostgres
+from tests.support.jobs import password_in_file
 from tests.support.paths import ROOT
 from tests.support.postgres import (EVENTS, ORDERS, Job, conf_args, confirmed_lsn, fill, lake_rows, normalise,
                                     source_rows, wait_equal, workload)
@@ -67,18 +68,20 @@ def test_sync_database_snapshot_stream_schema_change_and_restart(postgres_server
 
 
 def test_snapshot_mode_is_bounded(postgres_server, database, tmp_path):
+    """Also: the password given as a file (``password.file``) is nowhere in the command line or output."""
     warehouse = str(tmp_path / "lake")
     postgres_server.execute(ORDERS, database=database)
     postgres_server.execute(EVENTS, database=database)
     fill(postgres_server, database, 1, 1500)
-    job = Job("postgres_sync_table", ["--warehouse", warehouse, "--database", "lake", "--table", "orders_copy",
-                                      "--computed_column", "day=date_format(placed, 'yyyy-MM-dd')",
-                                      "--metadata_column", "table_name,op_ts",
-                                      *conf_args(postgres_server, database, **{"table-name": "orders",
-                                                                  "scan.startup.mode": "snapshot"})],
-              str(tmp_path / "job.log"))
+    conf, password = password_in_file(conf_args(postgres_server, database, **{
+        "table-name": "orders", "scan.startup.mode": "snapshot"}), str(tmp_path))
+    args = ["--warehouse", warehouse, "--database", "lake", "--table", "orders_copy",
+            "--computed_column", "day=date_format(placed, 'yyyy-MM-dd')", "--metadata_column", "table_name,op_ts",
+            *conf]
+    job = Job("postgres_sync_table", args, str(tmp_path / "job.log"))
     code = job.wait(timeout=180)
     assert code == 0, job.output()
+    assert not [a for a in args if a.startswith("password=")] and f"password={password}" not in job.output()
     assert job.left_behind == [], "a process of the job outlived it"
     slots = postgres_server.execute("SELECT slot_name FROM pg_replication_slots WHERE database = %s", (database,))
     assert slots == [], "the bounded mode reads no changes: it must leave no slot behind"
