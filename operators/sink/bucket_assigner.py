@@ -3,7 +3,9 @@
 A dynamic-bucket table's batches reach it split by assigner (``BucketRouter``: Paimon's
 ``computeAssigner`` of partition and key hash, keyed ``<table>/assigner-<id>``); each assigner id
 has paimon_py's ``HashBucketAssigner``, which creates only the buckets the id owns. It splits
-the batch by (partition, bucket) for the writers, each row's bucket in ``ASSIGNED_BUCKET``.
+the batch by (partition, bucket) for the writers, each row's bucket in ``ASSIGNED_BUCKET`` and
+whether it placed the row's key now in ``NEW_KEY`` (only those keys can be new to the bucket's
+HASH index file, so the writer holds no copy of the whole index).
 
 It keeps no Flink state, as Paimon's assigner: a partition's index is loaded from the table's
 latest snapshot when the assigner first sees it, so after a restore it is what was committed;
@@ -16,7 +18,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from operators.cdc.change_batch import ChangeBatch
-from operators.sink.bucket_router import ASSIGNED_BUCKET, assigner_channels, assigner_id, writer_key
+from operators.sink.bucket_router import ASSIGNED_BUCKET, NEW_KEY, assigner_channels, assigner_id, writer_key
 from operators.sink.schema_wait import SchemaWait
 from paimon_py.catalog import FileSystemCatalog
 from paimon_py.index.bucket_assigner import HashBucketAssigner
@@ -38,9 +40,11 @@ class BucketAssignerLogic:
         router = self.routers[batch.table]
         rows = batch.rows()
         routing = router.assign(rows)
-        routing.bucket_of_row = self._assigner(batch.table, assigner_id(key)).assign_rows(
+        assigned = self._assigner(batch.table, assigner_id(key)).assign_rows(
             routing.partitions, routing.partition_of_row, router.key_hashes(rows))
-        rows = rows.append_column(ASSIGNED_BUCKET, pa.array(routing.bucket_of_row, pa.int32()))
+        routing.bucket_of_row = assigned.buckets
+        rows = rows.append_column(ASSIGNED_BUCKET, pa.array(assigned.buckets, pa.int32())) \
+            .append_column(NEW_KEY, pa.array(assigned.new, pa.bool_()))
         return [(writer_key(batch.table, table.schema, partition, bucket), ChangeBatch.of(batch.table, group))
                 for partition, bucket, group in RowRouter.group(rows, routing)]
 

@@ -33,6 +33,8 @@ from paimon_py.schema.table_schema import TableSchema
 
 ASSIGNED_BUCKET = "_bucket"
 """The column in which the assigner gives a dynamic-bucket table's rows their bucket."""
+NEW_KEY = "_new_key"
+"""The column in which the assigner says which rows' keys it placed now (new to their bucket's index)."""
 
 
 def is_dynamic(schema: TableSchema) -> bool:

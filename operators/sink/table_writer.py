@@ -6,7 +6,7 @@ has a column the table lacks, or a type wider than the table's, its schema chang
 its way (schema evolution runs in its own operator): the writer flushes what it has under the
 old schema (those messages wait for the next barrier) and waits for the table to fit
 (``operators/sink/schema_wait.py``). A dynamic-bucket table's rows come with the bucket their
-assigner gave them (``ASSIGNED_BUCKET``).
+assigner gave them (``ASSIGNED_BUCKET``) and whether it placed their keys now (``NEW_KEY``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from operators.cdc.change_batch import ROW_KIND, ChangeBatch
-from operators.sink.bucket_router import ASSIGNED_BUCKET
+from operators.sink.bucket_router import ASSIGNED_BUCKET, NEW_KEY
 from operators.sink.schema_wait import SchemaWait, unfit_columns
 from paimon_py.catalog import FileSystemCatalog
 from paimon_py.mergetree.write_stats import WriteStats
@@ -43,16 +43,19 @@ class TableWriterLogic:
 
     def write(self, batch: ChangeBatch) -> None:
         rows = batch.rows()
-        buckets = None
+        buckets = new_keys = None
         if ASSIGNED_BUCKET in rows.column_names:
             buckets = rows.column(ASSIGNED_BUCKET).to_numpy()
             rows = rows.drop_columns([ASSIGNED_BUCKET])
+        if NEW_KEY in rows.column_names:
+            new_keys = rows.column(NEW_KEY).to_numpy(zero_copy_only=False)
+            rows = rows.drop_columns([NEW_KEY])
         data = rows.drop_columns([ROW_KIND])
         table = self._table_for(batch.table, data.schema)
         for column in table.schema.fields:  # columns the source no longer sends (a dropped column)
             if column.name not in data.column_names:
                 data = data.append_column(column.name, pa.nulls(data.num_rows, to_arrow_type(column.type)))
-        self.writes[batch.table].write(data, rows.column(ROW_KIND), buckets)
+        self.writes[batch.table].write(data, rows.column(ROW_KIND), buckets, new_keys)
 
     def prepare_commit(self, checkpoint_id: int) -> list[Committable]:
         """Flush everything (pre-barrier); one committable per table that has something."""

@@ -16,7 +16,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from paimon_py.bucket import hash_code
-from paimon_py.index.partition_index import BucketOwnership, PartitionIndex
+from paimon_py.index.partition_index import BucketOwnership, KeyAssignment, PartitionIndex
 from paimon_py.schema.table_schema import TableSchema
 
 IndexLoader = Callable[[tuple], Sequence[tuple[int, np.ndarray]]]
@@ -57,16 +57,19 @@ class HashBucketAssigner:
                    assign_id, options.dynamic_bucket_target_row_num, options.dynamic_bucket_max_buckets)
 
     def assign_rows(self, partitions: Sequence[tuple], partition_of_row: np.ndarray,
-                    key_hashes: np.ndarray) -> np.ndarray:
-        """The bucket of every row (int32): ``partition_of_row`` indexes ``partitions``."""
-        buckets = np.zeros(len(key_hashes), np.int32)
+                    key_hashes: np.ndarray) -> KeyAssignment:
+        """The bucket of every row: ``partition_of_row`` indexes ``partitions``."""
+        if len(partitions) == 1:
+            return self.assign(partitions[0], key_hashes)
+        out = KeyAssignment(np.zeros(len(key_hashes), np.int32), np.zeros(len(key_hashes), bool))
         for index, partition in enumerate(partitions):
             rows = np.flatnonzero(partition_of_row == index)
-            buckets[rows] = self.assign(partition, key_hashes[rows])
-        return buckets
+            assigned = self.assign(partition, key_hashes[rows])
+            out.buckets[rows], out.new[rows] = assigned.buckets, assigned.new
+        return out
 
-    def assign(self, partition: tuple, key_hashes: np.ndarray) -> np.ndarray:
-        """The bucket of every key of ``partition`` (int32); each key must be this assigner's."""
+    def assign(self, partition: tuple, key_hashes: np.ndarray) -> KeyAssignment:
+        """The bucket of every key of ``partition``; each key must be this assigner's."""
         partition_hash = self.partition_hash(partition)
         if (assigner_of(partition_hash, key_hashes, self.num_channels, self.num_assigners) != self.assign_id).any():
             raise ValueError(f"Keys of another bucket assigner reached assigner {self.assign_id}.")

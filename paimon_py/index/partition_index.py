@@ -23,6 +23,16 @@ BUCKET_DTYPE = np.int16
 """The index keeps buckets as shorts too (below ``MAX_BUCKET_ID``): 6 bytes a key with its hash."""
 
 
+@dataclass
+class KeyAssignment:
+    """What an assigner decided for a batch of keys."""
+
+    buckets: np.ndarray
+    """The bucket of every key (int32)."""
+    new: np.ndarray
+    """Whether the index lacked the key before (bool): its bucket's HASH index file gains it."""
+
+
 @dataclass(frozen=True)
 class BucketOwnership:
     """The buckets an assigner may create: ``bucket % num_assigners == assign_id % num_assigners``
@@ -70,15 +80,16 @@ class PartitionIndex:
         hashes, first = np.unique(hashes, return_index=True)
         return cls(hashes, buckets[first], bucket_rows, target_row_num)
 
-    def assign(self, hashes: np.ndarray, ownership: BucketOwnership, max_buckets: int) -> np.ndarray:
-        """The bucket of every key hash (int32), new hashes placed and remembered."""
+    def assign(self, hashes: np.ndarray, ownership: BucketOwnership, max_buckets: int) -> KeyAssignment:
+        """The bucket of every key hash, new hashes placed and remembered."""
         unique, inverse = np.unique(hashes, return_inverse=True)
         assigned = self.buckets_by_hash.look_up(unique)
-        new = np.flatnonzero(assigned == sorted_ints.ABSENT)
+        is_new = assigned == sorted_ints.ABSENT
+        new = np.flatnonzero(is_new)
         if len(new):
             assigned[new] = self._place(len(new), ownership, max_buckets)
             self.buckets_by_hash.insert(unique[new], assigned[new].astype(BUCKET_DTYPE))
-        return assigned[inverse]
+        return KeyAssignment(assigned[inverse], is_new[inverse])
 
     def _place(self, count: int, ownership: BucketOwnership, max_buckets: int) -> np.ndarray:
         """Buckets for ``count`` new keys: existing buckets with room, then new buckets."""

@@ -61,6 +61,8 @@ COMPACTION_FILE_SIZE_RATIO = 0.7
 
 KEY_HASH = "_KEY_HASH"
 """A column that carries the key hashes of a dynamic-bucket table's rows to their bucket."""
+NEW_KEY = "_NEW_KEY"
+"""A column that says which of those keys the assigner placed now (new to the bucket's index)."""
 
 
 class FileStoreWrite:
@@ -157,10 +159,13 @@ class FileStoreWrite:
 
     # ---- input -------------------------------------------------------------------------------
 
-    def write(self, data: pa.Table, kinds: pa.Array | None = None, buckets: np.ndarray | None = None) -> None:
+    def write(self, data: pa.Table, kinds: pa.Array | None = None, buckets: np.ndarray | None = None,
+              new_keys: np.ndarray | None = None) -> None:
         """Write rows; their kinds (0 +I, 1 -U, 2 +U, 3 -D) come from ``kinds`` if given, else
         from the ``rowkind.field`` column, else all +I. ``buckets``: the bucket of every row of a
-        dynamic-bucket table, chosen by the caller's assigners (default: this writer's own)."""
+        dynamic-bucket table, chosen by the caller's assigners (default: this writer's own);
+        ``new_keys``: which of those rows' keys the assigners placed now (bool; default: any may
+        be new, so the bucket's index file is read at commit to find out)."""
         data = conform_to_schema(data, self.schema)
         if not data.num_rows:
             return
@@ -173,6 +178,8 @@ class FileStoreWrite:
             if not self.dynamic:
                 raise ValueError("Buckets are given only for dynamic-bucket tables.")
             data = data.append_column("_BUCKET", pa.array(buckets, pa.int32()))
+            if new_keys is not None:
+                data = data.append_column(NEW_KEY, pa.array(new_keys, pa.bool_()))
         ignored = self._ignored_kinds()
         if ignored:
             data = data.filter(pc.invert(pc.is_in(kinds, pa.array(ignored, pa.int8()))))
@@ -186,20 +193,26 @@ class FileStoreWrite:
             data = self._assign_buckets(data, routing)
         for partition, bucket, rows in self.router.group(data, routing):
             if self.dynamic:
-                self._maintainer(partition, bucket).notify(rows.column(KEY_HASH).to_numpy())
-                rows = rows.drop_columns([KEY_HASH])
+                hashes = rows.column(KEY_HASH).to_numpy()
+                if NEW_KEY in rows.column_names:
+                    hashes = hashes[rows.column(NEW_KEY).to_numpy(zero_copy_only=False)]
+                self._maintainer(partition, bucket).notify(hashes)
+                rows = rows.drop_columns([c for c in (KEY_HASH, NEW_KEY) if c in rows.column_names])
             self._writer(partition, bucket).write(rows)
         self.write_buffer.ensure_budget()
 
     def _assign_buckets(self, data: pa.Table, routing: Routing) -> pa.Table:
         """Sets the routing's buckets (given in a ``_BUCKET`` column, else from the assigner) and
-        returns ``data`` with the key hashes added (``KEY_HASH``) and ``_BUCKET`` dropped."""
+        returns ``data`` with the key hashes added (``KEY_HASH``), ``_BUCKET`` dropped and, where
+        known, whether each key is new to the index (``NEW_KEY``)."""
         hashes = self.router.key_hashes(data)
         if "_BUCKET" in data.column_names:
             routing.bucket_of_row = data.column("_BUCKET").to_numpy().astype(np.int32)
             data = data.drop_columns(["_BUCKET"])
         else:
-            routing.bucket_of_row = self.assigner.assign_rows(routing.partitions, routing.partition_of_row, hashes)
+            assigned = self.assigner.assign_rows(routing.partitions, routing.partition_of_row, hashes)
+            routing.bucket_of_row = assigned.buckets
+            data = data.append_column(NEW_KEY, pa.array(assigned.new, pa.bool_()))
         return data.append_column(KEY_HASH, pa.array(hashes, pa.int32()))
 
     def _ignored_kinds(self) -> list[int]:

@@ -31,9 +31,9 @@ def _keys(n: int, seed: int = 0) -> np.ndarray:
 def test_new_keys_fill_buckets_to_the_target_then_open_new_ones():
     assigner = _assigner(0, 1, 1, target=10)
     keys = _keys(35)
-    buckets = assigner.assign((), keys)
+    buckets = assigner.assign((), keys).buckets
     assert sorted(np.bincount(buckets).tolist()) == [5, 10, 10, 10]
-    assert (assigner.assign((), keys[::-1]) == buckets[::-1]).all()   # a key keeps its bucket
+    assert (assigner.assign((), keys[::-1]).buckets == buckets[::-1]).all()   # a key keeps its bucket
 
 
 def test_several_assigners_never_create_the_same_bucket():
@@ -42,7 +42,7 @@ def test_several_assigners_never_create_the_same_bucket():
     created = {}
     for assign_id in range(3):
         mine = keys[owner == assign_id]
-        created[assign_id] = set(_assigner(assign_id, 3, 3, target=20).assign((), mine).tolist())
+        created[assign_id] = set(_assigner(assign_id, 3, 3, target=20).assign((), mine).buckets.tolist())
         assert all(BucketOwnership(3, assign_id).owns(b) for b in created[assign_id])
     assert not (created[0] & created[1] or created[1] & created[2] or created[0] & created[2])
 
@@ -57,12 +57,12 @@ def test_an_assigner_restores_from_the_index_and_keeps_counting():
     keys = _keys(30, seed=2)
     files = [(0, keys[:10]), (1, keys[10:15])]
     assigner = _assigner(0, 1, 1, target=10, files=files)
-    assert assigner.assign((), keys[:15]).tolist() == [0] * 10 + [1] * 5
-    assert np.bincount(assigner.assign((), keys[15:])).tolist() == [0, 5, 10]
+    assert assigner.assign((), keys[:15]).buckets.tolist() == [0] * 10 + [1] * 5
+    assert np.bincount(assigner.assign((), keys[15:]).buckets).tolist() == [0, 5, 10]
 
 
 def test_max_buckets_sends_new_keys_to_existing_buckets():
-    buckets = _assigner(0, 1, 1, target=10, max_buckets=2).assign((), _keys(100, seed=3))
+    buckets = _assigner(0, 1, 1, target=10, max_buckets=2).assign((), _keys(100, seed=3)).buckets
     assert set(buckets.tolist()) == {0, 1}
 
 
@@ -156,3 +156,47 @@ def test_one_commit_of_two_prepared_index_files_of_a_bucket_is_not_a_conflict(tm
     table = h.paimon_py_catalog(tmp_path).get_table(f"{h.DB}.t")
     assert {key: len(hashes) for key, hashes in bucket_index(table).items()} == {((), 0): 30}
     assert [r["id"] for r in h.rows_sorted(table, ["id"])] == list(range(30))
+
+
+def test_the_maintainer_adds_only_keys_its_bucket_lacks_and_holds_no_copy_of_the_index(tmp_path):
+    """The writer's maintainer keeps only the keys written since the last commit; the commit reads
+    the bucket's index file (sorted, or in any order as Java writes it), adds what it lacks, and
+    writes a new file only when something was added."""
+    from paimon_py.index.hash_index_file import HashIndexFile
+    from paimon_py.index.index_maintainer import DynamicBucketIndexMaintainer
+    table = h.create_table(h.paimon_py_catalog(tmp_path), "t", SCHEMA, primary_keys=["pt", "id"])
+    index_file = HashIndexFile(table.file_io, table.new_path_factory())
+    java_ordered = index_file.write(np.array([9, -4, 7, 1], np.int32))
+    maintainer = DynamicBucketIndexMaintainer(index_file, java_ordered)
+    maintainer.notify(np.array([7, 1, 1], np.int32))   # known keys only (updates)
+    assert maintainer.prepare_commit() == ([], []) and maintainer.pending == []
+    maintainer.notify(np.array([3, 7], np.int32))
+    maintainer.notify(np.array([3, -10], np.int32))
+    [new], [replaced] = maintainer.prepare_commit()
+    assert replaced == java_ordered and index_file.read(new).tolist() == [-10, -4, 1, 3, 7, 9]
+    assert maintainer.prepare_commit() == ([], [])   # nothing pending
+    maintainer.notify(np.array([2], np.int32))
+    [newer], [replaced] = maintainer.prepare_commit()   # reads its own sorted file back
+    assert replaced == new and index_file.read(newer).tolist() == [-10, -4, 1, 2, 3, 7, 9]
+
+
+def test_rewriting_known_keys_commits_no_index_file(tmp_path):
+    """Updates and deletes of keys the index holds: the assigner says they are not new, so the
+    writer neither reads nor replaces the HASH index file; new keys in the same write do."""
+    table = h.create_table(h.paimon_py_catalog(tmp_path), "t", SCHEMA, primary_keys=["pt", "id"],
+                           options={"dynamic-bucket.target-row-num": "40"})
+    h.write_batches(table, _batch(np.arange(100), "a"))
+    files = {e.index_file.file_name for e in _index_entries(table)}
+    h.write_batches(h.paimon_py_catalog(tmp_path).get_table(f"{h.DB}.t"), _batch(np.arange(0, 100, 3), "b"))
+    table = h.paimon_py_catalog(tmp_path).get_table(f"{h.DB}.t")
+    assert {e.index_file.file_name for e in _index_entries(table)} == files
+    h.write_batches(table, _batch(np.arange(90, 110), "c"))   # 10 known keys, 10 new ones
+    table = h.paimon_py_catalog(tmp_path).get_table(f"{h.DB}.t")
+    assert len({e.index_file.file_name for e in _index_entries(table)} - files) == 1
+    assert sum(len(v) for v in bucket_index(table).values()) == 110
+    assert_dynamic_bucket_layout(table)
+
+
+def _index_entries(table):
+    snapshot = table.snapshot_manager.latest_snapshot()
+    return table.new_index_manifest_file(table.new_path_factory()).read(snapshot.index_manifest)
