@@ -96,20 +96,19 @@ class BucketRouter:
                 for partition, bucket, rows in groups]
 
     def _route_to_assigners(self, batch: ChangeBatch, schema: TableSchema) -> list[tuple[str, ChangeBatch]]:
+        channels, assigners = assigner_channels(schema, self.assigner_parallelism)
+        if channels == 1:  # every key's assigner is 0: the batch as it came, its rows not even read
+            return [(f"{batch.table}/assigner-0", batch)]
         router = self.routers[batch.table]
         rows = batch.rows()
         routing = router.assign(rows)
         hashes = router.key_hashes(rows)
-        channels, assigners = assigner_channels(schema, self.assigner_parallelism)
         for index, partition in enumerate(routing.partitions):
             at = np.flatnonzero(routing.partition_of_row == index)
             partition_hash = hash_code(partition, schema.partition_types)
             routing.bucket_of_row[at] = assigner_of(partition_hash, hashes[at], channels, assigners)
-        groups = RowRouter.group(rows, routing)
-        if len(groups) == 1:  # one assigner: the batch as it came
-            return [(f"{batch.table}/assigner-{groups[0][1]}", batch)]
         return [(f"{batch.table}/assigner-{assigner}", ChangeBatch.of(batch.table, group))
-                for _, assigner, group in groups]
+                for _, assigner, group in RowRouter.group(rows, routing)]
 
     def _schema(self, name: str) -> TableSchema:
         if name not in self.schemas:

@@ -356,8 +356,8 @@ def test_dynamic_bucket_tables_go_through_assigners_that_own_disjoint_buckets(tm
 
 def test_a_batch_for_one_assigner_goes_as_it_came(tmp_path):
     """With one assigner channel a dynamic-bucket table's batch is not split: the parser hands the
-    same ``ChangeBatch`` on (no second Arrow IPC encoding on the parallelism-1 path); with two it
-    is split by key hash and every row goes to exactly one assigner."""
+    same ``ChangeBatch`` on (its rows neither decoded nor encoded again on the parallelism-1 path);
+    with two it is split by key hash and every row goes to exactly one assigner."""
     from operators.sink.bucket_router import BucketRouter
     catalog = paimon_py.CatalogFactory.create({"warehouse": str(tmp_path)})
     catalog.create_database("db")
