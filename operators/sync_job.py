@@ -6,6 +6,7 @@ checks, then the lake tables' checks (types, options, compatible evolution), and
 source's server objects and the lake tables are created. The topology::
 
     ticks -> keyed in place -> [bridge] -> SourceReader -> add_paimon_sink
+                                                      (+ SplitReader subtasks for a parallel snapshot)
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Optional
 
 from operators.cdc.catalog import check_writable, open_catalog
 from operators.cdc.errors import InvalidJobOption
-from operators.cdc.source import SourcePlan, SyncSource
+from operators.cdc.source import SourcePlan, SyncSource, snapshot_parallelism
 from operators.cdc.sync_flags import masked, parse_key_values
 from operators.runtime.job_config import job_settings, web_ui_address
 from operators.sink.schema_evolution import SchemaEvolutionLogic
@@ -60,6 +61,7 @@ class SyncJob:
         from operators.runtime.failures import FailurePlan
         from operators.runtime.job_config import create_environment, submitted_to_cluster
         from operators.runtime.source_reader import SourceReader
+        from operators.runtime.split_reader import SplitReader
         from operators.sink.paimon_sink import add_paimon_sink, new_commit_user
 
         source, args = self.source, self.source.args
@@ -70,14 +72,19 @@ class SyncJob:
         keyed = bridge.keyed_ticks(env, source.reader_key, ticks_total, args.ticks_per_second)
         kind = source.name.split("_")[0]
         commit_user = commit_user or new_commit_user(f"{kind}-{source.reader_key}")
-        reader = SourceReader(factory, source.catalog_options, f"paimon-cdc {commit_user[-12:]}",
-                              1.0 / args.ticks_per_second, self.plan.snapshot_ticks - 1, failures,
-                              print_progress=not submitted_to_cluster())
+        instance = f"paimon-cdc {commit_user[-12:]}"
+        split_parallelism = snapshot_parallelism(factory)
+        split_keys = bridge.subtask_keys(f"{source.reader_key}/split", split_parallelism) \
+            if split_parallelism > 1 else []
+        reader = SourceReader(factory, source.catalog_options, instance, 1.0 / args.ticks_per_second,
+                              self.plan.snapshot_ticks - 1, failures, print_progress=not submitted_to_cluster(),
+                              split_keys=split_keys)
         changes = bridge.process_with_signals(keyed, reader, output_type=bridge.ENVELOPE_TYPE,
                                               name=f"{kind} reader", parallelism=1, bundle=bridge.READER_BUNDLE)
         table_conf = parse_key_values(args.table_conf, "--table_conf")
         add_paimon_sink(changes, source.catalog_options, commit_user, args.writer_parallelism, failures,
-                        args.ignore_incompatible, int(table_conf.get("dynamic-bucket.assigner-parallelism", 0)))
+                        args.ignore_incompatible, int(table_conf.get("dynamic-bucket.assigner-parallelism", 0)),
+                        SplitReader(factory, instance, failures) if split_keys else None, split_parallelism)
         return env
 
     def run(self) -> None:

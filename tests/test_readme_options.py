@@ -37,6 +37,7 @@ def test_every_declared_postgres_option_is_in_the_readme_table():
     assert set(POSTGRES_OPTIONS.keys) == {
         "hostname", "port", "username", "password", "password.file", "database-name", "schema-name", "table-name",
         "slot.name", "publication.name", "decoding.plugin.name", "scan.startup.mode", "scan.snapshot.chunk.size",
+        "scan.snapshot.parallelism",
         "heartbeat.interval.ms", "poll.max.rows", "poll.prefetch.size"}
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Optional, Protocol, Union
+from typing import Any, Callable, Iterator, Optional, Protocol, Union
 
 from operators.cdc.change_batch import ChangeBatch
 from operators.cdc.schema_event import SchemaEvent
@@ -86,6 +86,31 @@ class ChangeSource(Protocol):
         ...
 
 
+class SnapshotSplitReader(Protocol):
+    """Reads a source's snapshot splits (``ParallelSnapshotSource.next_splits``) in a split reader
+    subtask, as of the snapshot the source's reader holds open."""
+
+    def read(self, split: Any) -> list[ChangeBatch]:
+        """The split's rows as change batches (inserts)."""
+
+    def close(self) -> None:
+        ...
+
+
+class ParallelSnapshotSource(ChangeSource, Protocol):
+    """A source whose snapshot split readers read (its factory's ``snapshot_parallelism`` > 1):
+    its reader hands over splits instead of rows, and streams only once every split handed over
+    is in a completed checkpoint (so no change overtakes, through another subtask, the snapshot
+    row it follows)."""
+
+    def next_splits(self, limit: Optional[int]) -> list[Any]:
+        """Up to ``limit`` (None: all) more splits, each picklable; handing them over advances
+        ``state`` past them as a step does. [] once every split is handed over."""
+
+    def splits_read(self) -> None:
+        """Every split handed over is read into the job: the snapshot is done, the source streams."""
+
+
 TablePosition = Callable[[str], Optional[SourcePosition]]
 """Target table -> this source's position in that lake table's latest snapshot, if any."""
 
@@ -103,6 +128,22 @@ class ChangeSourceFactory(Protocol):
     def resume_state(self, published: SourcePosition, table_position: TablePosition) -> dict:
         """The state to continue from after a restart without Flink state: the published
         position, improved per table by a later position in that table's latest snapshot."""
+
+
+class ParallelSnapshotFactory(ChangeSourceFactory, Protocol):
+    """A factory whose sources can read the snapshot in parallel (``ParallelSnapshotSource``)."""
+
+    snapshot_parallelism: int
+    """Split readers of the snapshot; 1: the reader reads the snapshot itself."""
+
+    def split_reader(self, instance: str) -> SnapshotSplitReader:
+        """A split reader, opened in a split reader subtask's process."""
+
+
+def snapshot_parallelism(factory: ChangeSourceFactory) -> int:
+    """The split readers a factory asks for: 1 (the reader reads the snapshot itself) unless it
+    is a ``ParallelSnapshotFactory``."""
+    return getattr(factory, "snapshot_parallelism", 1)
 
 
 @dataclass

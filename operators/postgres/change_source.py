@@ -18,6 +18,12 @@ exact for every table. A snapshot interrupted by a failure continues with a new 
 snapshot: a table with a primary key after its last key (the stream replays the table's
 changes since its first snapshot, which converges), a table without one from the start (it
 was handed over in one piece, so none of it was committed).
+
+With ``scan.snapshot.parallelism`` > 1 the reader reads no rows of the snapshot itself: it hands
+over splits (``next_splits``, see ``snapshot_split.py``) in the same order and with the same
+state (``after`` is the end of the last split handed over), and streams only once every split is
+in a completed checkpoint (``splits_read``): a change may then never overtake, on its way through
+another subtask, the snapshot row it follows.
 """
 
 from __future__ import annotations
@@ -38,7 +44,8 @@ from operators.postgres import replication as repl
 from operators.postgres.change_decoder import ChangeDecoder, RowChanges, Transaction
 from operators.postgres.pgoutput import Relation, Truncate
 from operators.postgres.replication import SourceColumn, SourceTable
-from operators.postgres.snapshot_reader import SnapshotReader
+from operators.postgres.snapshot_reader import PAGES_PER_CHUNK, SnapshotReader
+from operators.postgres.snapshot_split import PostgresSnapshotSplit, PostgresSplitReader
 from operators.postgres.source_config import PostgresSourceConfig
 from operators.postgres.table_mapping import TableMapping, table_mapping
 from operators.postgres.types import TypeRegistry
@@ -61,6 +68,8 @@ class PostgresChangeSource:
         self.tables: dict[int, SourceTable] = {}
         self.mappings: dict[int, TableMapping] = {}
         self.snapshot: Optional[SnapshotReader] = None
+        self.snapshot_name = ""
+        """The snapshot exported for the split readers (parallel snapshot only)."""
         self.stream: Optional[repl.ReplicationStream] = None
         self.decoder = ChangeDecoder()
         self.last_activity = time.monotonic()
@@ -110,9 +119,11 @@ class PostgresChangeSource:
         """A new exported snapshot for the tables not done yet (see the module docstring)."""
         exported = repl.export_snapshot(self.config, "snap_" + uuid.uuid4().hex[:8])
         try:
-            self.snapshot = SnapshotReader(self.config, exported)
+            self.snapshot = SnapshotReader.of(self.config, exported)
         finally:
             exported.close()
+        if self.config.snapshot_parallelism > 1:
+            self.snapshot_name = self.snapshot.export()
         for table in self.tables.values():
             entry = self.state["tables"][_key(table)]
             if not entry["done"] and (entry["after"] is None or not table.primary_keys):
@@ -145,11 +156,40 @@ class PostgresChangeSource:
             key = _key(table)
             self.rows_read[key] = self.rows_read.get(key, 0) + sum(rows.num_rows for rows in batches)
             return [mapping.batch_from_strings(rows) for rows in batches]
+        self.splits_read()
+        return []
+
+    def next_splits(self, limit: Optional[int]) -> list[PostgresSnapshotSplit]:
+        """Parallel snapshot: up to ``limit`` (None: all) more splits, tables in order; a table
+        without a primary key all at once (see ``_snapshot_step``). [] once all are handed over."""
+        splits: list[PostgresSnapshotSplit] = []
+        for table in self.tables.values():
+            entry = self.state["tables"][_key(table)]
+            while not entry["done"] and (limit is None or len(splits) < limit):
+                splits += self._split(table, entry)
+        return splits
+
+    def _split(self, table: SourceTable, entry: dict) -> list[PostgresSnapshotSplit]:
+        entry_key = _key(table)
+        if not table.primary_keys:
+            entry["done"] = True
+            return [PostgresSnapshotSplit(table, self.snapshot_name, first_page=first, pages=PAGES_PER_CHUNK)
+                    for first in range(0, self.snapshot.page_count(table), PAGES_PER_CHUNK)]
+        after = entry["after"]
+        last = self.snapshot.split_end(table, after, self.config.chunk_size)
+        entry["after"], entry["done"] = last, last is None
+        if last is not None:  # the split's rows exactly; the last split's are not counted
+            self.rows_read[entry_key] = self.rows_read.get(entry_key, 0) + self.config.chunk_size
+        return [PostgresSnapshotSplit(table, self.snapshot_name, tuple(after) if after else None,
+                                      tuple(last) if last else None)]
+
+    def splits_read(self) -> None:
+        """Every row of the snapshot is handed over (parallel snapshot: every split is in a
+        completed checkpoint): ends the snapshot's transaction; the source streams from now on."""
         self.snapshot.close()
         self.snapshot = None
         self.state["phase"] = "stream"
         LOG.info("Snapshot of %d table(s) done; streaming from slot %s.", len(self.tables), self.config.slot)
-        return []
 
     def snapshot_all(self) -> Iterator[Event]:
         """The whole (remaining) snapshot, for the bounded ``snapshot`` mode."""
@@ -382,8 +422,15 @@ class PostgresSourceFactory:
     def bounded(self) -> bool:
         return self.config.startup_mode == "snapshot"
 
+    @property
+    def snapshot_parallelism(self) -> int:
+        return self.config.snapshot_parallelism
+
     def open(self, state: Optional[dict], instance: str) -> PostgresChangeSource:
         return PostgresChangeSource(self.config, self.targets, state, instance)
+
+    def split_reader(self, instance: str) -> PostgresSplitReader:
+        return PostgresSplitReader(self.config, self.targets, instance)
 
     def resume_state(self, published: SourcePosition, table_position: TablePosition) -> dict:
         """Per table, a later position in its lake table's latest snapshot wins (a crash between

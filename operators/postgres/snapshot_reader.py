@@ -6,6 +6,11 @@ One REPEATABLE READ transaction imports the snapshot and stays open while chunks
 last chunk it handed over; tables without one are read by ranges of pages (TID range scans).
 Rows come through ``COPY ... TO STDOUT (FORMAT csv)``, parsed by pyarrow into string columns:
 the same text form pgoutput sends, so one converter serves both.
+
+For a snapshot read in parallel (``scan.snapshot.parallelism``), the reader's transaction also
+finds where each key range ends (``split_end``) and exports its snapshot again
+(``pg_export_snapshot``) for the split readers, whose transactions import it one split at a
+time (``SnapshotReader.importing``) and read a key range or a range of pages.
 """
 
 from __future__ import annotations
@@ -23,23 +28,67 @@ PAGES_PER_CHUNK = 4096
 
 
 class SnapshotReader:
-    def __init__(self, config: PostgresSourceConfig, snapshot: ExportedSnapshot):
-        self.lsn = snapshot.lsn
-        self.conn = connect(config)
+    def __init__(self, conn, snapshot_name: str, lsn: int = 0):
+        """Begins a read-only REPEATABLE READ transaction on ``conn`` (autocommit) that imports
+        the snapshot ``snapshot_name`` (as of ``lsn``, where known); ``close`` ends it."""
+        self.conn = conn
+        self.lsn = lsn
         with self.conn.cursor() as cur:
             cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            cur.execute("SET TRANSACTION SNAPSHOT %s", (snapshot.name,))
+            cur.execute("SET TRANSACTION SNAPSHOT %s", (snapshot_name,))
+
+    @staticmethod
+    def of(config: PostgresSourceConfig, snapshot: ExportedSnapshot) -> "SnapshotReader":
+        """A reader with a connection of its own, importing a temporary slot's snapshot."""
+        return SnapshotReader(connect(config), snapshot.name, snapshot.lsn)
+
+    def export(self) -> str:
+        """The name of this transaction's snapshot, exported for other transactions to import
+        while this one stays open."""
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT pg_export_snapshot()")
+            return cur.fetchone()[0]
+
+    def split_end(self, table: SourceTable, after: Optional[Sequence[str]], rows: int) -> Optional[list[str]]:
+        """The key of the ``rows``-th row after ``after`` (text values), or None when fewer rows
+        are left: where a split of ``rows`` rows ends (an index-only scan, no row is read). The
+        text values are aliased, so that ``ORDER BY`` sorts the keys, not their text."""
+        keys = ", ".join(_quote(k) for k in table.primary_keys)
+        where, params = _after(table, after)
+        select = ", ".join(f"{_quote(k)}::text AS _key{i}" for i, k in enumerate(table.primary_keys))
+        with self.conn.cursor() as cur:
+            cur.execute(f"SELECT {select} FROM {table.qualified}{where} ORDER BY {keys} "
+                        f"OFFSET {int(rows) - 1} LIMIT 1", params)
+            row = cur.fetchone()
+        return None if row is None else list(row)
+
+    def range_by_key(self, table: SourceTable, after: Optional[Sequence[str]],
+                     last: Optional[Sequence[str]]) -> pa.Table:
+        """The rows with keys in (``after``, ``last``] (None: unbounded), in key order."""
+        keys = ", ".join(_quote(k) for k in table.primary_keys)
+        where, params = _after(table, after)
+        if last is not None:
+            where += (" AND" if where else " WHERE") + f" ({keys}) <= ({', '.join(['%s'] * len(last))})"
+            params += list(last)
+        return self._copy(f"SELECT {_columns(table)} FROM {table.qualified}{where} ORDER BY {keys}", params, table)
+
+    def page_count(self, table: SourceTable) -> int:
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT pg_relation_size(%s) / current_setting('block_size')::int", (table.oid,))
+            return max(cur.fetchone()[0], 1)
+
+    def pages(self, table: SourceTable, first: int, count: int) -> pa.Table:
+        """The rows in pages [``first``, ``first + count``) (a TID range scan)."""
+        query = (f"SELECT {_columns(table)} FROM {table.qualified} WHERE ctid >= '({int(first)},0)'::tid"
+                 f" AND ctid < '({int(first + count)},0)'::tid")
+        return self._copy(query, [], table)
 
     def chunk_by_key(self, table: SourceTable, after: Optional[Sequence[str]],
                      limit: int) -> tuple[pa.Table, Optional[list[str]]]:
         """Up to ``limit`` rows after the key ``after`` (text values); returns the rows and the
         last row's key, or None as the key when the table is exhausted."""
         keys = ", ".join(_quote(k) for k in table.primary_keys)
-        where = ""
-        params: list = []
-        if after is not None:
-            where = f" WHERE ({keys}) > ({', '.join(['%s'] * len(after))})"
-            params = list(after)
+        where, params = _after(table, after)
         query = f"SELECT {_columns(table)} FROM {table.qualified}{where} ORDER BY {keys} LIMIT {int(limit)}"
         rows = self._copy(query, params, table)
         if rows.num_rows < limit:
@@ -50,13 +99,8 @@ class SnapshotReader:
 
     def chunks_by_pages(self, table: SourceTable) -> Iterator[pa.Table]:
         """The whole table in ranges of ``PAGES_PER_CHUNK`` pages."""
-        with self.conn.cursor() as cur:
-            cur.execute("SELECT pg_relation_size(%s) / current_setting('block_size')::int", (table.oid,))
-            pages = cur.fetchone()[0]
-        for first in range(0, max(pages, 1), PAGES_PER_CHUNK):
-            query = (f"SELECT {_columns(table)} FROM {table.qualified} WHERE ctid >= '({first},0)'::tid"
-                     f" AND ctid < '({first + PAGES_PER_CHUNK},0)'::tid")
-            yield self._copy(query, [], table)
+        for first in range(0, self.page_count(table), PAGES_PER_CHUNK):
+            yield self.pages(table, first, PAGES_PER_CHUNK)
 
     def _copy(self, query: str, params: list, table: SourceTable) -> pa.Table:
         buffer = io.BytesIO()
@@ -66,7 +110,13 @@ class SnapshotReader:
         return parse_csv(buffer.getvalue(), len(table.columns))
 
     def close(self) -> None:
+        """Ends the transaction and closes the connection."""
         self.conn.close()
+
+    def end(self) -> None:
+        """Ends the transaction, keeping the connection."""
+        with self.conn.cursor() as cur:
+            cur.execute("ROLLBACK")
 
 
 def parse_csv(data: bytes, column_count: int) -> pa.Table:
@@ -81,6 +131,14 @@ def parse_csv(data: bytes, column_count: int) -> pa.Table:
         convert_options=pacsv.ConvertOptions(
             column_types={n: pa.string() for n in names}, null_values=[""],
             strings_can_be_null=True, quoted_strings_can_be_null=False))
+
+
+def _after(table: SourceTable, after: Optional[Sequence[str]]) -> tuple[str, list]:
+    """The ``WHERE`` clause (and its parameters) of the keys after ``after``; none for None."""
+    if after is None:
+        return "", []
+    keys = ", ".join(_quote(k) for k in table.primary_keys)
+    return f" WHERE ({keys}) > ({', '.join(['%s'] * len(after))})", list(after)
 
 
 def _columns(table: SourceTable) -> str:

@@ -44,6 +44,9 @@ POSTGRES_OPTIONS = OptionSet("--postgres_conf", [
                  "`initial`: snapshot, then stream; `latest-offset`: stream from now; `snapshot`: read the "
                  "tables, commit, end"),
     ConfigOption("scan.snapshot.chunk.size", INT, "100000", "Rows per snapshot chunk", checks=(at_least(1),)),
+    ConfigOption("scan.snapshot.parallelism", INT, "1", "Snapshot split readers: above 1, that many subtasks read "
+                 "the chunks in parallel, and streaming starts once every chunk is in a completed checkpoint",
+                 checks=(at_least(1),)),
     ConfigOption("heartbeat.interval.ms", INT, "10000", "How often the slot advances while the tables are quiet",
                  checks=(at_least(100),)),
     ConfigOption("poll.max.rows", INT, "50000", "Change rows read per poll at most", checks=(at_least(1),)),
@@ -67,6 +70,7 @@ class PostgresSourceConfig:
     publication: str
     startup_mode: str
     chunk_size: int
+    snapshot_parallelism: int
     heartbeat_ms: int
     poll_max_rows: int
     prefetch_bytes: int
@@ -105,7 +109,8 @@ class PostgresSourceConfig:
             table_pattern=".*" if values["table-name"] is None else values["table-name"], slot=slot,
             publication=f"{slot}_pub" if values["publication.name"] is None else values["publication.name"],
             startup_mode=values["scan.startup.mode"],
-            chunk_size=values["scan.snapshot.chunk.size"], heartbeat_ms=values["heartbeat.interval.ms"],
+            chunk_size=values["scan.snapshot.chunk.size"],
+            snapshot_parallelism=values["scan.snapshot.parallelism"], heartbeat_ms=values["heartbeat.interval.ms"],
             poll_max_rows=values["poll.max.rows"], prefetch_bytes=values["poll.prefetch.size"])
 
 

@@ -127,7 +127,7 @@ def _snapshot_reader(factory: PostgresSourceFactory) -> SnapshotReader:
         raise SourceNotReady(f"cannot take a consistent snapshot: {' '.join(str(e).split())} — the user needs the "
                              f"REPLICATION attribute and a free replication slot") from None
     try:
-        return SnapshotReader(factory.config, exported)
+        return SnapshotReader.of(factory.config, exported)
     finally:
         exported.close()
 

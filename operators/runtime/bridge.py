@@ -61,6 +61,9 @@ SCHEMA = "S"
 """A schema event (payload: a pickled ``operators.cdc.schema_event.SchemaEvent``)."""
 POSITION = "P"
 """A source position on its way to the committer (payload: a ``PendingPosition``)."""
+SPLIT = "X"
+"""A snapshot split from a reader to the split readers (payload: the source's split; key: the
+split reader subtask's, from :func:`subtask_keys`)."""
 BARRIER = "B"
 COMPLETE = "C"
 RESTORE = "R"
@@ -158,6 +161,24 @@ def keyed_ticks(env, key: str, count: int = 2 ** 63 - 1, ticks_per_second: float
     j_keyed = jvm.org.apache.flink.streaming.api.datastream.DataStreamUtils.reinterpretAsKeyedStream(
         j_envelopes, jvm.KeyByKeySelector(), ENVELOPE_KEY_TYPE.get_java_type_info())
     return KeyedStream(j_keyed, ENVELOPE_TYPE, DataStream(j_envelopes))
+
+
+def subtask_keys(prefix: str, parallelism: int, max_parallelism: int = 128) -> list[str]:
+    """One key per subtask of a ``parallelism``-wide keyed operator (``<prefix>-<i>``, the i-th
+    routed by Flink to subtask i, as ``key_in_java`` keys it): to spread work evenly on purpose.
+    ``max_parallelism``: the environment's (``job_config`` sets 128)."""
+    from pyflink.java_gateway import get_gateway
+    jvm = get_gateway().jvm
+    assign = jvm.org.apache.flink.runtime.state.KeyGroupRangeAssignment.assignKeyToParallelOperator
+    keys: dict[int, str] = {}
+    candidate = 0
+    while len(keys) < parallelism:
+        key = f"{prefix}-{candidate}"
+        row = jvm.org.apache.flink.types.Row(1)  # what KeyByKeySelector builds
+        row.setField(0, key)
+        keys.setdefault(assign(row, max_parallelism, parallelism), key)
+        candidate += 1
+    return [keys[i] for i in range(parallelism)]
 
 
 # --- inserting the bridge -------------------------------------------------------------------
@@ -286,6 +307,10 @@ DATA_BUNDLE = PythonBundle(size=1000, time_ms=100)
 """The bundles of operators fed by other operators' batches (bucket assigners, writers): what
 arrives within 100 ms, which the network's backpressure bounds, so the JVM keeps feeding the
 worker while it works (one element per bundle there saved no memory measurably)."""
+
+SPLIT_BUNDLE = PythonBundle(size=1, time_ms=100)
+"""A snapshot split reader's bundles: one split each (a split is a chunk's worth of rows, whose
+batches wait in the JVM until the bundle ends)."""
 
 SIGNAL_BUNDLE = PythonBundle(size=1, time_ms=100)
 """The committer's bundles: one element each, so its signals arrive without delay."""

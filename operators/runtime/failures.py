@@ -5,7 +5,8 @@ A point is ``<operator>:<where>:<n>`` and fires the first time that place is rea
 number of at least ``n``: ``reader:after-emit:30`` (after emitting position 30 or later),
 ``writer:before-flush:3`` / ``writer:after-flush:3`` (at barrier 3 or later),
 ``committer:after-commit:2`` (snapshots written for checkpoint 2 or later, state not yet cleared),
-``schema:before-apply:4`` (before applying the first schema event of 4 or more columns).
+``schema:before-apply:4`` (before applying the first schema event of 4 or more columns),
+``split-reader:after-read:2`` (after a snapshot split reader subtask emitted its second split).
 """
 
 from __future__ import annotations

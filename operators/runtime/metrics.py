@@ -82,6 +82,19 @@ class ReaderMetrics:
                             snapshot_rows_estimated=table.rows_estimated)
 
 
+class SplitReaderMetrics:
+    """A snapshot split reader's ``records_read`` and ``splits_read`` (counters); ``read`` per split."""
+
+    def __init__(self, metric_group):
+        group = metric_group.add_group(GROUP)
+        self.records = group.counter("records_read")
+        self.splits = group.counter("splits_read")
+
+    def read(self, rows: int) -> None:
+        self.records.inc(rows)
+        self.splits.inc(1)
+
+
 class WriterMetrics:
     """Counters ``rows_written``, ``flushes``, ``spills``, ``compactions``, ``compaction_ms``;
     gauges ``buffer_bytes`` and ``max_sorted_runs`` (paimon_py's ``WriteStats`` of all tables)."""

@@ -16,6 +16,11 @@ Every second the reader samples the source's ``progress()`` for its metrics
 In the bounded ``snapshot`` mode the tick source has as many ticks as the snapshot has chunks
 (estimated by the job): a chunk per tick, the last tick reads whatever is left; the job ends when
 the ticks end and the sink commits at end of input.
+
+With split readers (a ``ParallelSnapshotSource``, ``split_keys`` given) the reader reads no
+snapshot rows: a tick hands over splits (envelope kind ``X``, round robin over the split readers'
+keys) while fewer than two per split reader are in flight (``SplitsInFlight``), and the source
+streams once none is left and none is in flight.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import logging
 import pickle
 import sys
 import time
-from typing import Iterator, Optional
+from typing import Iterator, Optional, Sequence
 
 from pyflink.common.typeinfo import Types
 from pyflink.datastream import KeyedProcessFunction
@@ -37,10 +42,11 @@ from operators.cdc.source import ChangeSourceFactory, Event
 from operators.cdc.source_position import PendingPosition, PositionStore, SourcePosition, table_position
 from operators.runtime.allocators import bound_allocators
 from operators.runtime.bridge import (BARRIER, CHECKPOINT_ID, COMPLETE, DATA, KIND, PAYLOAD, POSITION, SCHEMA,
-                                      data_envelope, signal_envelope)
+                                      SPLIT, data_envelope, signal_envelope)
 from operators.cdc.catalog import open_catalog
 from operators.runtime.failures import FailurePlan
 from operators.runtime.metrics import ReaderMetrics
+from operators.runtime.splits_in_flight import SplitsInFlight
 
 LOG = logging.getLogger(__name__)
 
@@ -57,13 +63,14 @@ writers limit it, did not move). A checkpoint barrier waits at most this long be
 class SourceReader(KeyedProcessFunction):
     def __init__(self, factory: ChangeSourceFactory, catalog_options: dict[str, str], instance: str,
                  tick_interval_s: float, last_tick: int = 2 ** 63 - 1, failures: FailurePlan | None = None,
-                 print_progress: bool = False):
+                 print_progress: bool = False, split_keys: Sequence[str] = ()):
         """``catalog_options``: the lake's (``operators/cdc/catalog.py``), the same the committer
         opens, so both find the same ``PositionStore``.
         ``instance``: unique per job submission; tags the job's server connections.
         ``tick_interval_s``: the tick source's interval (see ``_tick``); ``last_tick``: the last
         tick of a bounded (``snapshot`` mode) source. ``print_progress``: progress lines on stdout
-        too (a local run's terminal)."""
+        too (a local run's terminal). ``split_keys``: the split readers' keys
+        (``bridge.subtask_keys``), none when the reader reads the snapshot itself."""
         self.factory = factory
         self.catalog_options = catalog_options
         self.instance = instance
@@ -71,6 +78,7 @@ class SourceReader(KeyedProcessFunction):
         self.last_tick = last_tick
         self.failures = failures or FailurePlan()
         self.print_progress = print_progress
+        self.split_keys = tuple(split_keys)
 
     def open(self, runtime_context):
         bound_allocators()
@@ -84,17 +92,21 @@ class SourceReader(KeyedProcessFunction):
         self.metrics = ReaderMetrics(runtime_context.get_metrics_group())
         self.lines = ProgressLines()
         self.last_sample = 0.0
+        self.in_flight = SplitsInFlight(2 * len(self.split_keys))
+        self.splits_emitted = 0
 
     def process_element(self, value, ctx):
         kind = value[KIND]
         if kind == DATA:
             yield from self._tick(value[PAYLOAD])
         elif kind == BARRIER and self.source is not None:
+            self.in_flight.barrier(value[CHECKPOINT_ID])
             self.seq += 1
             position = SourcePosition(self.factory.source_id, self.seq, copy.deepcopy(self.source.state))
             n = value[CHECKPOINT_ID]
             yield signal_envelope(POSITION, n, payload=PendingPosition(n, position))
         elif kind == COMPLETE and self.source is not None:
+            self.in_flight.completed(value[CHECKPOINT_ID])
             published = self.positions.load(self.factory.source_id)
             if published is not None and self.source.snapshot_done:
                 self.source.acknowledge(published)
@@ -110,12 +122,14 @@ class SourceReader(KeyedProcessFunction):
         if self.source is None:
             yield from self._start()
             self._sample()  # every table at 0 rows: the first rates count from here
-        if not bounded:
-            events = self._steps() if self.source.snapshot_done else self.source.step()
-        elif self.source.snapshot_done:
+        last = bounded and tick >= self.last_tick
+        if self.source.snapshot_done:
+            events = [] if bounded else self._steps()
+        elif self.split_keys:
+            yield from self._hand_over_splits(last)
             events = []
         else:
-            events = self.source.snapshot_all() if tick >= self.last_tick else self.source.step()
+            events = self.source.snapshot_all() if last else self.source.step()
         yield from (self._envelope(e) for e in events)
         self._sample()
         self.saved.update((self.seq, copy.deepcopy(self.source.state)))
@@ -131,6 +145,20 @@ class SourceReader(KeyedProcessFunction):
             yield from events
             if time.monotonic() >= deadline or not any(isinstance(e, ChangeBatch) for e in events):
                 return
+
+    def _hand_over_splits(self, all_left: bool):
+        """Splits while there is room in flight (all that are left at a bounded job's last tick);
+        the snapshot is done once none is left and none is in flight."""
+        if not all_left and self.in_flight.room == 0:
+            return
+        splits = self.source.next_splits(None if all_left else self.in_flight.room)
+        for split in splits:
+            key = self.split_keys[self.splits_emitted % len(self.split_keys)]
+            yield signal_envelope(SPLIT, None, key, split)
+            self.splits_emitted += 1
+        self.in_flight.emitted(len(splits))
+        if not splits and self.in_flight.count == 0:
+            self.source.splits_read()
 
     def _start(self):
         restored = self.saved.value()

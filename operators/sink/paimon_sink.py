@@ -6,6 +6,9 @@
                      +-- batches -> key_by(table, assigner) -> bucket assigners           |      schema evolution (p=1)
                      |                                                                    |
                      +--side output: schema events----------------------------------------+
+                     |
+                     +--side output: snapshot splits -> key_by(split reader) -> split readers -> parser
+                        (p = scan.snapshot.parallelism; joins the parser's main and dynamic-bucket outputs)
 
 on a stream of envelopes (``operators/runtime/bridge.py``'s ENVELOPE_TYPE): change batches (kind
 ``D``, payload a ``ChangeBatch``), schema events (kind ``S``, a ``SchemaEvent``) and source
@@ -18,21 +21,22 @@ from __future__ import annotations
 
 from pyflink.common.typeinfo import Types
 
-from operators.runtime.bridge import (DATA_BUNDLE, KEYED_ENVELOPE_TYPE, READER_BUNDLE, SIGNAL_BUNDLE, key_in_java,
-                                      process_with_signals, set_python_bundle)
+from operators.runtime.bridge import (DATA_BUNDLE, ENVELOPE_TYPE, KEYED_ENVELOPE_TYPE, READER_BUNDLE, SIGNAL_BUNDLE,
+                                      SPLIT_BUNDLE, key_in_java, process_with_signals, set_python_bundle)
 from operators.runtime.failures import FailurePlan
-from operators.sink.sink_functions import (DYNAMIC_BUCKETS, SCHEMA_CHANGES, BucketAssigner, ChangeCommitter,
-                                           ChangeParser, ChangeWriter)
+from operators.sink.sink_functions import (DYNAMIC_BUCKETS, SCHEMA_CHANGES, SNAPSHOT_SPLITS, BucketAssigner,
+                                           ChangeCommitter, ChangeParser, ChangeWriter)
 
 
 def add_paimon_sink(changes, catalog_options: dict[str, str], commit_user: str, writer_parallelism: int = 1,
                     failures: FailurePlan | None = None, ignore_incompatible: bool = False,
-                    assigner_parallelism: int | None = None) -> None:
+                    assigner_parallelism: int | None = None, split_reader=None, split_parallelism: int = 1) -> None:
     """``catalog_options``: the warehouse and its FileIO options (``operators/cdc/catalog.py``), for every
     operator. ``commit_user``: use a new one for every job submission (``new_commit_user``); a restored
     job keeps the one in its state. ``assigner_parallelism``: of the dynamic bucket assigners
-    (default: the writers'), as Paimon's ``dynamic-bucket.assigner-parallelism``."""
-    from pyflink.datastream.data_stream import DataStream
+    (default: the writers'), as Paimon's ``dynamic-bucket.assigner-parallelism``. ``split_reader``: the
+    snapshot split readers' function (``operators/runtime/split_reader.py``) with ``split_parallelism``
+    subtasks, when the source reads its snapshot in parallel."""
     assigner_parallelism = assigner_parallelism or writer_parallelism
     # Parallelism 1 like the reader before it: a rebalance here would reorder a key's changes.
     # The parser and the writers emit Row(key, envelope) themselves and are keyed in Java: a
@@ -41,13 +45,24 @@ def add_paimon_sink(changes, catalog_options: dict[str, str], commit_user: str, 
     parsed = changes.process(ChangeParser(catalog_options, assigner_parallelism), output_type=KEYED_ENVELOPE_TYPE) \
         .name("change parser").set_parallelism(1)
     set_python_bundle(parsed, READER_BUNDLE)  # chained to the reader, whose limits it shares
-    to_assign = DataStream(parsed._j_data_stream.getSideOutput(DYNAMIC_BUCKETS.get_java_output_tag()))
-    assigned = key_in_java(to_assign).process(BucketAssigner(catalog_options, assigner_parallelism),
+    parsers = [parsed]
+    if split_reader is not None:
+        splits = key_in_java(parsed._j_data_stream.getSideOutput(SNAPSHOT_SPLITS.get_java_output_tag())) \
+            .process(split_reader, output_type=ENVELOPE_TYPE).name("snapshot split reader") \
+            .set_parallelism(split_parallelism)
+        set_python_bundle(splits, SPLIT_BUNDLE)
+        split_rows = splits.process(ChangeParser(catalog_options, assigner_parallelism),
+                                    output_type=KEYED_ENVELOPE_TYPE) \
+            .name("split change parser").set_parallelism(split_parallelism)
+        set_python_bundle(split_rows, SPLIT_BUNDLE)  # chained to the split reader
+        parsers.append(split_rows)
+    to_assign = [p._j_data_stream.getSideOutput(DYNAMIC_BUCKETS.get_java_output_tag()) for p in parsers]
+    assigned = key_in_java(*to_assign).process(BucketAssigner(catalog_options, assigner_parallelism),
                                               output_type=KEYED_ENVELOPE_TYPE) \
         .name("dynamic bucket assigner").set_parallelism(assigner_parallelism)
     set_python_bundle(assigned, DATA_BUNDLE)
     committables = process_with_signals(
-        key_in_java(parsed, assigned), ChangeWriter(catalog_options, failures), output_type=KEYED_ENVELOPE_TYPE,
+        key_in_java(*parsers, assigned), ChangeWriter(catalog_options, failures), output_type=KEYED_ENVELOPE_TYPE,
         name="paimon writer", parallelism=writer_parallelism, bundle=DATA_BUNDLE)
     schema_changes = parsed._j_data_stream.getSideOutput(SCHEMA_CHANGES.get_java_output_tag())
     process_with_signals(

@@ -7,7 +7,8 @@ each function opens its catalog from the job's catalog options (``operators/cdc/
   change batches are split by (partition, bucket) and keyed for the writers (a table the schema
   events announce is routed before it exists), those of dynamic-bucket tables by assigner to the
   side output ``DYNAMIC_BUCKETS``; source positions go to the writer subtask that owns ``COMMITTER_KEY``,
-  which forwards them.
+  which forwards them; snapshot splits go to the side output ``SNAPSHOT_SPLITS`` (to the split
+  readers, whose rows a change parser of their own routes).
 * ``BucketAssigner`` (keyed by table and assigner id): buckets for dynamic-bucket tables' rows
   (``BucketAssignerLogic``), the batches keyed for the writers.
 * ``ChangeWriter`` (keyed by table, partition and bucket): writes batches into the table's LSM writers; at ``B(n)`` it
@@ -37,7 +38,8 @@ from operators.cdc.catalog import open_catalog
 from operators.cdc.source_position import PendingPosition
 from operators.runtime.allocators import bound_allocators
 from operators.runtime.bridge import (BARRIER, CHECKPOINT_ID, COMPLETE, DATA, END, KEY, KEYED_ENVELOPE_TYPE, KIND,
-                                      PAYLOAD, POSITION, RESTORE, SCHEMA, data_envelope, keyed, signal_envelope)
+                                      PAYLOAD, POSITION, RESTORE, SCHEMA, SPLIT, data_envelope, keyed,
+                                      signal_envelope)
 from operators.runtime.failures import FailurePlan
 from operators.runtime.metrics import CommitterMetrics, WriterMetrics
 from operators.sink.bucket_assigner import BucketAssignerLogic
@@ -60,6 +62,10 @@ DYNAMIC_BUCKETS = OutputTag("dynamic-buckets", KEYED_ENVELOPE_TYPE)
 """The parser's side output to the bucket assigners: dynamic-bucket tables' batches."""
 
 
+SNAPSHOT_SPLITS = OutputTag("snapshot-splits", KEYED_ENVELOPE_TYPE)
+"""The parser's side output to the snapshot split readers (``operators/runtime/split_reader.py``)."""
+
+
 class ChangeParser(ProcessFunction):
     """Schema events to the side output; change batches split by (partition, bucket) and keyed
     for the writers (by assigner, to the assigners, for dynamic-bucket tables); positions keyed
@@ -80,6 +86,8 @@ class ChangeParser(ProcessFunction):
             yield SCHEMA_CHANGES, keyed(signal_envelope(SCHEMA, 0, COMMITTER_KEY, value[PAYLOAD]))
         elif kind == POSITION:
             yield keyed(signal_envelope(POSITION, None, COMMITTER_KEY, value[PAYLOAD]))
+        elif kind == SPLIT:
+            yield SNAPSHOT_SPLITS, keyed(value)
         else:
             batch = value[PAYLOAD]
             dynamic = self.router.is_dynamic(batch.table)

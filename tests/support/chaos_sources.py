@@ -59,6 +59,11 @@ class ChaosSource:
         return "--postgres_conf" if self.name == "postgres" else "--mysql_conf"
 
 
+SPLIT_READERS = {"scan.snapshot.parallelism": "2"}
+"""PostgreSQL's snapshot is read by two split readers here: on the standalone cluster they are
+processes of their own, which the kills take down with the rest."""
+
+
 def postgres_source(server, database: str) -> ChaosSource:
     def connect():
         return psycopg2.connect(server.dsn_for(database))
@@ -68,7 +73,7 @@ def postgres_source(server, database: str) -> ChaosSource:
 
     return ChaosSource("postgres", "postgres_sync_database", server, database,
                        lambda first, last: f"generate_series({first}, {last}) AS s(seq)", "scan.snapshot.chunk.size",
-                       lambda: postgres.conf_args(server, database, slot=SLOT), connect, rows,
+                       lambda: postgres.conf_args(server, database, slot=SLOT, **SPLIT_READERS), connect, rows,
                        lambda warehouse: int(published(warehouse)["lsn"]),
                        lambda _: postgres.confirmed_lsn(server, SLOT), False)
 
