@@ -3,9 +3,9 @@
 Local paths, ``file://``, ``s3://``, ``gs://`` and ``hdfs://`` URIs all resolve through
 ``pyarrow.fs.FileSystem.from_uri``. Snapshot and schema files must be created only if absent
 (never renamed over an existing file): on a local filesystem this is atomic (``os.link`` of a
-fully written temporary file); object stores without conditional writes get a check-then-write,
-which is safe only with a single committer per table (Paimon's rule for such stores without a
-catalog lock as well).
+fully written temporary file), on S3 too (a conditional ``PUT``: ``s3_conditional.py``); other
+object stores get a check-then-write, which is safe only with a single committer per table
+(Paimon's rule for such stores without a catalog lock as well).
 
 ``s3://`` locations take Paimon's S3 options (``S3_CONFIG``, declared with
 ``paimon_py.config_option``: endpoint, credentials, region, path-style access), as the catalog
@@ -23,6 +23,7 @@ import pyarrow.fs as pafs
 
 from paimon_py.config_option import BOOLEAN, ConfigOption, OptionSet
 from paimon_py.exceptions import CorruptFileError
+from paimon_py.fs.s3_conditional import S3ConditionalCreate
 
 T = TypeVar("T")
 
@@ -46,9 +47,11 @@ S3_OPTIONS = S3_CONFIG.keys
 class FileIO:
     """File operations on one ``pyarrow.fs`` filesystem; paths are filesystem paths, not URIs."""
 
-    def __init__(self, filesystem: pafs.FileSystem):
+    def __init__(self, filesystem: pafs.FileSystem, conditional: S3ConditionalCreate | None = None):
+        """``conditional``: how an object store creates a file only if it is absent, where it can."""
         self.filesystem = filesystem
         self.is_local = isinstance(filesystem, pafs.LocalFileSystem)
+        self.conditional = conditional
 
     @staticmethod
     def for_uri(uri: str, options: Mapping[str, str] | None = None) -> tuple["FileIO", str]:
@@ -61,9 +64,9 @@ class FileIO:
             return FileIO(pafs.LocalFileSystem()), os.path.abspath(uri)
         scheme, rest = uri.split("://", 1)
         if scheme == "s3" and s3:
-            return FileIO(_s3_filesystem(s3)), rest.rstrip("/")
+            return FileIO(_s3_filesystem(s3), S3ConditionalCreate(s3)), rest.rstrip("/")
         filesystem, path = pafs.FileSystem.from_uri(uri)
-        return FileIO(filesystem), path
+        return FileIO(filesystem, S3ConditionalCreate({}) if scheme == "s3" else None), path
 
     def exists(self, path: str) -> bool:
         return self.filesystem.get_file_info(path).type != pafs.FileType.NotFound
@@ -125,6 +128,8 @@ class FileIO:
             return self._write_local_atomically(path, data, exclusive=True)
         if self.exists(path):
             return False
+        if self.conditional is not None:
+            return self.conditional.create(path, data)
         with self.filesystem.open_output_stream(path) as out:
             out.write(data)
         return True

@@ -1,7 +1,5 @@
 """Commit protocol: exactly-once filtering, retries, unknown outcomes, manifest merging, conflicts."""
 
-import threading
-
 import pyarrow as pa
 import pytest
 
@@ -9,6 +7,7 @@ import paimon_py
 from paimon_py import CommitConflictError, Schema
 from paimon_py.operation.commit_message import CommitMessage
 from paimon_py.snapshot.snapshot import CommitKind
+from tests.support.helpers import run_in_threads
 
 PA_SCHEMA = pa.schema([pa.field("id", pa.int64(), nullable=False), pa.field("v", pa.string())])
 
@@ -45,20 +44,10 @@ def test_filter_committed_drops_identifiers_already_in_snapshots(table):
 
 
 def test_concurrent_writers_all_land(table):
-    errors = []
-
     def writer(i):
-        try:
-            table.new_file_store_commit(f"w{i}").commit(write_files(table, [i * 10, i * 10 + 1]))
-        except Exception as error:  # surfaced below
-            errors.append(error)
+        table.new_file_store_commit(f"w{i}").commit(write_files(table, [i * 10, i * 10 + 1]))
 
-    threads = [threading.Thread(target=writer, args=(i,)) for i in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert run_in_threads(writer, 6) == []
     assert table.snapshot_manager.list_ids() == [1, 2, 3, 4, 5, 6]
     assert sorted(read_all(table)) == sorted(k for i in range(6) for k in (i * 10, i * 10 + 1))
     latest = table.snapshot_manager.latest_snapshot()

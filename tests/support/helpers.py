@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections import Counter
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -194,3 +195,23 @@ def snapshot_kinds(table_root: str) -> list[str]:
         with open(os.path.join(table_root, "snapshot", f"snapshot-{i}")) as f:
             kinds.append(json.load(f)["commitKind"])
     return kinds
+
+
+# --- concurrency ----------------------------------------------------------------------------------
+
+def run_in_threads(work: Callable[[int], None], count: int) -> list[Exception]:
+    """``work(0)`` .. ``work(count - 1)`` on threads of their own, all joined; the exceptions they raised."""
+    errors: list[Exception] = []
+
+    def guarded(i: int) -> None:
+        try:
+            work(i)
+        except Exception as error:  # returned to the caller
+            errors.append(error)
+
+    threads = [threading.Thread(target=guarded, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors

@@ -16,11 +16,8 @@ in any log.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 import uuid
 
 import pyarrow.fs as pafs
@@ -29,11 +26,11 @@ import pytest
 import pypaimon
 
 from operators.cdc.catalog import open_catalog
-from operators.postgres.local_server import free_port
 from operators.cdc.source_position import POSITIONS_DIRECTORY, PositionStore
 from tests.support import helpers, java_tool
 from tests.support.console_lake import console
 from tests.support.paths import ROOT
+from tests.support.s3_server import moto_server
 from tests.support.postgres import (EVENTS, ORDERS, Job, conf_args, confirmed_lsn, fill, normalise, source_rows,
                                     wait_equal, workload)
 from tests.support.waiting import wait_until
@@ -48,32 +45,9 @@ DB_PASSWORD = f"pg-secret-{uuid.uuid4().hex}"
 
 @pytest.fixture
 def s3_endpoint(tmp_path):
-    """``http://127.0.0.1:<port>`` of a moto S3 server (log: ``tmp_path/moto.log``), stopped by its
-    PID afterwards."""
-    port = free_port()
-    log = open(tmp_path / "moto.log", "wb")
-    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                              stdout=log, stderr=subprocess.STDOUT)
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=2).close()
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"moto server did not start (see {log.name})")
-                time.sleep(0.2)
+    """``http://127.0.0.1:<port>`` of a moto S3 server (log: ``tmp_path/moto.log``)."""
+    with moto_server(str(tmp_path / "moto.log")) as endpoint:
         yield endpoint
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
 
 
 def s3_options(endpoint: str) -> dict[str, str]:
