@@ -43,6 +43,8 @@ CASES = {
                              "scan.startup.mode=earliest is unknown — use one of initial, latest-offset, snapshot"),
     "bad chunk size": Case("postgres_sync_database", [], {"scan.snapshot.chunk.size": "many"},
                            "scan.snapshot.chunk.size=many is not an integer — give a whole number"),
+    "no split readers": Case("postgres_sync_database", [], {"scan.snapshot.parallelism": "0"},
+                             "scan.snapshot.parallelism=0 is too small — give at least 1"),
     "password twice": Case("postgres_sync_database", [], {"password.file": "/dev/null"},
                            "password and password.file are both set — give only one of them"),
     "unknown flag": Case("postgres_sync_database", ["--tabel_conf", "bucket=2"], {},
