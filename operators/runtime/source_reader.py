@@ -20,7 +20,8 @@ the ticks end and the sink commits at end of input.
 With split readers (a ``ParallelSnapshotSource``, ``split_keys`` given) the reader reads no
 snapshot rows: a tick hands over splits (envelope kind ``X``, round robin over the split readers'
 keys) while fewer than two per split reader are in flight (``SplitsInFlight``), and the source
-streams once none is left and none is in flight.
+streams once none is left and none is in flight; each split reader then gets an empty split
+(payload None), its cue to close its connection.
 """
 
 from __future__ import annotations
@@ -159,6 +160,7 @@ class SourceReader(KeyedProcessFunction):
         self.in_flight.emitted(len(splits))
         if not splits and self.in_flight.count == 0:
             self.source.splits_read()
+            yield from (signal_envelope(SPLIT, None, key, None) for key in self.split_keys)
 
     def _start(self):
         restored = self.saved.value()

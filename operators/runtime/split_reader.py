@@ -5,7 +5,8 @@ It gets the splits the source's reader hands over (envelope kind ``X``, through 
 output) and hands their rows on as change batches, to a change parser of its own. It keeps no
 state: a split emitted before a checkpoint's barrier is read before this subtask passes the
 barrier, so it is in that checkpoint, and a split emitted after it is emitted again by the
-restored reader.
+restored reader. An empty split (payload None) says the snapshot is over: the reader's
+connection is closed (a new split would open another).
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ class SplitReader(KeyedProcessFunction):
         self.metrics = SplitReaderMetrics(runtime_context.get_metrics_group())
 
     def process_element(self, value, ctx):
+        if value[PAYLOAD] is None:
+            self.close()
+            return
         if self.reader is None:
             self.reader = self.factory.split_reader(self.instance)
         batches = self.reader.read(value[PAYLOAD])
@@ -44,3 +48,4 @@ class SplitReader(KeyedProcessFunction):
     def close(self):
         if self.reader is not None:
             self.reader.close()
+            self.reader = None

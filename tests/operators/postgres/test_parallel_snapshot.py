@@ -15,10 +15,17 @@ from tests.support.waiting import wait_until
 pytestmark = pytest.mark.slow
 
 
+def job_connections(server, database: str) -> list[str]:
+    """The kinds of the job's connections to ``database`` (tagged ``paimon-cdc <instance>``)."""
+    rows = server.execute("SELECT backend_type FROM pg_stat_activity WHERE datname = %s"
+                          " AND application_name LIKE 'paimon-cdc %%' ORDER BY 1", (database,))
+    return [kind for (kind,) in rows]
+
+
 def test_split_readers_with_failures_converge_and_stream(postgres_server, database, tmp_path):
     """Splits read by two subtasks while the tables change (two ticks a second: the snapshot takes
     a while); a split reader fails after its third split and the reader after its fifth tick, both
-    restored from checkpoints; then streaming."""
+    restored from checkpoints; then streaming, without the split readers' connections."""
     warehouse = str(tmp_path / "lake")
     shop(postgres_server, database, 6000)
     failures = tmp_path / "failures"
@@ -36,6 +43,9 @@ def test_split_readers_with_failures_converge_and_stream(postgres_server, databa
         wait_equal(postgres_server, database, warehouse, "orders", "lake.orders", ["id"], job, timeout=120)
         events = wait_equal(postgres_server, database, warehouse, "events", "lake.events", ["at", "message"], job)
         assert len(events) == 6400  # an append table: no row twice
+        # streaming: the split readers closed their connections; the reader's and its stream remain
+        wait_until(lambda: job_connections(postgres_server, database) == ["client backend", "walsender"], 30,
+                   "the split readers' connections to close", job.output)
     finally:
         job.stop()
     assert sorted(os.listdir(failures)) == ["reader_after-emit_5", "split-reader_after-read_3"], job.output()

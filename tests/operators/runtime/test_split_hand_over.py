@@ -1,6 +1,7 @@
 """The reader's hand-over of snapshot splits (``SourceReader._hand_over_splits``), over a source
 that hands out numbered splits: round robin over the split readers' keys, at most two per split
-reader in flight, and streaming only once none is left and none is in flight."""
+reader in flight, and streaming only once none is left and none is in flight (each split reader
+then gets an empty split)."""
 
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ def test_splits_go_round_robin_within_the_limit_and_stream_after_the_last_is_rea
     made.in_flight.barrier(2)
     assert hand_over(made) == [] and not source.streaming  # their checkpoint has not completed
     made.in_flight.completed(2)
-    assert hand_over(made) == [] and source.streaming
+    assert hand_over(made) == [("k0", None), ("k1", None)] and source.streaming  # the split readers' cue to close
 
 
 def test_a_bounded_jobs_last_tick_hands_over_all_that_is_left():
