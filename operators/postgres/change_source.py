@@ -424,7 +424,9 @@ class PostgresSourceFactory:
 
     @property
     def snapshot_parallelism(self) -> int:
-        return self.config.snapshot_parallelism
+        """``scan.snapshot.parallelism``; 1 for ``latest-offset``, which reads no snapshot (no idle
+        split readers in its topology)."""
+        return 1 if self.config.startup_mode == "latest-offset" else self.config.snapshot_parallelism
 
     def open(self, state: Optional[dict], instance: str) -> PostgresChangeSource:
         return PostgresChangeSource(self.config, self.targets, state, instance)

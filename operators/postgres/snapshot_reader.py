@@ -10,7 +10,8 @@ the same text form pgoutput sends, so one converter serves both.
 For a snapshot read in parallel (``scan.snapshot.parallelism``), the reader's transaction also
 finds where each key range ends (``split_end``) and exports its snapshot again
 (``pg_export_snapshot``) for the split readers, whose transactions import it one split at a
-time (``SnapshotReader.importing``) and read a key range or a range of pages.
+time (a ``SnapshotReader`` on the split reader's connection, ended by ``end``) and read a key
+range or a range of pages.
 """
 
 from __future__ import annotations

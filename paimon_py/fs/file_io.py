@@ -64,9 +64,9 @@ class FileIO:
             return FileIO(pafs.LocalFileSystem()), os.path.abspath(uri)
         scheme, rest = uri.split("://", 1)
         if scheme == "s3" and s3:
-            return FileIO(_s3_filesystem(s3), S3ConditionalCreate(s3)), rest.rstrip("/")
+            return FileIO(_s3_filesystem(s3), S3ConditionalCreate(s3, _path_style(s3))), rest.rstrip("/")
         filesystem, path = pafs.FileSystem.from_uri(uri)
-        return FileIO(filesystem, S3ConditionalCreate({}) if scheme == "s3" else None), path
+        return FileIO(filesystem, S3ConditionalCreate({}, _path_style({})) if scheme == "s3" else None), path
 
     def exists(self, path: str) -> bool:
         return self.filesystem.get_file_info(path).type != pafs.FileType.NotFound
@@ -167,8 +167,12 @@ class FileIO:
                 os.unlink(temporary)
 
 
+def _path_style(options: Mapping[str, str]) -> bool:
+    return S3_CONFIG["s3.path.style.access"].get(options)
+
+
 def _s3_filesystem(options: Mapping[str, str]) -> pafs.S3FileSystem:
-    path_style = S3_CONFIG["s3.path.style.access"].get(options)
+    path_style = _path_style(options)
     return pafs.S3FileSystem(
         endpoint_override=options.get("s3.endpoint"), access_key=options.get("s3.access-key"),
         secret_key=options.get("s3.secret-key"), session_token=options.get("s3.session-token"),

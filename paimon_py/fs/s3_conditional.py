@@ -20,9 +20,11 @@ in flight; the request is repeated (50 ms apart) until one of them has won."""
 
 
 class S3ConditionalCreate:
-    def __init__(self, options: Mapping[str, str]):
-        """``options``: the catalog's ``s3.*`` options (``S3_CONFIG``); none: botocore's defaults."""
+    def __init__(self, options: Mapping[str, str], path_style: bool):
+        """``options``: the catalog's ``s3.*`` options (``S3_CONFIG``); none: botocore's defaults.
+        ``path_style``: ``s3.path.style.access``, as the catalog's S3 filesystem reads it."""
         self.options = dict(options)
+        self.path_style = path_style
         self._client = None
 
     def create(self, path: str, data: bytes) -> bool:
@@ -48,14 +50,13 @@ class S3ConditionalCreate:
             import botocore.session
             from botocore.config import Config
             session = botocore.session.get_session()
-            path_style = self.options.get("s3.path.style.access", "true").lower() == "true"
             self._client = session.create_client(
                 "s3", region_name=self.options.get("s3.region") or session.get_config_variable("region") or "us-east-1",
                 endpoint_url=self.options.get("s3.endpoint"), aws_access_key_id=self.options.get("s3.access-key"),
                 aws_secret_access_key=self.options.get("s3.secret-key"),
                 aws_session_token=self.options.get("s3.session-token"),
-                config=Config(s3={"addressing_style": "path" if path_style else "virtual"}))
+                config=Config(s3={"addressing_style": "path" if self.path_style else "virtual"}))
         return self._client
 
     def __getstate__(self) -> dict:
-        return {"options": self.options, "_client": None}  # a client does not travel
+        return {**self.__dict__, "_client": None}  # a client does not travel
