@@ -107,6 +107,10 @@ class ParallelSnapshotSource(ChangeSource, Protocol):
         """Up to ``limit`` (None: all) more splits, each picklable; handing them over advances
         ``state`` past them as a step does. [] once every split is handed over."""
 
+    def read_chunk(self) -> Optional[list[Event]]:
+        """The next chunk read by the source itself (while the split readers are busy), advancing
+        ``state`` as handing it over would; None once no chunk is left. The snapshot stays open."""
+
     def splits_read(self) -> None:
         """Every split handed over is read into the job: the snapshot is done, the source streams."""
 

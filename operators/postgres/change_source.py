@@ -141,27 +141,35 @@ class PostgresChangeSource:
         return self.state["phase"] == "stream"
 
     def _snapshot_step(self) -> list[Event]:
+        events = self.read_chunk()
+        if events is None:
+            self.splits_read()
+            return []
+        return events
+
+    def read_chunk(self) -> Optional[list[Event]]:
+        """The next chunk, read in the snapshot's own transaction (a table without a primary key
+        in one piece: a checkpoint never falls inside it); None once every chunk is read or
+        handed over as a split. The snapshot stays open (``splits_read`` ends it)."""
         for oid, table in self.tables.items():
             entry = self.state["tables"][_key(table)]
             if entry["done"]:
                 continue
-            mapping = self.mappings[oid]
             if table.primary_keys:
                 rows, entry["after"] = self.snapshot.chunk_by_key(table, entry["after"], self.config.chunk_size)
                 batches = [rows] if rows.num_rows else []
                 entry["done"] = entry["after"] is None
-            else:  # handed over in one piece: a checkpoint never falls inside it
+            else:
                 batches = [c for c in self.snapshot.chunks_by_pages(table) if c.num_rows]
                 entry["done"] = True
             key = _key(table)
             self.rows_read[key] = self.rows_read.get(key, 0) + sum(rows.num_rows for rows in batches)
-            return [mapping.batch_from_strings(rows) for rows in batches]
-        self.splits_read()
-        return []
+            return [self.mappings[oid].batch_from_strings(rows) for rows in batches]
+        return None
 
     def next_splits(self, limit: Optional[int]) -> list[PostgresSnapshotSplit]:
         """Parallel snapshot: up to ``limit`` (None: all) more splits, tables in order; a table
-        without a primary key all at once (see ``_snapshot_step``). [] once all are handed over."""
+        without a primary key all at once (see ``read_chunk``). [] once all are handed over."""
         splits: list[PostgresSnapshotSplit] = []
         for table in self.tables.values():
             entry = self.state["tables"][_key(table)]

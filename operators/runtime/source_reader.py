@@ -17,11 +17,13 @@ In the bounded ``snapshot`` mode the tick source has as many ticks as the snapsh
 (estimated by the job): a chunk per tick, the last tick reads whatever is left; the job ends when
 the ticks end and the sink commits at end of input.
 
-With split readers (a ``ParallelSnapshotSource``, ``split_keys`` given) the reader reads no
-snapshot rows: a tick hands over splits (envelope kind ``X``, round robin over the split readers'
-keys) while fewer than two per split reader are in flight (``SplitsInFlight``), and the source
-streams once none is left and none is in flight; each split reader then gets an empty split
-(payload None), its cue to close its connection.
+With split readers (a ``ParallelSnapshotSource``, ``split_keys`` given) a tick hands over splits
+(envelope kind ``X``, round robin over the split readers' keys) while fewer than two per split
+reader are in flight (``SplitsInFlight``); a split is known to be read only when the checkpoint
+after it completes, so while none may be handed over the reader reads the next chunk itself (a
+snapshot with split readers is never slower than one without, whatever the checkpoint interval).
+The source streams once no chunk is left and no split is in flight; each split reader then gets
+an empty split (payload None), its cue to close its connection.
 """
 
 from __future__ import annotations
@@ -127,8 +129,7 @@ class SourceReader(KeyedProcessFunction):
         if self.source.snapshot_done:
             events = [] if bounded else self._steps()
         elif self.split_keys:
-            yield from self._hand_over_splits(last)
-            events = []
+            events = yield from self._hand_over_splits(last)
         else:
             events = self.source.snapshot_all() if last else self.source.step()
         yield from (self._envelope(e) for e in events)
@@ -148,19 +149,26 @@ class SourceReader(KeyedProcessFunction):
                 return
 
     def _hand_over_splits(self, all_left: bool):
-        """Splits while there is room in flight (all that are left at a bounded job's last tick);
-        the snapshot is done once none is left and none is in flight."""
-        if not all_left and self.in_flight.room == 0:
-            return
-        splits = self.source.next_splits(None if all_left else self.in_flight.room)
-        for split in splits:
-            key = self.split_keys[self.splits_emitted % len(self.split_keys)]
-            yield signal_envelope(SPLIT, None, key, split)
-            self.splits_emitted += 1
-        self.in_flight.emitted(len(splits))
-        if not splits and self.in_flight.count == 0:
+        """Yields splits while there is room in flight (all that are left at a bounded job's last
+        tick); without room, returns the events of a chunk the source reads itself. The snapshot
+        is done once no chunk is left and no split is in flight."""
+        if self.in_flight.room == 0 and not all_left:
+            events = self.source.read_chunk()
+            if events is not None:
+                return events
+        else:
+            splits = self.source.next_splits(None if all_left else self.in_flight.room)
+            for split in splits:
+                key = self.split_keys[self.splits_emitted % len(self.split_keys)]
+                yield signal_envelope(SPLIT, None, key, split)
+                self.splits_emitted += 1
+            self.in_flight.emitted(len(splits))
+            if splits:
+                return []
+        if self.in_flight.count == 0:
             self.source.splits_read()
             yield from (signal_envelope(SPLIT, None, key, None) for key in self.split_keys)
+        return []
 
     def _start(self):
         restored = self.saved.value()

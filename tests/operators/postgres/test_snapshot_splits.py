@@ -1,6 +1,7 @@
 """A parallel snapshot's splits, without Flink (``PostgresChangeSource.next_splits`` and
-``PostgresSplitReader``): the splits cover every table exactly once, as of the reader's snapshot
-even while the tables change, and the reader streams from that snapshot once they are read.
+``PostgresSplitReader``): the splits, and the chunks the reader reads itself between them, cover
+every table exactly once, as of the reader's snapshot even while the tables change, and the reader
+streams from that snapshot once they are read.
 """
 
 from __future__ import annotations
@@ -53,33 +54,47 @@ def lake_form(batches: list[ChangeBatch], table: str, columns: list[str]) -> lis
     return sorted(tuple(r[c] for c in columns) for r in rows)
 
 
-def read_all(made: PostgresSourceFactory, source: PostgresChangeSource, limit: int) -> list[list[ChangeBatch]]:
-    """Every split, ``limit`` at a time, read in turn by two split readers."""
+def read_all(made: PostgresSourceFactory, source: PostgresChangeSource, limit: int,
+             own_chunks: bool = False) -> list[list[ChangeBatch]]:
+    """Every split, ``limit`` at a time, read in turn by two split readers; with ``own_chunks``,
+    a chunk read by the source itself after each hand-over (as while the split readers are busy)."""
     readers = [made.split_reader("test splits"), made.split_reader("test splits")]
     read: list[list[ChangeBatch]] = []
     try:
         while splits := source.next_splits(limit):
             assert len(splits) <= limit or not splits[0].table.primary_keys
             read += [readers[len(read) % 2].read(split) for split in splits]
+            if own_chunks and (chunk := source.read_chunk()) is not None:
+                read.append(chunk)
     finally:
         for reader in readers:
             reader.close()
     return read
 
 
-def test_splits_cover_every_table_once_as_of_the_snapshot(postgres_server, database):
-    postgres_server.execute(TABLES, database=database)
-    expected = {t: source_rows(postgres_server, database, t) for t in ("items", "pairs", "notes")}
-    made = factory(postgres_server, database)
+def started_then_changed(server, database: str) -> tuple[PostgresSourceFactory, PostgresChangeSource, dict]:
+    """The tables, a started source (its snapshot taken), then ``CHANGES``; the rows as of the snapshot."""
+    server.execute(TABLES, database=database)
+    expected = {t: source_rows(server, database, t) for t in ("items", "pairs", "notes")}
+    made = factory(server, database)
     source = made.open(None, "test splits")
+    source.start()
+    server.execute(CHANGES, database=database)  # after the snapshot: in no split
+    return made, source, expected
+
+
+def assert_snapshot(batches: list[ChangeBatch], expected: dict) -> None:
+    assert lake_form(batches, "items", ["id", "name"]) == expected["items"]
+    assert lake_form(batches, "pairs", ["a", "b", "v"]) == expected["pairs"]
+    assert lake_form(batches, "notes", ["message"]) == expected["notes"]
+
+
+def test_splits_cover_every_table_once_as_of_the_snapshot(postgres_server, database):
+    made, source, expected = started_then_changed(postgres_server, database)
     try:
-        source.start()
-        postgres_server.execute(CHANGES, database=database)  # after the snapshot: not in any split
         read = read_all(made, source, limit=4)
         batches = [b for split in read for b in split]
-        assert lake_form(batches, "items", ["id", "name"]) == expected["items"]
-        assert lake_form(batches, "pairs", ["a", "b", "v"]) == expected["pairs"]
-        assert lake_form(batches, "notes", ["message"]) == expected["notes"]
+        assert_snapshot(batches, expected)
         assert all(b.rows().column("_row_kind").to_pylist() == [0] * b.num_rows for b in batches)
         # items: 2,500 rows in splits of 200 (the last one open-ended and empty); pairs: 700 rows
         assert len(read) == 13 + 4 + 1
@@ -99,6 +114,16 @@ def test_splits_cover_every_table_once_as_of_the_snapshot(postgres_server, datab
         assert sum(b.num_rows for b in streamed if b.table == "lake.items") == 250 + 101 + 100
     finally:
         source.close()
+
+
+def test_chunks_the_reader_reads_itself_between_splits_cover_the_rest(postgres_server, database):
+    made, source, expected = started_then_changed(postgres_server, database)
+    try:
+        batches = [b for split in read_all(made, source, limit=2, own_chunks=True) for b in split]
+        assert source.read_chunk() is None and not source.snapshot_done  # ends with splits_read only
+    finally:
+        source.close()
+    assert_snapshot(batches, expected)
 
 
 def test_a_restarted_reader_continues_after_the_last_split(postgres_server, database):
