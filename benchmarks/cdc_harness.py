@@ -99,6 +99,13 @@ class JobProcess:
             time.sleep(poll_s)
         return time.perf_counter()
 
+    def pause(self) -> None:
+        """Stops the job's whole process group (SIGSTOP): its source then falls behind the server."""
+        os.killpg(self.process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        os.killpg(self.process.pid, signal.SIGCONT)
+
     def kill(self) -> None:
         """Ends the job's whole process group: SIGTERM, then SIGKILL for whatever is left."""
         kill_group(self.process)
