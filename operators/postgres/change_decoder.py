@@ -25,6 +25,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
+import numpy as np
+
 from operators.postgres import pgoutput
 from operators.postgres.pgoutput import UNCHANGED_TOAST
 from paimon_py.data.row_kind import RowKind
@@ -33,9 +35,9 @@ _INSERT = int(RowKind.INSERT)
 _UPDATE_BEFORE = int(RowKind.UPDATE_BEFORE)
 _UPDATE_AFTER = int(RowKind.UPDATE_AFTER)
 _DELETE = int(RowKind.DELETE)
-_RUN_KINDS = {ord("I"): _INSERT, ord("U"): _UPDATE_AFTER, ord("D"): _DELETE}
-"""The row kind of a ``pgoutput.simple_change`` by its message type."""
-
+_RUN_KINDS = np.full(256, -1, np.int8)
+_RUN_KINDS[[ord("I"), ord("U"), ord("D")]] = [_INSERT, _UPDATE_AFTER, _DELETE]
+"""The row kind of a simple change (``pgoutput.MessageFrame``) by its message type byte."""
 MIN_RUN = 8
 """Fewer consecutive simple changes are decoded one by one (numpy's fixed cost per call)."""
 
@@ -115,14 +117,19 @@ class ChangeDecoder:
         return self._begin is not None
 
     def feed_all(self, payloads: list[bytes]) -> list[Transaction]:
-        """Decode messages in order; returns the transactions they complete. Consecutive inserts,
-        updates without an old tuple and deletes by key of one relation (most of a stream) are
-        decoded together, column by column (``pgoutput.decode_tuples``); the rest one by one."""
+        """Decode messages in order; returns the transactions they complete. Runs of consecutive
+        inserts, updates without an old tuple and deletes by key of one relation (most of a
+        stream; found by ``pgoutput.MessageFrame`` in one pass) are decoded together, column by
+        column (``pgoutput.decode_tuples``); the rest one by one."""
         done: list[Transaction] = []
+        frame = pgoutput.MessageFrame.of(payloads)
         i, count = 0, len(payloads)
         while i < count:
-            end = self._run_end(payloads, i) if self._begin is not None else i
-            if end - i >= MIN_RUN and self._feed_run(payloads[i:end]):
+            end = int(frame.run_ends[i])
+            if end - i >= MIN_RUN and self._begin is not None and int(frame.oids[i]) in self.relations:
+                if not self._feed_run(frame, i, end):
+                    for payload in payloads[i:end]:  # simple changes: none completes a transaction
+                        self.feed(payload)
                 i = end
                 continue
             transaction = self.feed(payloads[i])
@@ -131,25 +138,13 @@ class ChangeDecoder:
             i += 1
         return done
 
-    def _run_end(self, payloads: list[bytes], start: int) -> int:
-        """The end of the run of ``simple_change`` messages of one known relation from ``start``."""
-        first = payloads[start]
-        oid = first[1:5]
-        if not pgoutput.simple_change(first) or int.from_bytes(oid, "big") not in self.relations:
-            return start
-        end = start + 1
-        while end < len(payloads) and payloads[end][1:5] == oid and pgoutput.simple_change(payloads[end]):
-            end += 1
-        return end
-
-    def _feed_run(self, run: list[bytes]) -> bool:
-        """A run from ``_run_end`` decoded together; False (nothing done) when it must go one by one."""
-        oid = int.from_bytes(run[0][1:5], "big")
-        tuples = pgoutput.decode_tuples(run, len(self.relations[oid].columns))
+    def _feed_run(self, frame: pgoutput.MessageFrame, first: int, end: int) -> bool:
+        """A run of simple changes decoded together; False (nothing done) when it must go one by one."""
+        oid = int(frame.oids[first])
+        tuples = pgoutput.decode_tuples(frame, first, end, len(self.relations[oid].columns))
         if tuples is None:
             return False
-        kinds = [_RUN_KINDS[payload[0]] for payload in run]
-        self._segment(oid).add_many(kinds, tuples)
+        self._segment(oid).add_many(_RUN_KINDS[frame.message_types(first, end)].tolist(), tuples)
         return True
 
     def feed(self, payload: bytes) -> Optional[Transaction]:

@@ -1,7 +1,8 @@
 """Decoder of the ``pgoutput`` logical replication messages (protocol version 1, text values).
 
-One dataclass per message type; :func:`decode` turns one replication payload into one of them,
-and :func:`decode_tuples` the row tuples of many consecutive changes at once, column by column.
+One dataclass per message type; :func:`decode` turns one replication payload into one of them;
+:class:`MessageFrame` finds, in one pass over many payloads, the runs of consecutive simple
+changes of one relation, and :func:`decode_tuples` decodes a run's tuples at once, column by column.
 Tuple values are ``None`` (NULL), :data:`UNCHANGED_TOAST` (an unchanged TOASTed value the
 server did not send) or ``str`` (PostgreSQL's text output of the value). Timestamps are
 microseconds since the Unix epoch (pgoutput counts from 2000-01-01).
@@ -194,23 +195,53 @@ class TupleColumns:
     """Per column, the rows (positions in the run) whose value is an unchanged TOASTed one."""
 
 
-def simple_change(payload: bytes) -> bool:
-    """An Insert, an Update without an old tuple, or a Delete by key: one tuple at byte 6."""
-    marker = payload[5:6]
-    kind = payload[:1]
-    return (marker == b"N" and kind in (b"I", b"U")) or (marker == b"K" and kind == b"D")
+@dataclass(frozen=True)
+class MessageFrame:
+    """Payloads joined into one buffer, and for each message the end of the run of simple
+    changes (an Insert, an Update without an old tuple, a Delete by key: one tuple at byte 6) of
+    one relation that it starts or continues; a message that is not a simple change ends its run
+    where it starts."""
+
+    buf: np.ndarray
+    """The payloads, joined (uint8)."""
+    starts: np.ndarray
+    ends: np.ndarray
+    oids: np.ndarray
+    """The relation of each simple change (int64; -1 for other messages)."""
+    run_ends: np.ndarray
+
+    @classmethod
+    def of(cls, payloads: Sequence[bytes]) -> "MessageFrame":
+        count = len(payloads)
+        lengths = np.fromiter(map(len, payloads), np.int64, count)
+        ends = np.cumsum(lengths)
+        starts = ends - lengths
+        buf = np.frombuffer(b"".join(payloads) + bytes(8), np.uint8)  # padded: every header read is in bounds
+        long_enough = lengths >= 8
+        at = np.where(long_enough, starts, 0)
+        kind, marker = buf[at], buf[at + 5]
+        simple = long_enough & (((marker == ord("N")) & ((kind == ord("I")) | (kind == ord("U"))))
+                                | ((marker == ord("K")) & (kind == ord("D"))))
+        oids = np.where(simple, _be32(buf, at + 1) & 0xFFFFFFFF, -1)
+        continues = np.zeros(count, bool)
+        continues[1:] = simple[1:] & (oids[1:] == oids[:-1])
+        run_starts = np.flatnonzero(~continues)
+        run_end_of = np.append(run_starts[1:], count)
+        run_ends = np.where(simple, run_end_of[np.cumsum(~continues) - 1], np.arange(count))
+        return cls(buf, starts, ends, oids, run_ends)
+
+    def message_types(self, first: int, end: int) -> np.ndarray:
+        """The type bytes (``I``, ``U``, ``D``, ...) of messages ``first``..``end`` - 1."""
+        return self.buf[self.starts[first:end]]
 
 
-def decode_tuples(payloads: Sequence[bytes], columns: int) -> Optional[TupleColumns]:
-    """The tuples of ``simple_change`` messages of one relation with ``columns`` columns, decoded
-    column by column for all messages at once (numpy over the joined payloads); None when one
-    is not as expected (another column count, a binary value, trailing bytes, text that is not
+def decode_tuples(frame: MessageFrame, first: int, end: int, columns: int) -> Optional[TupleColumns]:
+    """The tuples of the run of simple changes ``first``..``end`` - 1 of ``frame``, of one relation
+    with ``columns`` columns, decoded column by column for all messages at once; None when one is
+    not as expected (another column count, a binary value, trailing bytes, text that is not
     UTF-8): ``decode`` them one by one to get the error."""
-    lengths = np.fromiter(map(len, payloads), np.int64, len(payloads))
-    ends = np.cumsum(lengths)
-    starts = ends - lengths
-    buf = np.frombuffer(b"".join(payloads), np.uint8)
-    if np.any(lengths < 8) or np.any(_be16(buf, starts + 6) != columns):
+    buf, starts, ends = frame.buf, frame.starts[first:end], frame.ends[first:end]
+    if np.any(_be16(buf, starts + 6) != columns):
         return None
     pos = starts + 8
     values, unchanged = [], []
