@@ -38,7 +38,7 @@ from operators.cdc.targets import Targets
 from operators.cdc.upsert import UpsertTables
 from operators.mysql import inspection, server_checks
 from operators.mysql.binlog.connection import ServerSettings
-from operators.mysql.binlog.server_position import bytes_after, current_position, first_position
+from operators.mysql.binlog.server_position import bytes_after, current_position, first_position, position_at_time
 from operators.mysql.binlog.stream import BinlogStream
 from operators.mysql.binlog.transaction import BinlogPosition, BinlogTransaction, RowsChange, Statement
 from operators.mysql.canonical import canonical_arrow_type
@@ -120,8 +120,11 @@ class MySqlChangeSource:
         mode = self.config.startup_mode
         if mode in ("initial", "snapshot", "latest-offset"):
             self.binlog = current_position(self.conn)
-        elif mode in ("earliest-offset", "timestamp"):
+        elif mode == "earliest-offset":
             self.binlog = first_position(self.conn)
+        elif mode == "timestamp":
+            self.binlog = position_at_time(self.conn, self._server_settings(), self.config.server_id,
+                                           self.config.startup_timestamp_ms // 1000)
         else:
             offset = self.config.specific_offset
             self.binlog = BinlogPosition(offset.file or "", offset.pos or 4, offset.gtid_set or "")
@@ -180,11 +183,12 @@ class MySqlChangeSource:
 
     # --- stream --------------------------------------------------------------------------
 
+    def _server_settings(self) -> ServerSettings:
+        return ServerSettings(self.config.hostname, self.config.port, self.config.username, self.config.password)
+
     def _stream_step(self, wait_s: float) -> list[Event]:
         if self.stream is None:
-            settings = ServerSettings(self.config.hostname, self.config.port, self.config.username,
-                                      self.config.password)
-            self.stream = BinlogStream(settings, self.binlog, self._captured, self.config.server_id,
+            self.stream = BinlogStream(self._server_settings(), self.binlog, self._captured, self.config.server_id,
                                        self.config.heartbeat_ms, self.config.connect_timeout_ms / 1000,
                                        self.config.prefetch_bytes)
         transactions = self.stream.poll(self.config.poll_max_rows, wait_s)

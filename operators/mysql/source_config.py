@@ -75,7 +75,9 @@ MYSQL_OPTIONS = OptionSet("--mysql_conf", [
     ConfigOption("scan.startup.specific-offset.pos", INT, None, "Binlog offset for `specific-offset`",
                  checks=(at_least(4),)),
     ConfigOption("scan.startup.specific-offset.gtid-set", description="GTID set for `specific-offset`"),
-    ConfigOption("scan.startup.timestamp-millis", INT, None, "Start time for `timestamp` (epoch milliseconds)",
+    ConfigOption("scan.startup.timestamp-millis", INT, None,
+                 "Start time for `timestamp` (epoch milliseconds): the binlog is read from the newest file begun before "
+                 "it (a binary search over the files' first events), transactions before it are skipped",
                  checks=(at_least(0),)),
     ConfigOption("scan.incremental.snapshot.chunk.size", INT, "50000",
                  "Rows per snapshot chunk (Flink CDC: 8096; 50000 reads ~1.5x faster here, a chunk being one query)",

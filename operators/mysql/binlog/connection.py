@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 import struct
+import time
 from dataclasses import dataclass
 from typing import Optional
 
@@ -13,6 +14,7 @@ import pymysql
 
 from operators.cdc.errors import SourceNotReady
 from operators.mysql.binlog.charsets import BUILTIN_COLLATIONS
+from operators.mysql.binlog.events import HEARTBEAT, HEARTBEAT_V2, ROTATE
 from operators.mysql.binlog.gtid import MySqlGtidSet
 from operators.mysql.binlog.transaction import BinlogPosition
 
@@ -186,3 +188,20 @@ class BinlogConnection:
             self.conn.close()
         except Exception:  # noqa: BLE001 - closing a broken connection
             pass
+
+
+def file_start_time(settings: ServerSettings, server_id: int, file: str, timeout: float = 10.0) -> int:
+    """When binlog ``file`` was begun (epoch seconds): the timestamp of its first event, read by a
+    dump from its start (the server's fake Rotate first carries none)."""
+    conn = BinlogConnection(settings, server_id, connect_timeout=timeout)
+    try:
+        conn.dump(BinlogPosition(file, 4, ""), gtid_mode=False)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for event in conn.read(0.2):
+                timestamp, event_type = struct.unpack_from("<IB", event)
+                if timestamp and event_type not in (ROTATE, HEARTBEAT, HEARTBEAT_V2):
+                    return timestamp
+        raise ConnectionLost(f"no event of binlog {file} within {timeout:.0f} s")
+    finally:
+        conn.close()

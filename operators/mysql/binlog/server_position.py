@@ -1,4 +1,5 @@
-"""The server's current binlog position, and file/position -> GTID state on MariaDB."""
+"""The server's current binlog position, where a start time falls in its binlogs, and file/position
+-> GTID state on MariaDB."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Optional
 import pymysql
 
 from operators.cdc.errors import SourceNotReady
+from operators.mysql.binlog.connection import ServerSettings, file_start_time
 from operators.mysql.binlog.transaction import BinlogPosition
 
 
@@ -87,6 +89,27 @@ def first_position(conn) -> BinlogPosition:
     logs = binary_logs(conn)
     if not logs:
         raise SourceNotReady(BINLOG_OFF)
-    file = logs[0][0]
+    return _file_start(conn, logs[0][0])
+
+
+def position_at_time(conn, settings: ServerSettings, server_id: int, timestamp_s: int) -> BinlogPosition:
+    """Where to read from to see every transaction of ``timestamp_s`` or later (``timestamp``): the
+    start of the newest binlog begun before that second (a binary search over the files' first
+    events, as Flink CDC's), or of the oldest when none was. Not "at or before": a file begun in
+    that very second may follow one that holds the second's first transactions."""
+    files = [name for name, _ in binary_logs(conn)]
+    if not files:
+        raise SourceNotReady(BINLOG_OFF)
+    low, high = 0, len(files) - 1  # the answer is in files[low..high]
+    while low < high:
+        middle = (low + high + 1) // 2
+        if file_start_time(settings, server_id, files[middle]) < timestamp_s:
+            low = middle
+        else:
+            high = middle - 1
+    return _file_start(conn, files[low])
+
+
+def _file_start(conn, file: str) -> BinlogPosition:
     gtid = (gtid_at(conn, file, 4) or "") if is_mariadb(conn) else ""
     return BinlogPosition(file, 4, gtid)

@@ -11,7 +11,7 @@ import pytest
 
 from operators.cdc.change_batch import ChangeBatch
 from operators.cdc.targets import database_targets
-from operators.mysql.binlog.server_position import current_position
+from operators.mysql.binlog.server_position import binary_logs, current_position
 from operators.mysql.change_source import MySqlChangeSource, MySqlSourceFactory
 from operators.mysql.local_server import LocalMariaDB
 from operators.mysql.source_config import MySqlSourceConfig, TypeMapping
@@ -91,3 +91,31 @@ def test_stream_only_modes_start_where_they_say(server):
 
     earliest = _source(server, database, **{"scan.startup.mode": "earliest-offset"})
     assert set(range(1, 26)) <= set(_ids(server, earliest))
+
+
+def test_timestamp_mode_starts_in_the_newest_binlog_begun_before_the_time(server):
+    """Four binlogs; the start time falls inside the second one: the source starts there (found by
+    probing the files' first events, not by reading from the oldest) and hands over what follows."""
+    database = "shop"
+    server.execute("CREATE TABLE t (id INT PRIMARY KEY, v TEXT)", database=database)
+    _insert(server, database, 1, 10)
+    server.execute("FLUSH BINARY LOGS")
+    _insert(server, database, 11, 20)
+    time.sleep(1.1)
+    after_ms = int(time.time() * 1000)
+    _insert(server, database, 21, 30)
+    time.sleep(1.1)
+    server.execute("FLUSH BINARY LOGS")
+    _insert(server, database, 31, 35)
+    server.execute("FLUSH BINARY LOGS")
+    _insert(server, database, 36, 40)
+    conn = server.connect()
+    try:
+        files = [name for name, _ in binary_logs(conn)]
+    finally:
+        conn.close()
+    since = _source(server, database, **{"scan.startup.mode": "timestamp",
+                                         "scan.startup.timestamp-millis": str(after_ms)})
+    assert (since.binlog.file, since.binlog.pos) == (files[-3], 4)
+    assert since.binlog.gtid  # MariaDB: the GTID state where that file begins
+    assert _ids(server, since) == list(range(21, 41))
