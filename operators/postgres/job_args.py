@@ -39,8 +39,8 @@ class PostgresPreparation:
         return self.factory.config
 
     def check(self) -> SourcePlan:
-        """Server settings, privileges, the slot a restart resumes from, the matched tables and
-        every column's type."""
+        """Server settings, privileges, the slot a restart resumes from, the matched tables, every
+        column's type and each table's replica identity against its lake key."""
         conn = repl.connect(self.config)
         try:
             self._check_published_position(conn)
@@ -50,8 +50,10 @@ class PostgresPreparation:
                     f"no table in {self.config.database} matches schema-name={self.config.schema_pattern} "
                     f"table-name={self.config.table_pattern} — check the --postgres_conf patterns")
             registry = TypeRegistry(conn)
-            events = [table_mapping(self.factory.targets, t, registry, self.config.database).schema_event()
-                      for t in tables]
+            mappings = [table_mapping(self.factory.targets, t, registry, self.config.database) for t in tables]
+            for table, mapping in zip(tables, mappings):
+                repl.check_identity_covers(conn, table, mapping.spec.primary_keys)
+            events = [mapping.schema_event() for mapping in mappings]
             ticks = _snapshot_ticks(conn, tables, self.config.chunk_size) \
                 if self.config.startup_mode == "snapshot" else 1
             return SourcePlan(events, ticks)

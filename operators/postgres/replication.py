@@ -219,6 +219,29 @@ def describe_table(conn, oid: int, schema: str, name: str, replica_identity: str
     return SourceTable(schema, name, oid, columns, keys, replica_identity)
 
 
+def check_identity_covers(conn, table: SourceTable, lake_keys: tuple[str, ...]) -> None:
+    """A table whose updates and deletes PostgreSQL replicates must send the lake's primary key
+    in their old rows: its replica identity (the primary key by default, a unique index, or the
+    whole row) must include every lake key column, else deletes and key changes could not reach
+    the lake. A table without an identity replicates inserts only (the server refuses its
+    updates and deletes), so it needs nothing."""
+    if not lake_keys or table.replica_identity in ("f", "n"):
+        return
+    if table.replica_identity == "i":
+        with conn.cursor() as cur:
+            cur.execute("SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid"
+                        " AND a.attnum = ANY(i.indkey) WHERE i.indrelid = %s AND i.indisreplident", (table.oid,))
+            identity, what = {r[0] for r in cur.fetchall()}, "its replica identity index"
+    else:
+        identity, what = set(table.primary_keys), "its primary key (the default replica identity)"
+    missing = [k for k in lake_keys if k not in identity]
+    if identity and missing:
+        raise SourceNotReady(
+            f"{table.qualified}: {what} lacks the lake's primary key column(s) {', '.join(missing)}, so "
+            f"PostgreSQL would send deletes and key changes without them — run ALTER TABLE {table.qualified} "
+            f"REPLICA IDENTITY FULL; (or make the lake key the table's replica identity)")
+
+
 def estimated_rows(conn, oids: list[int]) -> dict[int, int]:
     """Rows per table from the statistics (``reltuples``; pages / 100 bytes a row when the table
     was never analysed)."""

@@ -13,6 +13,7 @@ import sys
 
 import pytest
 
+from operators.postgres.job_args import from_args
 from operators.postgres.local_server import LocalPostgres
 from tests.support.jobs import Case, assert_refused
 from tests.support.paths import ROOT
@@ -31,6 +32,9 @@ def pg():
     server.execute("CREATE TABLE orders (id bigint PRIMARY KEY, v int, note text)", database=DATABASE)
     server.execute("CREATE TABLE events (at timestamptz, message text)", database=DATABASE)
     server.execute("CREATE TABLE shapes (id int PRIMARY KEY, p point)", database=DATABASE)
+    server.execute("CREATE TABLE tagged (id int PRIMARY KEY, code text NOT NULL);"
+                   " CREATE UNIQUE INDEX tagged_code ON tagged (code);"
+                   " ALTER TABLE tagged REPLICA IDENTITY USING INDEX tagged_code", database=DATABASE)
     server.execute("CREATE ROLE reader LOGIN PASSWORD 'pw' NOREPLICATION")
     yield server
     server.stop()
@@ -91,6 +95,15 @@ CASES = {
                                             {"table-name": "orders"},
                                             "table lake.t: Cannot define primary-key for row tracking table. — fix "
                                             "--table_conf (or the existing table)"),
+    "identity index without the lake key": Case(
+        "postgres_sync_table", ["--table", "t"], {"table-name": "tagged"},
+        '"public"."tagged": its replica identity index lacks the lake\'s primary key column(s) id, so PostgreSQL '
+        'would send deletes and key changes without them — run ALTER TABLE "public"."tagged" REPLICA IDENTITY FULL;'),
+    "lake key outside the primary key": Case(
+        "postgres_sync_table", ["--table", "t", "--primary_keys", "id,note"], {"table-name": "orders"},
+        '"public"."orders": its primary key (the default replica identity) lacks the lake\'s primary key column(s) '
+        'note, so PostgreSQL would send deletes and key changes without them — run ALTER TABLE "public"."orders" '
+        'REPLICA IDENTITY FULL;'),
 }
 
 
@@ -167,3 +180,18 @@ def test_row_tracking_append_table(pg, tmp_path):
         rows = rb.new_read().to_arrow(rb.new_scan().plan().splits()).to_pylist()
         assert sorted(r["_ROW_ID"] for r in rows) == list(range(count)), library.__name__
         assert {r["_SEQUENCE_NUMBER"] for r in rows} == {1}, library.__name__
+
+
+def test_a_replica_identity_holding_the_lake_key_is_accepted(pg, tmp_path):
+    """The check behind the two identity cases passes where the identity covers the lake key: an
+    identity index that is the lake key, and the whole row (FULL) under any lake key."""
+    pg.execute("CREATE TABLE tagged_full (id int PRIMARY KEY, code text NOT NULL); "
+               "ALTER TABLE tagged_full REPLICA IDENTITY FULL", database=DATABASE)
+    for table, keys in (("tagged", "code"), ("tagged_full", "code")):
+        conf = {**pg.conf(DATABASE), "table-name": table, "slot.name": "accepted"}
+        source = from_args(["--warehouse", str(tmp_path / "lake"), "--database", "lake", "--table", "t",
+                            "--primary_keys", keys, *[a for k, v in conf.items() for a in ("--postgres_conf", f"{k}={v}")]],
+                           database_sync=False)
+        plan = source.preparation.check()
+        assert [e.table for e in plan.schema_events] == ["lake.t"]
+    assert_nothing_created(pg, str(tmp_path / "lake"))
