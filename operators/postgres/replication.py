@@ -289,14 +289,22 @@ def ensure_capture(conn, config: PostgresSourceConfig, tables: list[SourceTable]
 def ensure_publication(conn, config: PostgresSourceConfig, tables: list[SourceTable]) -> None:
     """Creates the publication when missing: for the matched schemas (PostgreSQL 15+, so tables
     created later are included) when ``config.publish_schemas``, else for the matched tables;
-    adds matched tables that a table-list publication lacks."""
+    adds matched tables that a table-list publication lacks. Partitioned tables publish their
+    partitions' changes as their own (``publish_via_partition_root``), so an existing publication
+    without it is refused when a matched table is partitioned."""
+    via_root = conn.server_version >= 130000
     with conn.cursor() as cur:
-        cur.execute("SELECT puballtables FROM pg_publication WHERE pubname = %s", (config.publication,))
+        cur.execute(f"SELECT puballtables, {'pubviaroot' if via_root else 'true'} FROM pg_publication "
+                    "WHERE pubname = %s", (config.publication,))
         row = cur.fetchone()
         try:
             if row is None:
-                cur.execute(_create_publication_sql(conn, config, tables))
-            elif not row[0]:
+                cur.execute(_create_publication_sql(conn, config, tables)
+                            + (" WITH (publish_via_partition_root = true)" if via_root else ""))
+                return
+            if not row[1]:
+                _refuse_partitioned(cur, config, tables)
+            if not row[0]:
                 cur.execute("SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = %s",
                             (config.publication,))
                 present = set(cur.fetchall())
@@ -309,6 +317,19 @@ def ensure_publication(conn, config: PostgresSourceConfig, tables: list[SourceTa
                 f"cannot create or change publication {config.publication}: {str(e).strip()} — create it as "
                 f"a superuser or the tables' owner, e.g. CREATE PUBLICATION {config.publication} FOR TABLE "
                 f"{', '.join(t.qualified for t in tables) or '...'}; then start the job again") from None
+
+
+def _refuse_partitioned(cur, config: PostgresSourceConfig, tables: list[SourceTable]) -> None:
+    if not tables:
+        return
+    cur.execute("SELECT oid FROM pg_class WHERE relkind = 'p' AND oid = ANY(%s)", ([t.oid for t in tables],))
+    partitioned = {oid for (oid,) in cur.fetchall()}
+    names = [t.qualified for t in tables if t.oid in partitioned]
+    if names:
+        raise SourceNotReady(
+            f"publication {config.publication} sends the changes of {', '.join(names)} as changes of its "
+            f"partitions — run ALTER PUBLICATION \"{config.publication}\" SET (publish_via_partition_root = true); "
+            f"then start the job again")
 
 
 def _create_publication_sql(conn, config: PostgresSourceConfig, tables: list[SourceTable]) -> str:

@@ -74,9 +74,12 @@ class SnapshotReader:
         return self._copy(f"SELECT {_columns(table)} FROM {table.qualified}{where} ORDER BY {keys}", params, table)
 
     def page_count(self, table: SourceTable) -> int:
+        """The pages a scan by page ranges covers: of a partitioned table, its largest partition's
+        (a range of pages selects those pages of every partition)."""
         with self.conn.cursor() as cur:
-            cur.execute("SELECT pg_relation_size(%s) / current_setting('block_size')::int", (table.oid,))
-            return max(cur.fetchone()[0], 1)
+            cur.execute("SELECT max(pg_relation_size(relid)) / current_setting('block_size')::int"
+                        " FROM pg_partition_tree(%s) WHERE isleaf", (table.oid,))
+            return max(cur.fetchone()[0] or 0, 1)
 
     def pages(self, table: SourceTable, first: int, count: int) -> pa.Table:
         """The rows in pages [``first``, ``first + count``) (a TID range scan)."""
