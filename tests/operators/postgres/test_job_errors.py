@@ -35,6 +35,7 @@ def pg():
     server.execute("CREATE TABLE tagged (id int PRIMARY KEY, code text NOT NULL);"
                    " CREATE UNIQUE INDEX tagged_code ON tagged (code);"
                    " ALTER TABLE tagged REPLICA IDENTITY USING INDEX tagged_code", database=DATABASE)
+    server.execute("CREATE SCHEMA sales; CREATE TABLE sales.orders (id bigint PRIMARY KEY)", database=DATABASE)
     server.execute("CREATE ROLE reader LOGIN PASSWORD 'pw' NOREPLICATION")
     yield server
     server.stop()
@@ -95,6 +96,10 @@ CASES = {
                                             {"table-name": "orders"},
                                             "table lake.t: Cannot define primary-key for row tracking table. — fix "
                                             "--table_conf (or the existing table)"),
+    "same table name in two schemas": Case(
+        "postgres_sync_database", [], {"schema-name": "public|sales"},
+        "public.orders and sales.orders would both be written into lake.orders — match one schema with "
+        "--postgres_conf schema-name, or run a job per schema with its own --table_prefix"),
     "identity index without the lake key": Case(
         "postgres_sync_table", ["--table", "t"], {"table-name": "tagged"},
         '"public"."tagged": its replica identity index lacks the lake\'s primary key column(s) id, so PostgreSQL '
@@ -194,4 +199,6 @@ def test_a_replica_identity_holding_the_lake_key_is_accepted(pg, tmp_path):
                            database_sync=False)
         plan = source.preparation.check()
         assert [e.table for e in plan.schema_events] == ["lake.t"]
-    assert_nothing_created(pg, str(tmp_path / "lake"))
+    assert not os.path.exists(tmp_path / "lake" / "lake.db")
+    assert pg.execute("SELECT slot_name FROM pg_replication_slots WHERE slot_name = 'accepted'") == []
+    assert pg.execute("SELECT pubname FROM pg_publication WHERE pubname = 'accepted_pub'", database=DATABASE) == []
