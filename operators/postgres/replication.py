@@ -271,11 +271,27 @@ def check_select_privilege(conn, tables: list[SourceTable], username: str) -> No
 
 
 def inspect_source(conn, config: PostgresSourceConfig) -> list[SourceTable]:
-    """Server checks, then the matched tables (checked readable)."""
+    """Server checks, then the matched tables (checked readable and logged)."""
     check_server(conn, config)
     tables = list_tables(conn, config)
     check_select_privilege(conn, tables, config.username)
+    check_logged(conn, tables)
     return tables
+
+
+def check_logged(conn, tables: list[SourceTable]) -> None:
+    """An UNLOGGED table writes no WAL, so logical replication cannot carry its changes (and a
+    publication cannot hold it): refused rather than snapshotted and then never updated."""
+    if not tables:
+        return
+    with conn.cursor() as cur:
+        cur.execute("SELECT oid FROM pg_class WHERE relpersistence = 'u' AND oid = ANY(%s)", ([t.oid for t in tables],))
+        unlogged = {oid for (oid,) in cur.fetchall()}
+    for table in tables:
+        if table.oid in unlogged:
+            raise SourceNotReady(
+                f"{table.qualified} is UNLOGGED, so PostgreSQL does not replicate its changes — run ALTER TABLE "
+                f"{table.qualified} SET LOGGED; or leave it out of the matched tables (table-name, --excluding_tables)")
 
 
 def ensure_capture(conn, config: PostgresSourceConfig, tables: list[SourceTable]) -> None:

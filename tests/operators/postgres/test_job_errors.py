@@ -36,6 +36,7 @@ def pg():
                    " CREATE UNIQUE INDEX tagged_code ON tagged (code);"
                    " ALTER TABLE tagged REPLICA IDENTITY USING INDEX tagged_code", database=DATABASE)
     server.execute("CREATE SCHEMA sales; CREATE TABLE sales.orders (id bigint PRIMARY KEY)", database=DATABASE)
+    server.execute("CREATE UNLOGGED TABLE scratch (id int PRIMARY KEY)", database=DATABASE)
     server.execute("CREATE ROLE reader LOGIN PASSWORD 'pw' NOREPLICATION")
     yield server
     server.stop()
@@ -100,6 +101,10 @@ CASES = {
         "postgres_sync_database", [], {"schema-name": "public|sales"},
         "public.orders and sales.orders would both be written into lake.orders — match one schema with "
         "--postgres_conf schema-name, or run a job per schema with its own --table_prefix"),
+    "unlogged table": Case(
+        "postgres_sync_table", ["--table", "t"], {"table-name": "scratch"},
+        '"public"."scratch" is UNLOGGED, so PostgreSQL does not replicate its changes — run ALTER TABLE '
+        '"public"."scratch" SET LOGGED; or leave it out of the matched tables (table-name, --excluding_tables)'),
     "identity index without the lake key": Case(
         "postgres_sync_table", ["--table", "t"], {"table-name": "tagged"},
         '"public"."tagged": its replica identity index lacks the lake\'s primary key column(s) id, so PostgreSQL '
