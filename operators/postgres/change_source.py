@@ -313,6 +313,7 @@ class PostgresChangeSource:
                         for c in relation.columns)
         columns += tuple(c for c in catalog.columns if c.generated and c.name not in sent)
         if known is None:
+            self._refuse_shared_target(relation)
             LOG.info("New source table %s.%s picked up.", relation.namespace, relation.name)
             keys = tuple(c.name for c in relation.columns if c.part_of_key)
         else:
@@ -320,6 +321,20 @@ class PostgresChangeSource:
             self._warn_column_drift(known, columns)
         return self._register(SourceTable(relation.namespace, relation.name, relation.oid, columns, keys,
                                           relation.replica_identity))
+
+    def _refuse_shared_target(self, relation: Relation) -> None:
+        """A database sync stops when a new table would share a lake table with another schema's
+        table of the same name (the start-up check refuses the same; see ``job_args``)."""
+        if not self.config.publish_schemas:
+            return
+        target = self.targets.name_of(relation.namespace, relation.name)
+        for table in self.tables.values():
+            if self.mappings[table.oid].target == target and (table.schema, table.name) != (relation.namespace,
+                                                                                             relation.name):
+                raise repl.SourceNotReady(
+                    f"new table {relation.namespace}.{relation.name} would be written into {target} with "
+                    f"{table.schema}.{table.name} — match one schema with --postgres_conf schema-name, or run a job "
+                    f"per schema with its own --table_prefix")
 
     def _warn_column_drift(self, known: SourceTable, columns: tuple[SourceColumn, ...]) -> None:
         """Says loudly where the lake cannot hold what the source shows: a dropped column (kept in
