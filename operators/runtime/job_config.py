@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import socket
 import threading
 from typing import Any, Mapping, Optional
@@ -60,14 +61,38 @@ def load_settings(overrides: Mapping[str, str] = (), defaults_file: str = DEFAUL
     settings.setdefault("rest.address", "127.0.0.1")
     settings.setdefault("rest.bind-address", "127.0.0.1")
     if not settings.get("rest.port"):
-        settings["rest.port"] = str(free_port())
+        settings["rest.port"] = str(rest_port())
     return settings
 
 
-def free_port() -> int:
+def rest_port() -> int:
+    """A free loopback port below the kernel's ephemeral range: a port-0 bind (the mini-cluster's
+    own RPC and blob servers bind so before its REST endpoint) never takes it between this check
+    and Flink's bind, which a free ephemeral port could lose (seen once: ``BindException``).
+    A port of the ephemeral range when the range leaves no room below it."""
+    low = _ephemeral_ports_start()
+    for port in random.sample(range(EPHEMERAL_FLOOR, low), min(100, max(0, low - EPHEMERAL_FLOOR))):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+EPHEMERAL_FLOOR = 10000
+"""The lowest port ``rest_port`` picks (well above the well-known and registered services' usual ports)."""
+
+
+def _ephemeral_ports_start() -> int:
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
 
 
 def web_ui_address(settings: Mapping[str, str]) -> Optional[str]:

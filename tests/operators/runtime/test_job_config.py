@@ -1,12 +1,14 @@
 """The jobs refuse Flink settings that break exactly-once, with messages that say what to set."""
 
 import os
+import socket
 
 import pytest
 
 from operators.cdc.sync_flags import parse_key_values
 from operators.runtime import class_sharing
-from operators.runtime.job_config import UnsafeCheckpointing, cluster_additions, load_settings, set_jvm_options
+from operators.runtime.job_config import (EPHEMERAL_FLOOR, UnsafeCheckpointing, cluster_additions, load_settings,
+                                          set_jvm_options)
 
 
 def test_defaults_are_exactly_once():
@@ -64,3 +66,16 @@ def test_jvm_options_go_to_the_jvm_pyflink_starts(monkeypatch):
     assert os.environ["JVM_ARGS"] == f"{ours} -Xss2m"  # the caller's own options last: they win
     set_jvm_options(load_settings({"env.java.opts.all": "-Xmx1g -XX:+UseSerialGC"}))
     assert os.environ["JVM_ARGS"] == f"{ours} -Xss2m"
+
+
+def test_the_web_ui_port_lies_below_the_ephemeral_ports_and_is_free():
+    """A port-0 bind (the mini-cluster's RPC and blob servers) cannot take the REST port between
+    its choice and Flink's bind: it comes from below the kernel's ephemeral range."""
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        ephemeral_start = int(f.read().split()[0])
+    ports = {int(load_settings()["rest.port"]) for _ in range(20)}
+    assert all(EPHEMERAL_FLOOR <= port < ephemeral_start for port in ports), ports
+    assert len(ports) > 1  # chosen at random: two local jobs do not race for one port
+    for port in ports:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", port))
