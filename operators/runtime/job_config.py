@@ -61,11 +61,11 @@ def load_settings(overrides: Mapping[str, str] = (), defaults_file: str = DEFAUL
     settings.setdefault("rest.address", "127.0.0.1")
     settings.setdefault("rest.bind-address", "127.0.0.1")
     if not settings.get("rest.port"):
-        settings["rest.port"] = str(rest_port())
+        settings["rest.port"] = str(loopback_port())
     return settings
 
 
-def rest_port() -> int:
+def loopback_port() -> int:
     """A free loopback port below the kernel's ephemeral range: a port-0 bind (the mini-cluster's
     own RPC and blob servers bind so before its REST endpoint) never takes it between this check
     and Flink's bind, which a free ephemeral port could lose (seen once: ``BindException``).
@@ -84,7 +84,7 @@ def rest_port() -> int:
 
 
 EPHEMERAL_FLOOR = 10000
-"""The lowest port ``rest_port`` picks (well above the well-known and registered services' usual ports)."""
+"""The lowest port ``loopback_port`` picks (well above the well-known and registered services' usual ports)."""
 
 
 def _ephemeral_ports_start() -> int:

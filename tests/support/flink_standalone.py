@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,16 +21,11 @@ import urllib.request
 import yaml
 
 from operators.runtime.job_processes import carries, processes_carrying
+from operators.runtime.job_config import loopback_port
 from tests.support.paths import ROOT
 from tests.support.waiting import wait_until
 
 RUNNING = ("INITIALIZING", "CREATED", "RUNNING", "RESTARTING")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _merge(tree: dict, extra: dict) -> None:
@@ -63,9 +57,9 @@ class Cluster:
         with open(config_path) as f:
             config = yaml.safe_load(f)
         config["jobmanager"]["bind-host"] = "127.0.0.1"
-        config["jobmanager"]["rpc"] = {"address": "127.0.0.1", "port": free_port()}
+        config["jobmanager"]["rpc"] = {"address": "127.0.0.1", "port": loopback_port()}
         config["taskmanager"].update({"bind-host": "127.0.0.1", "host": "127.0.0.1", "numberOfTaskSlots": slots})
-        self.rest_port = free_port()
+        self.rest_port = loopback_port()
         config["rest"] = {"address": "127.0.0.1", "bind-address": "127.0.0.1", "port": self.rest_port}
         config["python"] = {"executable": sys.executable, "client": {"executable": sys.executable}}
         # the daemons' files (blobs, shuffle, tm_*, the web server's uploads): removed by stop()
