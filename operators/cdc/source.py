@@ -66,11 +66,17 @@ class ChangeSource(Protocol):
     def snapshot_done(self) -> bool:
         """True once the source streams (only then are published positions acknowledged)."""
 
+    @property
+    def mid_transaction(self) -> bool:
+        """True while part of a transaction is handed over and its end is not (a source that hands
+        a large transaction over in parts): the reader keeps stepping, so no checkpoint falls inside."""
+
     def start(self) -> list[Event]:
         """Connects, prepares what is missing, and returns the schema events of all tables."""
 
-    def step(self) -> list[Event]:
-        """One bounded piece of work: a snapshot chunk, or the changes available now."""
+    def step(self, poll_wait_s: float = 0.0) -> list[Event]:
+        """One bounded piece of work: a snapshot chunk, or the changes available now (waiting up to
+        ``poll_wait_s`` for the first while streaming)."""
 
     def snapshot_all(self) -> Iterator[Event]:
         """The whole remaining snapshot (the bounded ``snapshot`` startup mode's last tick)."""

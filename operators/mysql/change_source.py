@@ -102,6 +102,11 @@ class MySqlChangeSource:
     def snapshot_done(self) -> bool:
         return self.phase == "stream"
 
+    @property
+    def mid_transaction(self) -> bool:
+        """Never: the binlog stream hands over whole transactions only."""
+        return False
+
     # --- start ---------------------------------------------------------------------------
 
     def start(self) -> list[Event]:

@@ -214,16 +214,31 @@ class PostgresChangeSource:
             self.stream = repl.ReplicationStream(self.config, 0, self.instance).start()
         messages = self.stream.poll(self.config.poll_max_rows, wait_s)
         transactions = [t for t in self.decoder.feed_all([payload for _, payload in messages])
-                        if t.end_lsn > self.state["lsn"]]  # else handed over before a restart
+                        if self._not_handed_over(t)]
         events = self._events(transactions)
-        if transactions:
-            self.state["lsn"] = max(self.state["lsn"], transactions[-1].end_lsn)
-            self.last_commit_ms = transactions[-1].commit_time_us // 1000
+        complete = [t for t in transactions if t.complete]
+        if complete:
+            self.state["lsn"] = max(self.state["lsn"], complete[-1].end_lsn)
+            self.last_commit_ms = complete[-1].commit_time_us // 1000
             self.last_activity = time.monotonic()
         elif not messages and not self.decoder.in_transaction:
             self.state["lsn"] = max(self.state["lsn"], self.stream.wal_end)
             self._heartbeat()
         return events
+
+    def _not_handed_over(self, transaction: Transaction) -> bool:
+        """False for a transaction handed over before a restart (the stream starts at the slot's
+        confirmed position, which may lie before ``lsn``): it ends at or before ``lsn``. A part of
+        an open transaction has no end yet; its commit record lies at or after ``lsn`` unless the
+        whole transaction was handed over."""
+        if transaction.complete:
+            return transaction.end_lsn > self.state["lsn"]
+        return transaction.commit_lsn >= self.state["lsn"]
+
+    @property
+    def mid_transaction(self) -> bool:
+        """A part of a transaction is handed over and its commit is not: no checkpoint may fall here."""
+        return self.decoder.parts_handed_over
 
     def _heartbeat(self) -> None:
         """While the captured tables are quiet, a tiny WAL record now and then, so the server's

@@ -55,6 +55,9 @@ LOG = logging.getLogger(__name__)
 
 SAMPLE_INTERVAL_S = 1.0
 
+MID_TRANSACTION_WAIT_S = 0.1
+"""How long a step inside a transaction handed over in parts waits for its next changes."""
+
 STEP_BUDGET_S = 0.5
 """How long one tick may keep stepping a streaming source that is behind. Ticks reach the Python
 operator in bursts at its bundle ends, about 200 ms apart while it works; a reader that stepped
@@ -140,11 +143,14 @@ class SourceReader(KeyedProcessFunction):
         self.last_step_end = time.monotonic()
 
     def _steps(self) -> Iterator[Event]:
-        """Steps while the source hands over changes, for up to ``STEP_BUDGET_S``."""
+        """Steps while the source hands over changes, for up to ``STEP_BUDGET_S``, and for as long
+        as it is inside a transaction it has handed over a part of (no barrier may pass there)."""
         deadline = time.monotonic() + STEP_BUDGET_S
         while True:
-            events = self.source.step()
+            events = self.source.step(MID_TRANSACTION_WAIT_S if self.source.mid_transaction else 0.0)
             yield from events
+            if self.source.mid_transaction:
+                continue
             if time.monotonic() >= deadline or not any(isinstance(e, ChangeBatch) for e in events):
                 return
 

@@ -146,3 +146,43 @@ def test_a_short_tuple_is_decoded_one_by_one():
     messages += [change("I", 1, [str(i), "x"] + ([] if i == 3 else ["y"])) for i in range(MIN_RUN * 2)]
     messages.append(b"C" + struct.pack(">bqqq", 0, 150, 160, 0))
     assert shape(ChangeDecoder().feed_all(messages)) == shape(one_by_one(messages))
+
+
+def row_changes(transactions) -> list:
+    """Every row of ``transactions``, parts of one transaction joined: (commit LSN, relation, kind,
+    values, unchanged-TOAST columns), and each transaction's end; segment boundaries left out."""
+    out = []
+    for t in transactions:
+        for s in t.segments:
+            if isinstance(s, pgoutput.Truncate):
+                out.append((t.commit_lsn, "truncate", s.relation_oids))
+                continue
+            toast = {}
+            for row, column in s.unchanged_toast:
+                toast.setdefault(row, []).append(column)
+            out += [(t.commit_lsn, s.relation.oid, kind, [c[i] for c in s.columns], sorted(toast.get(i, [])))
+                    for i, kind in enumerate(s.kinds)]
+        if t.complete:
+            out.append((t.commit_lsn, "end", t.end_lsn, t.commit_time_us))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_large_transactions_go_in_parts_with_the_same_rows(seed):
+    """Parts of the open transaction (its commit LSN, no end), then the complete rest; the rows are
+    those of whole transactions."""
+    messages = stream(seed)
+    expected = row_changes(ChangeDecoder().feed_all(messages))
+    decoder, got = ChangeDecoder(part_rows=7), []
+    cuts = sorted(random.Random(seed).sample(range(1, len(messages)), 5))
+    for first, last in zip([0] + cuts, cuts + [len(messages)]):
+        batch = decoder.feed_all(messages[first:last])
+        got += batch
+        if batch and not batch[-1].complete:
+            assert decoder.parts_handed_over and decoder.in_transaction
+    assert row_changes(got) == expected
+    parts = [t for t in got if not t.complete]
+    assert parts and all(t.end_lsn == 0 for t in parts)
+    # at most part_rows messages a part (an update with its old row gives two rows)
+    assert all(sum(len(s) for s in t.segments if not isinstance(s, pgoutput.Truncate)) <= 2 * 7 for t in parts)
+    assert not decoder.parts_handed_over
