@@ -317,9 +317,12 @@ class PostgresChangeSource:
     def _relation_changed(self, relation: Relation) -> Optional[SchemaEvent]:
         """A new or changed source table: a new mapping and its schema event. Generated columns,
         which pgoutput leaves out, follow the sent ones (their values are read by key)."""
+        known = self.tables.get(relation.oid)
+        if known is not None and (known.schema, known.name) != (relation.namespace, relation.name):
+            _warn_renamed(known, relation, self.config.matches(relation.namespace, relation.name),
+                          self.mappings[relation.oid].target)
         if not self.config.matches(relation.namespace, relation.name):
             return None
-        known = self.tables.get(relation.oid)
         nullable = {c.name: c.nullable for c in known.columns} if known else {}
         catalog = repl.describe_table(self.conn, relation.oid, relation.namespace, relation.name,
                                       relation.replica_identity)
@@ -439,6 +442,15 @@ class PostgresChangeSource:
             if resource is not None:
                 resource.close()
         self.conn.close()
+
+
+def _warn_renamed(known: SourceTable, relation: Relation, matched: bool, target: str) -> None:
+    """RENAME TABLE is not replicated (as in Paimon CDC): the lake table keeps its rows."""
+    then = ("its changes go to the lake table of the new name from now on, which holds only the rows changed "
+            "after the rename (a new snapshot into a fresh target copies them all)" if matched else
+            "the new name is not matched, so its changes are no longer captured")
+    LOG.warning("%s was renamed to %s.%s: %s keeps the rows it has; %s.", known.qualified, relation.namespace,
+                relation.name, target, then)
 
 
 def _key(table: SourceTable) -> str:
