@@ -223,4 +223,6 @@ class ChangeDecoder:
 
 
 def _shape(relation: pgoutput.Relation) -> tuple:
-    return tuple((c.name, c.type_oid, c.type_modifier) for c in relation.columns), relation.namespace, relation.name
+    """What a new segment starts at when it changes: the columns, the name, the replica identity."""
+    return (tuple((c.name, c.type_oid, c.type_modifier, c.part_of_key) for c in relation.columns), relation.namespace,
+            relation.name, relation.replica_identity)

@@ -337,8 +337,10 @@ class PostgresChangeSource:
         else:
             keys = known.primary_keys
             self._warn_column_drift(known, columns)
-        return self._register(SourceTable(relation.namespace, relation.name, relation.oid, columns, keys,
-                                          relation.replica_identity))
+        table = SourceTable(relation.namespace, relation.name, relation.oid, columns, keys, relation.replica_identity)
+        if known is not None:  # its replica identity may have changed since the start-up check
+            repl.check_identity_covers(self.conn, table, self.mappings[relation.oid].spec.primary_keys)
+        return self._register(table)
 
     def _refuse_shared_target(self, relation: Relation) -> None:
         """A database sync stops when a new table would share a lake table with another schema's
