@@ -3,8 +3,7 @@
 Rows of a transaction are held until its Commit, or handed over in parts of ``PART_ROWS`` rows
 when it is larger; either way no checkpoint falls inside it (the reader keeps reading until its
 Commit once a part is out), so a transaction reaches the lake whole. Row kinds (``RowKind``
-values, the ``int8`` of a
-``ChangeBatch``), as Paimon CDC writes them:
+values, the ``int8`` of a ``ChangeBatch``), as Paimon CDC writes them:
 
 * INSERT -> ``+I``;
 * UPDATE -> ``+U``; with the old row (REPLICA IDENTITY FULL) ``-U`` then ``+U``; when the
@@ -40,6 +39,7 @@ _DELETE = int(RowKind.DELETE)
 _RUN_KINDS = np.full(256, -1, np.int8)
 _RUN_KINDS[[ord("I"), ord("U"), ord("D")]] = [_INSERT, _UPDATE_AFTER, _DELETE]
 """The row kind of a simple change (``pgoutput.MessageFrame``) by its message type byte."""
+
 MIN_RUN = 8
 """Fewer consecutive simple changes are decoded one by one (numpy's fixed cost per call)."""
 

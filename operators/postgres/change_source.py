@@ -331,30 +331,18 @@ class PostgresChangeSource:
                         for c in relation.columns)
         columns += tuple(c for c in catalog.columns if c.generated and c.name not in sent)
         if known is None:
-            self._refuse_shared_target(relation)
-            LOG.info("New source table %s.%s picked up.", relation.namespace, relation.name)
             keys = tuple(c.name for c in relation.columns if c.part_of_key)
         else:
             keys = known.primary_keys
             self._warn_column_drift(known, columns)
         table = SourceTable(relation.namespace, relation.name, relation.oid, columns, keys, relation.replica_identity)
-        if known is not None:  # its replica identity may have changed since the start-up check
+        if known is None:
+            if self.config.publish_schemas:  # the start-up check's rule, for a table created since
+                repl.check_distinct_targets([*self.tables.values(), table], self.targets)
+            LOG.info("New source table %s.%s picked up.", relation.namespace, relation.name)
+        else:  # its replica identity may have changed since the start-up check
             repl.check_identity_covers(self.conn, table, self.mappings[relation.oid].spec.primary_keys)
         return self._register(table)
-
-    def _refuse_shared_target(self, relation: Relation) -> None:
-        """A database sync stops when a new table would share a lake table with another schema's
-        table of the same name (the start-up check refuses the same; see ``job_args``)."""
-        if not self.config.publish_schemas:
-            return
-        target = self.targets.name_of(relation.namespace, relation.name)
-        for table in self.tables.values():
-            if self.mappings[table.oid].target == target and (table.schema, table.name) != (relation.namespace,
-                                                                                             relation.name):
-                raise repl.SourceNotReady(
-                    f"new table {relation.namespace}.{relation.name} would be written into {target} with "
-                    f"{table.schema}.{table.name} — match one schema with --postgres_conf schema-name, or run a job "
-                    f"per schema with its own --table_prefix")
 
     def _warn_column_drift(self, known: SourceTable, columns: tuple[SourceColumn, ...]) -> None:
         """Says loudly where the lake cannot hold what the source shows: a dropped column (kept in

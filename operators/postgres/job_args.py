@@ -14,7 +14,6 @@ from operators.cdc.catalog import catalog_options, open_catalog
 from operators.cdc.source import SourcePlan, SyncSource
 from operators.cdc.source_position import PositionStore
 from operators.cdc.sync_flags import parse_key_values, sync_parser, table_pattern, targets_of
-from operators.cdc.targets import Targets
 from operators.postgres import replication as repl
 from operators.postgres.change_source import PostgresSourceFactory
 from operators.postgres.replication import SourceTable
@@ -51,7 +50,7 @@ class PostgresPreparation:
                     f"no table in {self.config.database} matches schema-name={self.config.schema_pattern} "
                     f"table-name={self.config.table_pattern} — check the --postgres_conf patterns")
             if self.config.publish_schemas:
-                _refuse_shared_targets(tables, self.factory.targets)
+                repl.check_distinct_targets(tables, self.factory.targets)
             registry = TypeRegistry(conn)
             mappings = [table_mapping(self.factory.targets, t, registry, self.config.database) for t in tables]
             for table, mapping in zip(tables, mappings):
@@ -94,20 +93,6 @@ def from_args(argv: Optional[list[str]], database_sync: bool) -> SyncSource:
     name = f"{job} {args.database}" if database_sync else f"{job} {args.database}.{args.table}"
     return SyncSource(name, PostgresPreparation(PostgresSourceFactory(config, targets), catalog), catalog, args,
                       config.slot)
-
-
-def _refuse_shared_targets(tables: list[SourceTable], targets: Targets) -> None:
-    """postgres_sync_database names a lake table after its source table alone: tables of the same
-    name in two matched schemas would be written into one lake table, their keys colliding."""
-    by_target: dict[str, list[str]] = {}
-    for table in tables:
-        by_target.setdefault(targets.name_of(table.schema, table.name), []).append(f"{table.schema}.{table.name}")
-    shared = {target: sources for target, sources in by_target.items() if len(sources) > 1}
-    if shared:
-        target, sources = next(iter(shared.items()))
-        raise InvalidJobOption(
-            f"{' and '.join(sources)} would both be written into {target} — match one schema with "
-            f"--postgres_conf schema-name, or run a job per schema with its own --table_prefix")
 
 
 def _snapshot_ticks(conn, tables, chunk_size: int) -> int:

@@ -10,7 +10,7 @@ import logging
 import select
 import time
 from dataclasses import dataclass
-from typing import Optional
+from typing import Iterable, Optional
 
 import psycopg2
 import psycopg2.extensions
@@ -18,6 +18,7 @@ import psycopg2.extras
 
 from operators.cdc.errors import SourceNotReady
 from operators.cdc.prefetch import Prefetcher
+from operators.cdc.targets import Targets
 from operators.postgres.source_config import PostgresSourceConfig
 
 LOG = logging.getLogger(__name__)
@@ -240,6 +241,19 @@ def check_identity_covers(conn, table: SourceTable, lake_keys: tuple[str, ...]) 
             f"{table.qualified}: {what} lacks the lake's primary key column(s) {', '.join(missing)}, so "
             f"PostgreSQL would send deletes and key changes without them — run ALTER TABLE {table.qualified} "
             f"REPLICA IDENTITY FULL; (or make the lake key the table's replica identity)")
+
+
+def check_distinct_targets(tables: Iterable[SourceTable], targets: Targets) -> None:
+    """postgres_sync_database names a lake table after its source table alone: tables of one name
+    in two matched schemas would be written into one lake table, their keys colliding."""
+    sources: dict[str, set[str]] = {}
+    for table in tables:
+        sources.setdefault(targets.name_of(table.schema, table.name), set()).add(f"{table.schema}.{table.name}")
+    for target, names in sources.items():
+        if len(names) > 1:
+            raise SourceNotReady(
+                f"{' and '.join(sorted(names))} would both be written into {target} — match one schema with "
+                f"--postgres_conf schema-name, or run a job per schema with its own --table_prefix")
 
 
 def estimated_rows(conn, oids: list[int]) -> dict[int, int]:
