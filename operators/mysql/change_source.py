@@ -8,7 +8,8 @@ against the chunk that holds its key until the stream has passed the table's las
 (``operators/cdc/source.py``). ``state`` is everything needed to continue exactly:
 
 * ``binlog``: where the stream resumes (the end of the last whole transaction handed over or
-  passed, or where the heartbeats say the binlog ends while nothing happens);
+  passed, or where the heartbeats say the binlog ends while nothing happens; a large transaction
+  is handed over in parts, and this moves only after its last);
 * ``tables``: per source table, its ``TableProgress`` (snapshot chunks and their positions).
 
 Row changes are decoded straight into Arrow columns and handed over per table and poll; the
@@ -104,8 +105,8 @@ class MySqlChangeSource:
 
     @property
     def mid_transaction(self) -> bool:
-        """Never: the binlog stream hands over whole transactions only."""
-        return False
+        """A part of a large transaction is handed over and its end is not: no checkpoint may fall here."""
+        return self.stream is not None and self.stream.mid_transaction
 
     # --- start ---------------------------------------------------------------------------
 

@@ -176,11 +176,15 @@ class RowsBuilder:
         self.args = [a for image in self.current for a in image.appenders()]
         self.rows = 0
 
-    def add(self, event: bytes, start: int, end: int) -> None:
+    def add(self, event: bytes, start: int, end: int) -> int:
+        """Decodes one rows event; returns its number of rows."""
         decode = self.decoder.pair if self.images == 2 else self.decoder.single
+        before = self.rows
         self.rows = decode(event, start, end, self.rows, *self.args)
+        added = self.rows - before
         if self.rows >= CHUNK_ROWS:
             self._flush()
+        return added
 
     def _flush(self) -> None:
         if self.rows:

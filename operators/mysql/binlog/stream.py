@@ -1,10 +1,11 @@
-"""``BinlogStream``: whole transactions of row changes and statements from the binlog, resumable
-from the end of any transaction it returned, reconnecting on its own.
+"""``BinlogStream``: transactions of row changes and statements from the binlog, resumable from
+the end of any transaction it returned, reconnecting on its own.
 
-A transaction is returned only once its end (Xid, COMMIT, or a statement outside BEGIN) has
-arrived, so one is never split across polls. Its rows are held until then: as Python lists for at
-most ``CHUNK_ROWS`` rows, then as Arrow arrays, so a very large transaction costs about its Arrow
-size in memory (there is no spilling)."""
+A transaction is returned once its end (Xid, COMMIT, or a statement outside BEGIN) has arrived;
+one of more than ``PART_ROWS`` rows is returned in parts before that (``complete`` False on all
+but the last), so the reader holds at most about ``PART_ROWS`` rows of it. ``position`` moves only
+at a transaction's end. A reconnect inside a transaction reads it again from its start and drops
+the parts already returned (they are cut at the same events again)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,8 @@ PREFETCH_BYTES = 32 << 20
 """Binlog events read ahead of ``poll``, at most (``poll.prefetch.size``)."""
 TAKE_EVENTS = 10_000
 """Events taken from the prefetch queue at a time."""
+PART_ROWS = 100_000
+"""Rows of a transaction returned as a part before its end has arrived."""
 
 
 @dataclass
@@ -39,6 +42,8 @@ class OpenTransaction:
     begun: bool = False
     changes: list[Union[RowsChange, Statement]] = field(default_factory=list)
     builder: Optional[RowsBuilder] = None
+    rows: int = 0
+    """Rows in ``changes`` and ``builder`` (not yet returned)."""
 
 
 class BinlogStream:
@@ -60,6 +65,10 @@ class BinlogStream:
         self.conn: Optional[BinlogConnection] = None
         self.prefetcher: Optional[Prefetcher[bytes]] = None
         self.reconnects = 0
+        self.parts_returned = 0
+        """Parts of the open transaction returned so far (0: none is open in parts)."""
+        self.parts_to_skip = 0
+        """After a reconnect inside a transaction: its parts that are read again and dropped."""
         self.decoders: dict[bytes, Optional[RowsDecoder]] = {}
         self._connect()
 
@@ -96,9 +105,15 @@ class BinlogStream:
         conn.dump(start, gtid_mode)
         self.prefetcher = Prefetcher(conn.read, _event_size, self.prefetch_bytes, f"prefetch binlog {self.server_id}")
 
+    @property
+    def mid_transaction(self) -> bool:
+        """A part of a transaction is returned and its end is not."""
+        return self.parts_returned > 0
+
     def poll(self, max_rows: int, wait_s: float) -> list[BinlogTransaction]:
-        """Whole transactions with changes, until ``max_rows`` rows or no more events have arrived;
-        waits up to ``wait_s`` for the first. ``position`` moves past every transaction seen."""
+        """Transactions (or parts) with changes, until ``max_rows`` rows or no more events have
+        arrived; waits up to ``wait_s`` for the first. ``position`` moves past every transaction
+        whose end was seen."""
         out: list[BinlogTransaction] = []
         rows = 0
         deadline = time.monotonic() + wait_s
@@ -118,11 +133,13 @@ class BinlogStream:
 
     def _fill(self, timeout: float) -> bool:
         """Takes the events the prefetch thread has read into ``pending``; on a lost connection
-        reconnects from ``position`` (the partial transaction is dropped and read again)."""
+        reconnects from ``position`` (the open transaction is read again, without the parts
+        already returned)."""
         try:
             self.pending, self.pending_at = self.prefetcher.take(TAKE_EVENTS, timeout), 0
         except (ConnectionLost, ConnectionError, OSError):
             self.reconnects += 1
+            self.parts_to_skip = self.parts_returned
             self.close()
             self._connect()
             return False
@@ -135,7 +152,7 @@ class BinlogStream:
         if etype != ev.HEARTBEAT:
             ev.verify_checksum(event, self.crc_len)
         if etype in ev.ROWS_KIND:
-            self._rows(event, etype)
+            return self._rows(event, etype, timestamp, next_pos)
         elif etype == ev.TABLE_MAP:
             self._table_map(event)
         elif etype == ev.XID or etype == ev.XA_PREPARE:
@@ -200,20 +217,36 @@ class BinlogStream:
             self.decoders[key] = decoder
         self.table_ids[int.from_bytes(key[:6], "little")] = self.decoders[key]
 
-    def _rows(self, event: bytes, etype: int) -> None:
+    def _rows(self, event: bytes, etype: int, timestamp: int, next_pos: int) -> Optional[BinlogTransaction]:
         table_id = int.from_bytes(event[ev.HEADER_LEN:ev.HEADER_LEN + 6], "little")
         if table_id not in self.table_ids:
             raise CdcError(f"rows event for table id {table_id} without a TABLE_MAP at {self.file}")
         decoder = self.table_ids[table_id]
         if decoder is None:
-            return
+            return None
         _, start = rows_event_body(event, etype)
         txn = self.txn = self.txn or OpenTransaction()
         builder = txn.builder
         if builder is None or builder.decoder is not decoder or builder.kind != ev.ROWS_KIND[etype]:
             self._close_rows()
             builder = txn.builder = RowsBuilder(decoder, etype)
-        builder.add(event, start, len(event) - self.crc_len)
+        txn.rows += builder.add(event, start, len(event) - self.crc_len)
+        return self._part(timestamp, next_pos) if txn.rows >= PART_ROWS else None
+
+    def _part(self, timestamp: int, next_pos: int) -> Optional[BinlogTransaction]:
+        """The open transaction's changes so far, as a part (None when it was returned before a
+        reconnect). Its ``end`` lies inside the transaction: after every earlier transaction's end
+        and not after this one's, which is all a snapshot chunk's position is compared with."""
+        self._close_rows()
+        txn = self.txn
+        part = BinlogTransaction(txn.changes, BinlogPosition(self.file, next_pos), txn.gtid.text if txn.gtid else "",
+                                 timestamp * 1000, complete=False)
+        txn.changes, txn.rows = [], 0
+        if self.parts_to_skip:
+            self.parts_to_skip -= 1
+            return None
+        self.parts_returned += 1
+        return part
 
     def _close_rows(self) -> None:
         if self.txn is not None and self.txn.builder is not None:
@@ -223,6 +256,10 @@ class BinlogStream:
     def _end(self, timestamp: int, next_pos: int) -> Optional[BinlogTransaction]:
         self._close_rows()
         txn, self.txn = self.txn or OpenTransaction(), None
+        if self.parts_to_skip:
+            raise CdcError(f"the transaction ending at {self.file}:{next_pos} was read again after a reconnect and "
+                           f"is shorter than before — the binlog changed under the job; start from a new snapshot")
+        self.parts_returned = 0
         gtid = txn.gtid
         if gtid is not None and isinstance(self.gtids, GtidState):
             self.gtids.update(gtid.domain, gtid.server, gtid.seq)

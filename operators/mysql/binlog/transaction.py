@@ -1,6 +1,6 @@
-"""What the binlog stream hands to the source: whole transactions (``BinlogTransaction``) of
-row changes (``RowsChange``) and statements (``Statement``), each ending at a ``BinlogPosition``
-from which the stream can resume with the next transaction."""
+"""What the binlog stream hands to the source: transactions (``BinlogTransaction``, a large one
+in parts) of row changes (``RowsChange``) and statements (``Statement``), each whole one ending at
+a ``BinlogPosition`` from which the stream can resume with the next transaction."""
 
 from __future__ import annotations
 
@@ -71,4 +71,6 @@ class BinlogTransaction:
     gtid: str = ""
     """This transaction's GTID (``0-101-8``), empty without GTIDs."""
     timestamp_ms: int = 0
-    """When it was committed (the events' header timestamp)."""
+    """When it was committed (the events' header timestamp; a part's: its last rows event's)."""
+    complete: bool = True
+    """False for a part of a large transaction whose end comes later (``end`` then lies inside it)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from operators.cdc.errors import SourceNotReady
+from operators.mysql.binlog import stream as stream_module
 from operators.mysql.binlog.transaction import BinlogPosition, Statement
 from operators.mysql.local_server import LocalMariaDB
 from tests.support.binlog import drain, position, rows_of, stream
@@ -180,3 +181,45 @@ def test_purged_position_is_refused_with_the_fix(mariadb_server):
     with pytest.raises(SourceNotReady, match="purged"):
         s.poll(100, 1.0)
     s.close()
+
+
+def _wide_rows(server, database, rows):
+    run(server, database, "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(200))")
+    start = position(server)
+    run(server, database, f"INSERT INTO t SELECT seq, REPEAT('v', 200) FROM seq_1_to_{rows}",
+        "INSERT INTO t VALUES (0, 'after')")
+    return start
+
+
+def test_a_large_transaction_comes_in_parts_and_the_position_moves_at_its_end(mariadb_server, mysql_database,
+                                                                                 monkeypatch):
+    monkeypatch.setattr(stream_module, "PART_ROWS", 1000)
+    start = _wide_rows(mariadb_server, mysql_database, 5000)
+    s = stream(mariadb_server, start, mysql_database)
+    got, held = [], set()
+    while not got or not got[-1].complete or len(got[-1].changes[0]) != 1:
+        got += s.poll(1, 1.0)
+        if s.mid_transaction:
+            held.add(s.position)
+    s.close()
+    parts = [t for t in got if not t.complete]
+    assert len(parts) >= 4 and all(sum(len(c) for c in p.changes) >= 1000 for p in parts)
+    assert ids(got) == [*range(1, 5001), 0]
+    assert held == {start} and s.position == got[-1].end
+    assert len({t.gtid for t in got[:-1]}) == 1 and all(p.end.file_pos() < got[-2].end.file_pos() for p in parts)
+
+
+def test_a_reconnect_inside_a_transaction_drops_the_parts_already_returned(mariadb_server, mysql_database,
+                                                                           monkeypatch):
+    monkeypatch.setattr(stream_module, "PART_ROWS", 1000)
+    rows = 100_000  # 20 MB, over twice what the socket buffers took (7.5 MB): the kill lands inside it
+    start = _wide_rows(mariadb_server, mysql_database, rows)
+    s = stream(mariadb_server, start, mysql_database, prefetch_bytes=64 << 10)
+    got = s.poll(1, 2.0)
+    assert s.mid_transaction
+    for thread in _dump_threads(mariadb_server):
+        mariadb_server.execute(f"KILL {thread}")
+    got += drain(s, polls=200, wait_s=0.5)
+    s.close()
+    assert s.reconnects >= 1
+    assert ids(got) == [*range(1, rows + 1), 0]

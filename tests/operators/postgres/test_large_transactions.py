@@ -6,7 +6,6 @@ after the commit)."""
 
 from __future__ import annotations
 
-import pyarrow.compute as pc
 import pytest
 
 from operators.cdc.change_batch import ChangeBatch
@@ -15,35 +14,10 @@ from operators.postgres import change_decoder
 from operators.postgres.change_source import PostgresSourceFactory
 from operators.postgres.job_args import PostgresPreparation
 from operators.postgres.source_config import PostgresSourceConfig
-from paimon_py.catalog import FileSystemCatalog
+from tests.support.generations import JOB_ARGS, ROWS, check_whole_transactions
 from tests.support.postgres import Job, conf_args
-from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
-
-ROWS = 250_000  # each whole-table UPDATE: three parts of PART_ROWS (100,000)
-UPDATES = 3
-
-
-def generations(warehouse: str, latest_only: bool = False) -> dict[int, list[int]]:
-    """Per lake snapshot id (or the latest's only), the distinct values of ``k`` (every UPDATE adds
-    1 to all rows)."""
-    catalog = FileSystemCatalog(warehouse)
-    if not catalog.table_exists("lake.t"):
-        return {}
-    table = catalog.get_table("lake.t")
-    out = {}
-    for snapshot in table.snapshot_manager.snapshots_backwards():
-        read = table.new_read_builder().with_snapshot(snapshot.id)
-        rows = read.new_read().to_arrow(read.new_scan().plan().splits())
-        out[snapshot.id] = sorted(pc.unique(rows.column("k")).to_pylist()) if rows.num_rows else []
-        if latest_only:
-            break
-    return out
-
-
-def latest_generation(warehouse: str) -> list[int]:
-    return next(iter(generations(warehouse, latest_only=True).values()), [])
 
 
 def test_every_snapshot_holds_whole_transactions(postgres_server, database, tmp_path):
@@ -51,22 +25,10 @@ def test_every_snapshot_holds_whole_transactions(postgres_server, database, tmp_
                             f"INSERT INTO t SELECT g, 0, md5(g::text) FROM generate_series(1, {ROWS}) g",
                             database=database)
     warehouse = str(tmp_path / "lake")
-    args = ["--warehouse", warehouse, "--database", "lake", "--table", "t",
-            "--table_conf", "snapshot.num-retained.min=1000", "--table_conf", "snapshot.num-retained.max=1000",
-            *conf_args(postgres_server, database, **{"table-name": "t"})]
+    args = ["--warehouse", warehouse, *JOB_ARGS, *conf_args(postgres_server, database, **{"table-name": "t"})]
     job = Job("postgres_sync_table", args, str(tmp_path / "job.log"))
-    try:
-        for generation in range(1, UPDATES + 1):
-            wait_until(lambda: latest_generation(warehouse) == [generation - 1], 180,
-                       f"generation {generation - 1} in the lake", job.output, interval=1.0)
-            postgres_server.execute("UPDATE t SET k = k + 1", database=database)
-        wait_until(lambda: latest_generation(warehouse) == [UPDATES], 180, f"generation {UPDATES} in the lake",
-                   job.output, interval=1.0)
-    finally:
-        job.stop()
-    seen = generations(warehouse)
-    assert all(len(values) <= 1 for values in seen.values()), f"a snapshot with a part of a transaction: {seen}"
-    assert {v for values in seen.values() for v in values} == set(range(UPDATES + 1))
+    check_whole_transactions(job, warehouse,
+                             lambda: postgres_server.execute("UPDATE t SET k = k + 1", database=database))
 
 
 def test_the_source_hands_a_large_transaction_over_in_parts(postgres_server, database, monkeypatch):
