@@ -13,12 +13,13 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
 from typing import Optional
+
+from operators.cdc.loopback import loopback_port
 
 ROOT_PASSWORD = "mariadb-root"
 
@@ -41,12 +42,6 @@ def find_binary(*names: str) -> str:
             return found
     raise FileNotFoundError(f"MariaDB server binaries ({', '.join(names)}) not found: install the mariadb-server "
                             f"package or set MARIADB_BIN to their directory")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -85,7 +80,7 @@ class LocalMariaDB:
             shutil.chown(self.base_dir, "mysql", "mysql")
         self._check([find_binary("mariadb-install-db", "mysql_install_db"), "--no-defaults", f"--datadir={data_dir}",
                      "--auth-root-authentication-method=normal", "--skip-test-db", *user])
-        self.port = self.port or free_port()
+        self.port = self.port or loopback_port()
         self._launch()
         self._wait_ready()
         self._set_root_password()

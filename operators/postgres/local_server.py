@@ -13,12 +13,13 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
 from typing import Optional
+
+from operators.cdc.loopback import loopback_port
 
 SUPERUSER = "postgres"
 PASSWORD = "postgres"
@@ -37,12 +38,6 @@ def find_bin_dir() -> str:
         return os.path.dirname(found)
     raise FileNotFoundError("PostgreSQL server binaries (initdb, postgres) not found: install "
                             "the postgresql package or set PG_BIN to their directory")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -82,7 +77,7 @@ class LocalPostgres:
         self._check([os.path.join(bin_dir, "initdb"), "-D", data_dir, "-U", SUPERUSER,
                      "--pwfile", pwfile, "-A", "scram-sha-256", "--no-sync", "-E", "UTF8",
                      "--locale", "C"], user)
-        self.port = self.port or free_port()
+        self.port = self.port or loopback_port()
         params = {"listen_addresses": "127.0.0.1", "port": str(self.port),
                   "unix_socket_directories": self.base_dir, "wal_level": "logical",
                   "max_replication_slots": "10", "max_wal_senders": "10", "fsync": "off",

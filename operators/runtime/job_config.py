@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import logging
 import os
-import random
-import socket
 import threading
 from typing import Any, Mapping, Optional
 
 import yaml  # PyYAML comes with apache-flink (through apache-beam)
 
 from operators.cdc.errors import InvalidJobOption, UserError
+from operators.cdc.loopback import loopback_port
 from operators.cdc.sync_flags import parse_key_values
 from paimon_py.config_option import DURATION, ConfigOption
 from paimon_py.exceptions import OptionError
@@ -63,36 +62,6 @@ def load_settings(overrides: Mapping[str, str] = (), defaults_file: str = DEFAUL
     if not settings.get("rest.port"):
         settings["rest.port"] = str(loopback_port())
     return settings
-
-
-def loopback_port() -> int:
-    """A free loopback port below the kernel's ephemeral range: a port-0 bind (the mini-cluster's
-    own RPC and blob servers bind so before its REST endpoint) never takes it between this check
-    and Flink's bind, which a free ephemeral port could lose (seen once: ``BindException``).
-    A port of the ephemeral range when the range leaves no room below it."""
-    low = _ephemeral_ports_start()
-    for port in random.sample(range(EPHEMERAL_FLOOR, low), min(100, max(0, low - EPHEMERAL_FLOOR))):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-EPHEMERAL_FLOOR = 10000
-"""The lowest port ``loopback_port`` picks (well above the well-known and registered services' usual ports)."""
-
-
-def _ephemeral_ports_start() -> int:
-    try:
-        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
-            return int(f.read().split()[0])
-    except (OSError, ValueError, IndexError):
-        return 32768  # Linux's default
 
 
 def web_ui_address(settings: Mapping[str, str]) -> Optional[str]:

@@ -21,7 +21,7 @@ import urllib.request
 import yaml
 
 from operators.runtime.job_processes import carries, processes_carrying
-from operators.runtime.job_config import loopback_port
+from operators.cdc.loopback import loopback_port
 from tests.support.paths import ROOT
 from tests.support.waiting import wait_until
 

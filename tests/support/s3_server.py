@@ -10,13 +10,13 @@ import urllib.request
 from contextlib import contextmanager
 from typing import Iterator
 
-from operators.postgres.local_server import free_port
+from operators.cdc.loopback import loopback_port
 
 
 @contextmanager
 def moto_server(log_path: str) -> Iterator[str]:
     """Yields ``http://127.0.0.1:<port>``; the server's output goes to ``log_path``."""
-    port = free_port()
+    port = loopback_port()
     log = open(log_path, "wb")
     server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
                               stdout=log, stderr=subprocess.STDOUT)

@@ -7,7 +7,8 @@ import pytest
 
 from operators.cdc.sync_flags import parse_key_values
 from operators.runtime import class_sharing
-from operators.runtime.job_config import (EPHEMERAL_FLOOR, UnsafeCheckpointing, cluster_additions, load_settings,
+from operators.cdc.loopback import EPHEMERAL_FLOOR
+from operators.runtime.job_config import (UnsafeCheckpointing, cluster_additions, load_settings,
                                           set_jvm_options)
 
 
