@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 from operators.cdc.catalog import open_catalog
 from operators.cdc.source_position import PositionStore, property_key
@@ -25,10 +25,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 class JobProcess:
     """``jobs/<script>`` (of the checkout ``root``) as a child process in its own session;
     ``position_of`` turns a published position's ``state`` into something ordered (None: nothing
-    published)."""
+    published); ``env``: added to the job's environment."""
 
     def __init__(self, script: str, args: list[str], warehouse: str, source_id: str, log_path: str,
-                 position_of: Callable[[dict], Any], root: str = ROOT):
+                 position_of: Callable[[dict], Any], root: str = ROOT, env: Optional[dict[str, str]] = None):
         self.command = [sys.executable, os.path.join(root, "jobs", script), *args]
         self.log_path = log_path
         self.source_id = source_id
@@ -36,7 +36,7 @@ class JobProcess:
         self.store = PositionStore.of(open_catalog({"warehouse": warehouse}))
         # Flink's own log (checkpoints, task failures) beside ours, not in the shared pyflink/log
         self.flink_log_dir = os.path.splitext(log_path)[0] + "-flink"
-        env = {**os.environ, "FLINK_LOG_DIR": self.flink_log_dir}
+        env = {**os.environ, **(env or {}), "FLINK_LOG_DIR": self.flink_log_dir}
         with open(log_path, "wb") as log:
             self.started = time.perf_counter()
             self.process = subprocess.Popen(self.command, cwd=root, stdout=log, stderr=subprocess.STDOUT,

@@ -287,6 +287,16 @@ MYSQL_CDC = Spec("bench_mysql_cdc.py: MySQL/MariaDB CDC into Paimon against base
            ("baseline: python-mysql-replication", "python-mysql-replication"),
            ("baseline: mariadb-binlog --read-from-remote-server --raw", "mariadb-binlog --raw"),
            ("baseline: mariadb-binlog --read-from-remote-server decoded", "mariadb-binlog decoded")), table=1),
+    Panel("A backlog drained alone (the job paused while it was written), local run's default", "changes/s",
+          "what", ("changes/s",), "python-mysql-replication", ("python-mysql-replication",),
+          (("backlog: job paused", "mysql_sync_table job, operators as threads"),
+           ("backlog baseline: python-mysql-replication draining the same set", "python-mysql-replication")),
+          table=1),
+    Panel("Another backlog, the job with Python worker processes (as on a cluster)", "changes/s", "what",
+          ("changes/s",), "python-mysql-replication", ("python-mysql-replication",),
+          (("backlog, the job restarted with Python worker processes", "mysql_sync_table job, worker processes"),
+           ("backlog baseline: python-mysql-replication draining that set", "python-mysql-replication")),
+          table=1),
     LATENCY))
 POSTGRES_CDC = Spec("bench_postgres_cdc.py: PostgreSQL CDC into Paimon against baselines in the same run", (
     Panel("Initial snapshot (bounded job)", "rows/s", "what", ("rows/s",), "pypaimon 2.1.0 write + commit",
