@@ -1,4 +1,5 @@
-"""``RecordOrder.sort``: its key-only fast path gives exactly the two-key order, or is not taken;
+"""``RecordOrder.sort``: rows already in key order come back as they are; its key-only fast path
+gives exactly the two-key order, or is not taken;
 and the bounded merge's single-integer-key cut agrees with the general one."""
 
 from __future__ import annotations
@@ -36,6 +37,19 @@ def test_key_only_order_is_taken_for_rows_in_sequence_order_and_refused_otherwis
     out_of_sequence = table([(3, 5), (1, 2), (3, 3)])
     assert ORDER._key_only_order(out_of_sequence) is None
     assert ORDER.sort(out_of_sequence).column(SEQUENCE_NUMBER).to_pylist() == [2, 3, 5]
+
+
+def test_rows_already_in_key_order_are_returned_as_they_are():
+    """Strictly increasing integer keys (a snapshot read in key order) need no sort and no copy,
+    whatever the sequence fields; equal or falling neighbours take the sort."""
+    increasing = table([(1, 9), (2, 3), (5, 1)])
+    assert ORDER.sort(increasing) is increasing
+    assert RecordOrder(("k",), ("row",)).sort(increasing) is increasing
+    for rows in ([(1, 2), (1, 1), (5, 3)], [(2, 1), (1, 2)]):
+        unsorted = table(rows)
+        result = ORDER.sort(unsorted)
+        assert result is not unsorted and list(zip(result.column("k").to_pylist(),
+                                                   result.column(SEQUENCE_NUMBER).to_pylist())) == sorted(rows)
 
 
 def test_key_only_order_leaves_other_keys_to_the_full_sort():
