@@ -84,6 +84,9 @@ class MySqlChangeSource:
         self.rows_read: dict[str, int] = {}
         self.estimates: dict[str, int] = {}
         self.last_change_ms = 0
+        self.open_before_start: Optional[bool] = None
+        """For a transaction in parts under the ``timestamp`` start: whether its first part was
+        older than the start (its later parts follow that decision)."""
         if state:
             self._restore(state)
 
@@ -218,10 +221,8 @@ class MySqlChangeSource:
     def _events(self, transactions: list[BinlogTransaction]) -> list[Event]:
         batches = _Batches()
         events: list[Event] = []
-        # the binlog keeps whole seconds: a transaction of the start's second is handed over
-        start_ts = self.config.startup_timestamp_ms and self.config.startup_timestamp_ms // 1000 * 1000
         for transaction in transactions:
-            if start_ts and transaction.timestamp_ms < start_ts:
+            if self._before_start(transaction):
                 continue
             end = transaction.end.file_pos()
             for change in transaction.changes:
@@ -235,6 +236,17 @@ class MySqlChangeSource:
                 self._add(change, end, transaction.timestamp_ms, batches)
         events.extend(batches.flush_all())
         return [e for e in events if e is not None]
+
+    def _before_start(self, transaction: BinlogTransaction) -> bool:
+        """Older than the ``timestamp`` start (the binlog keeps whole seconds: a transaction of the
+        start's second is handed over). A transaction in parts is decided by its first part, so it
+        is handed over whole or not at all."""
+        before = self.open_before_start
+        if before is None:
+            start_ts = self.config.startup_timestamp_ms and self.config.startup_timestamp_ms // 1000 * 1000
+            before = bool(start_ts) and transaction.timestamp_ms < start_ts
+        self.open_before_start = None if transaction.complete else before
+        return before
 
     def _schema_of(self, change: RowsChange, batches: "_Batches") -> Optional[SchemaEvent]:
         """The new schema event when this TABLE_MAP shows a new table or a changed one."""

@@ -3,7 +3,8 @@ the end of any transaction it returned, reconnecting on its own.
 
 A transaction is returned once its end (Xid, COMMIT, or a statement outside BEGIN) has arrived;
 one of more than ``PART_ROWS`` rows is returned in parts before that (``complete`` False on all
-but the last), so the reader holds at most about ``PART_ROWS`` rows of it. ``position`` moves only
+but the last, which comes even when no change is left for it), so the reader holds at most about
+``PART_ROWS`` rows of it. ``position`` moves only
 at a transaction's end. A reconnect inside a transaction reads it again from its start and drops
 the parts already returned (they are cut at the same events again)."""
 
@@ -259,14 +260,14 @@ class BinlogStream:
         if self.parts_to_skip:
             raise CdcError(f"the transaction ending at {self.file}:{next_pos} was read again after a reconnect and "
                            f"is shorter than before — the binlog changed under the job; start from a new snapshot")
-        self.parts_returned = 0
+        in_parts, self.parts_returned = self.parts_returned > 0, 0
         gtid = txn.gtid
         if gtid is not None and isinstance(self.gtids, GtidState):
             self.gtids.update(gtid.domain, gtid.server, gtid.seq)
         elif gtid is not None and isinstance(self.gtids, MySqlGtidSet):
             self.gtids.add(gtid.sid, gtid.seq)
         self.position = BinlogPosition(self.file, next_pos, self.gtids.render() if self.gtids else "")
-        if not txn.changes:
+        if not txn.changes and not in_parts:
             return None
         return BinlogTransaction(txn.changes, self.position, gtid.text if gtid else "", timestamp * 1000)
 

@@ -11,6 +11,7 @@ import pytest
 
 from operators.cdc.change_batch import ChangeBatch
 from operators.cdc.targets import database_targets
+from operators.mysql.binlog import stream as binlog_stream
 from operators.mysql.binlog.server_position import binary_logs, current_position
 from operators.mysql.change_source import MySqlChangeSource, MySqlSourceFactory
 from operators.mysql.local_server import LocalMariaDB
@@ -119,3 +120,30 @@ def test_timestamp_mode_starts_in_the_newest_binlog_begun_before_the_time(server
     assert (since.binlog.file, since.binlog.pos) == (files[-3], 4)
     assert since.binlog.gtid  # MariaDB: the GTID state where that file begins
     assert _ids(server, since) == list(range(21, 41))
+
+
+def test_timestamp_mode_keeps_or_drops_a_transaction_in_parts_whole(server, monkeypatch):
+    """A transaction handed over in parts whose first statement ran before the start time and its
+    last after: decided by its first part, never cut (before: the early parts dropped, the rest
+    kept)."""
+    monkeypatch.setattr(binlog_stream, "PART_ROWS", 100)
+    database = "shop"
+    server.execute("CREATE TABLE t (id INT PRIMARY KEY, v TEXT)", database=database)
+    _insert(server, database, 1, 10)
+    conn = server.connect(database)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("BEGIN")
+            cur.execute("INSERT INTO t SELECT seq, 'v' FROM seq_11_to_510")
+            time.sleep(1.1)
+            after_ms = int(time.time() * 1000)
+            time.sleep(0.1)
+            cur.execute("INSERT INTO t SELECT seq, 'v' FROM seq_511_to_1010")
+            cur.execute("COMMIT")
+    finally:
+        conn.close()
+    time.sleep(1.1)
+    _insert(server, database, 1011, 1020)
+    since = _source(server, database, **{"scan.startup.mode": "timestamp",
+                                         "scan.startup.timestamp-millis": str(after_ms)})
+    assert _ids(server, since) == list(range(1011, 1021))
