@@ -4,9 +4,9 @@ the end of any transaction it returned, reconnecting on its own.
 A transaction is returned once its end (Xid, COMMIT, or a statement outside BEGIN) has arrived;
 one of more than ``PART_ROWS`` rows is returned in parts before that (``complete`` False on all
 but the last, which comes even when no change is left for it), so the reader holds at most about
-``PART_ROWS`` rows of it. ``position`` moves only
-at a transaction's end. A reconnect inside a transaction reads it again from its start and drops
-the parts already returned (they are cut at the same events again)."""
+``PART_ROWS`` rows of it. ``position`` moves only at a transaction's end. A reconnect inside a
+transaction reads it again from its start and drops the parts already returned (they are cut at
+the same events again)."""
 
 from __future__ import annotations
 
