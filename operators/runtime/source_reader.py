@@ -43,7 +43,7 @@ from operators.cdc.change_batch import ChangeBatch
 from operators.cdc.progress_lines import ProgressLines
 from operators.cdc.source import ChangeSourceFactory, Event
 from operators.cdc.source_position import PendingPosition, PositionStore, SourcePosition, table_position
-from operators.runtime.allocators import bound_allocators
+from operators.runtime.allocators import bound_allocators, release_free_memory
 from operators.runtime.bridge import (BARRIER, CHECKPOINT_ID, COMPLETE, DATA, KIND, PAYLOAD, POSITION, SCHEMA,
                                       SPLIT, data_envelope, signal_envelope)
 from operators.cdc.catalog import open_catalog
@@ -136,6 +136,7 @@ class SourceReader(KeyedProcessFunction):
         else:
             events = self.source.snapshot_all() if last else self.source.step()
         yield from (self._envelope(e) for e in events)
+        release_free_memory()
         self._sample()
         self.saved.update((self.seq, copy.deepcopy(self.source.state)))
         self.failures.check("reader", "after-emit", self.ticks)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pyflink.datastream import KeyedProcessFunction
 
 from operators.cdc.source import ParallelSnapshotFactory
-from operators.runtime.allocators import bound_allocators
+from operators.runtime.allocators import bound_allocators, release_free_memory
 from operators.runtime.bridge import PAYLOAD, data_envelope
 from operators.runtime.failures import FailurePlan
 from operators.runtime.metrics import SplitReaderMetrics
@@ -42,6 +42,7 @@ class SplitReader(KeyedProcessFunction):
         batches = self.reader.read(value[PAYLOAD])
         self.metrics.read(sum(batch.num_rows for batch in batches))
         yield from (data_envelope(batch.table, batch) for batch in batches)
+        release_free_memory()
         self.splits += 1
         self.failures.check("split-reader", "after-read", self.splits)
 

@@ -36,7 +36,7 @@ from pyflink.datastream.state import ListStateDescriptor, ValueStateDescriptor
 
 from operators.cdc.catalog import open_catalog
 from operators.cdc.source_position import PendingPosition
-from operators.runtime.allocators import bound_allocators
+from operators.runtime.allocators import bound_allocators, release_free_memory
 from operators.runtime.bridge import (BARRIER, CHECKPOINT_ID, COMPLETE, DATA, END, KEY, KEYED_ENVELOPE_TYPE, KIND,
                                       PAYLOAD, POSITION, RESTORE, SCHEMA, SPLIT, data_envelope, keyed,
                                       signal_envelope)
@@ -125,6 +125,7 @@ class ChangeWriter(KeyedProcessFunction):
         kind = value[KIND]
         if kind == DATA:
             self.logic.write(value[PAYLOAD])
+            release_free_memory()
             self.metrics.update(self.logic.stats)
         elif kind == POSITION:
             yield keyed(value)
