@@ -54,8 +54,9 @@ import pyarrow as pa  # noqa: E402
 import pyarrow.compute as pc  # noqa: E402
 
 from benchmarks import cdc_harness as harness  # noqa: E402
-from benchmarks.cdc_harness import (JobProcess, SnapshotWatcher, bench_parser, paced_ranges,  # noqa: E402
-                                     parse_bench_args, rate_text, ratio_text, sustained_plan)
+from benchmarks.cdc_harness import (WORKER_PROCESSES, JobProcess, SnapshotWatcher, bench_parser,  # noqa: E402
+                                     paced_ranges, parse_bench_args, phase, rate_text, ratio_text, step,
+                                     sustained_plan)
 from benchmarks.common import machine, publish  # noqa: E402
 from operators.mysql.binlog.transaction import BinlogPosition  # noqa: E402
 from operators.mysql.local_server import ROOT_PASSWORD, LocalMariaDB, find_binary  # noqa: E402
@@ -157,11 +158,6 @@ def binlog_of(state: dict):
     """A published state's binlog position as (file number, offset); None before it has one."""
     binlog = state.get("binlog")
     return BinlogPosition.from_dict(binlog).file_pos() if binlog else None
-
-
-WORKER_PROCESSES = {"_python_worker_execution_mode": "process"}
-"""PyFlink's switch that runs a local job's Python operators in worker processes of their own, as a
-cluster does (a local run's default: threads of the job's process, sharing one interpreter lock)."""
 
 
 def start_job(server: LocalMariaDB, warehouse: str, table: str, mode: str, log_path: str,
@@ -336,18 +332,6 @@ def main(argv=None) -> int:
             shutil.rmtree(workdir, ignore_errors=True)
     publish(report(args, r), args.output, "mysql_cdc", r["latency"]["samples"])
     return 0
-
-
-def step(text: str) -> None:
-    print(f"[{datetime.datetime.now().strftime('%H:%M:%S')}] {text}", flush=True)
-
-
-def phase(r: dict, name: str, action):
-    """Runs ``action()``, noting the 1-minute load average before and after it."""
-    before = os.getloadavg()[0]
-    result = action()
-    r["load_avg"].append((name, before, os.getloadavg()[0]))
-    return result
 
 
 def run(server: LocalMariaDB, args, workdir: str, r: dict) -> None:

@@ -26,7 +26,8 @@ amount numeric(12,2), ts timestamp)`` filled by ``generate_series``:
    the same backlog alone: the job paused (SIGSTOP of its process group) while a second set of
    ``--changes`` is applied, then resumed; the time from resuming until its published position
    covers the set, against ``pg_recvlogical`` draining the same set (its slot advanced to where
-   the set starts).
+   the set starts). (e) The same as (d) with the job restarted with Python worker processes
+   (``_python_worker_execution_mode=process``), as a cluster runs them.
 
 Results: ``benchmarks/results/postgres_cdc.md`` and a plot beside it (``postgres_cdc.png``).
 """
@@ -43,6 +44,7 @@ import sys
 import tempfile
 import time
 from decimal import Decimal
+from typing import Optional
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -54,8 +56,9 @@ import pyarrow.compute as pc  # noqa: E402
 import pyarrow.csv as pacsv  # noqa: E402
 
 from benchmarks import cdc_harness as harness  # noqa: E402
-from benchmarks.cdc_harness import (JobProcess, SnapshotWatcher, bench_parser, kill_group, paced_ranges,  # noqa: E402
-                                     parse_bench_args, rate_text, ratio_text, sustained_plan)
+from benchmarks.cdc_harness import (WORKER_PROCESSES, JobProcess, SnapshotWatcher, bench_parser,  # noqa: E402
+                                     kill_group, paced_ranges, parse_bench_args, phase, rate_text, ratio_text,
+                                     step, sustained_plan)
 from benchmarks.common import machine, publish  # noqa: E402
 from operators.postgres.local_server import LocalPostgres, find_bin_dir  # noqa: E402
 from operators.postgres.replication import format_lsn, parse_lsn  # noqa: E402
@@ -195,13 +198,13 @@ class Job(JobProcess):
     """``jobs/postgres_sync_table.py`` as a child process in its own session."""
 
     def __init__(self, server: LocalPostgres, warehouse: str, table: str, slot: str, mode: str,
-                 log_path: str, *extra: str, root: str = harness.ROOT):
+                 log_path: str, *extra: str, root: str = harness.ROOT, env: Optional[dict[str, str]] = None):
         conf = {**server.conf(DB), "table-name": table, "slot.name": slot, "scan.startup.mode": mode}
         super().__init__("postgres_sync_table.py",
                          ["--warehouse", warehouse, "--database", DB, "--table", table,
                           *[x for k, v in conf.items() for x in ("--postgres_conf", f"{k}={v}")], *extra],
                          warehouse, f"postgres/127.0.0.1:{server.port}/{DB}/{slot}", log_path,
-                         lambda state: state["lsn"], root)
+                         lambda state: state["lsn"], root, env)
 
     def published_lsn(self) -> int:
         lsn = self.published()
@@ -349,86 +352,17 @@ def main(argv=None) -> int:
     args = parse_bench_args(parser, argv)
     workdir = tempfile.mkdtemp(prefix="bench-pgcdc-", dir=args.workdir)
     server = LocalPostgres(settings=dict(SERVER_SETTINGS))
-    stream_job = None
     r: dict = {"checks": [], "load_avg": []}
-
-    def step(text: str) -> None:
-        print(f"[{datetime.datetime.now().strftime('%H:%M:%S')}] {text}", flush=True)
-
     try:
         server.start()
         step(f"PostgreSQL {server.execute('SHOW server_version')[0][0]} on port {server.port}; "
              f"loading {args.rows:,} rows")
         r["load"] = load(server, args.rows)
         step(f"loaded in {r['load']['load_s']:.1f} s ({r['load']['bytes'] / 2**20:,.0f} MiB with index)")
-
-        # 1. initial snapshot
-        r["copy_s"], r["copy_bytes"] = copy_drain(server)
-        step(f"COPY drain {r['copy_s']:.2f} s")
-        r["one_row"] = []
-        for i in range(args.overhead_runs):
-            lake = os.path.join(workdir, f"one{i}")
-            r["one_row"].append(snapshot_job(server, lake, ONE_ROW_TABLE, f"{ONE_ROW_SLOT}{i}", workdir))
-            r["checks"].append(check_equal(f"snapshot of the 1-row table, run {i + 1}",
-                                           source_stats(server, ONE_ROW_TABLE), lake_stats(lake, ONE_ROW_TABLE)))
-            step(f"job on a 1-row table: {r['one_row'][-1]['wall_s']:.1f} s")
-        r["overhead_s"] = statistics.median(run["wall_s"] for run in r["one_row"])
-        r["load_avg"].append(("snapshot", os.getloadavg()[0]))
-        warehouse = os.path.join(workdir, "lake")
-        r["snapshot"] = snapshot_job(server, warehouse, TABLE, SNAPSHOT_SLOT, workdir)
-        r["snapshot_s"] = r["snapshot"]["wall_s"]
-        r["load_avg"][-1] += (os.getloadavg()[0],)
-        step(f"job snapshot of {args.rows:,} rows: {r['snapshot_s']:.1f} s")
-        source = source_stats(server)
-        r["checks"].append(check_equal("initial snapshot (postgres_sync_table, snapshot mode)", source,
-                                       lake_stats(warehouse)))
-        if args.split_readers > 1:
-            split_lake = os.path.join(workdir, "lake-split")
-            r["split"] = snapshot_job(server, split_lake, TABLE, SPLIT_SLOT, workdir, args.split_readers)
-            r["checks"].append(check_equal(f"initial snapshot with {args.split_readers} split readers", source,
-                                           lake_stats(split_lake)))
-            step(f"job snapshot with {args.split_readers} split readers: {r['split']['wall_s']:.1f} s")
-        data = copy_to_arrow(server)
-        r["pypaimon_s"] = pypaimon_write(os.path.join(workdir, "pypaimon"), data)
-        del data
-        r["checks"].append(check_equal("pypaimon baseline table", source,
-                                       lake_stats(os.path.join(workdir, "pypaimon"))))
-        step(f"pypaimon write + commit: {r['pypaimon_s']:.1f} s")
-
-        # 2. streaming
-        server.execute(f"CREATE PUBLICATION {PUBLICATION} FOR TABLE {TABLE}", database=DB)
-        server.execute("SELECT pg_create_logical_replication_slot(%s, 'pgoutput')", (BASELINE_SLOT,), database=DB)
-        stream_job = Job(server, warehouse, TABLE, STREAM_SLOT, "latest-offset",
-                         os.path.join(workdir, "job-stream.log"),
-                         "--flink_conf", "execution.checkpointing.interval=1s")
-        r["warm_up_s"] = warm_up(server, stream_job)
-        step(f"streaming job publishing positions after {r['warm_up_s']:.1f} s; applying {args.changes:,} changes")
-        r["load_avg"].append(("sustained changes", os.getloadavg()[0]))
-        s = sustained(server, args.rows, args.changes, args.tx_rows)
-        done = stream_job.wait_position(s["final_lsn"], timeout=max(900, args.changes / 500))
-        r["load_avg"][-1] += (os.getloadavg()[0],)
-        s["caught_up_s"] = done - s["started"]
-        s["lag_s"] = done - s["produced"]
-        s["produce_s"] = s["produced"] - s["started"]
-        r["sustained"] = s
-        step(f"{s['changes']:,} changes applied in {s['produce_s']:.1f} s, in the lake after {s['caught_up_s']:.1f} s")
-        r["checks"].append(check_equal("after the sustained changes", source_stats(server), lake_stats(warehouse)))
-        r["latency"] = latency(server, stream_job, warehouse, args.rows, args.latency_tps, args.latency_rows,
-                               args.latency_seconds)
-        step(f"latency p50 {r['latency']['time_millis']['p50']:.0f} ms, p99 {r['latency']['time_millis']['p99']:.0f} ms")
-        r["checks"].append(check_equal("after the paced transactions", source_stats(server), lake_stats(warehouse)))
-        r["load_avg"].append(("pg_recvlogical", os.getloadavg()[0]))
-        r["recvlogical_s"] = recvlogical(server, s["final_lsn"])
-        r["load_avg"][-1] += (os.getloadavg()[0],)
-        step(f"pg_recvlogical drained the sustained changes in {r['recvlogical_s']:.1f} s")
-        r["load_avg"].append(("backlog", os.getloadavg()[0]))
-        b = r["backlog"] = backlog(server, stream_job, args.rows + s["applied"]["I"], args.changes, args.tx_rows)
-        r["load_avg"][-1] += (os.getloadavg()[0],)
-        step(f"backlog of {b['changes']:,} changes: job {b['job_s']:.1f} s, pg_recvlogical {b['recvlogical_s']:.1f} s")
-        r["checks"].append(check_equal("after the backlog", source_stats(server), lake_stats(warehouse)))
+        warehouse = run_snapshot(server, args, workdir, r)
+        run_streaming(server, args, workdir, warehouse, r)
+        run_backlog_in_processes(server, args, workdir, warehouse, r)
     finally:
-        if stream_job is not None:
-            stream_job.kill()
         server.stop()
         if args.keep:
             print(f"work directory kept: {workdir}")
@@ -436,6 +370,96 @@ def main(argv=None) -> int:
             shutil.rmtree(workdir, ignore_errors=True)
     publish(report(args, r), args.output, "postgres_cdc", r["latency"]["samples"])
     return 0
+
+
+def run_snapshot(server: LocalPostgres, args, workdir: str, r: dict) -> str:
+    """Stage 1: the bounded job against the COPY drain and pypaimon; returns the job's warehouse."""
+    r["copy_s"], r["copy_bytes"] = copy_drain(server)
+    step(f"COPY drain {r['copy_s']:.2f} s")
+    r["one_row"] = []
+    for i in range(args.overhead_runs):
+        lake = os.path.join(workdir, f"one{i}")
+        r["one_row"].append(snapshot_job(server, lake, ONE_ROW_TABLE, f"{ONE_ROW_SLOT}{i}", workdir))
+        r["checks"].append(check_equal(f"snapshot of the 1-row table, run {i + 1}",
+                                       source_stats(server, ONE_ROW_TABLE), lake_stats(lake, ONE_ROW_TABLE)))
+        step(f"job on a 1-row table: {r['one_row'][-1]['wall_s']:.1f} s")
+    r["overhead_s"] = statistics.median(run["wall_s"] for run in r["one_row"])
+    warehouse = os.path.join(workdir, "lake")
+    r["snapshot"] = phase(r, "snapshot", lambda: snapshot_job(server, warehouse, TABLE, SNAPSHOT_SLOT, workdir))
+    r["snapshot_s"] = r["snapshot"]["wall_s"]
+    step(f"job snapshot of {args.rows:,} rows: {r['snapshot_s']:.1f} s")
+    source = source_stats(server)
+    r["checks"].append(check_equal("initial snapshot (postgres_sync_table, snapshot mode)", source,
+                                   lake_stats(warehouse)))
+    if args.split_readers > 1:
+        split_lake = os.path.join(workdir, "lake-split")
+        r["split"] = snapshot_job(server, split_lake, TABLE, SPLIT_SLOT, workdir, args.split_readers)
+        r["checks"].append(check_equal(f"initial snapshot with {args.split_readers} split readers", source,
+                                       lake_stats(split_lake)))
+        step(f"job snapshot with {args.split_readers} split readers: {r['split']['wall_s']:.1f} s")
+    data = copy_to_arrow(server)
+    r["pypaimon_s"] = pypaimon_write(os.path.join(workdir, "pypaimon"), data)
+    del data
+    r["checks"].append(check_equal("pypaimon baseline table", source, lake_stats(os.path.join(workdir, "pypaimon"))))
+    step(f"pypaimon write + commit: {r['pypaimon_s']:.1f} s")
+    return warehouse
+
+
+def run_streaming(server: LocalPostgres, args, workdir: str, warehouse: str, r: dict) -> None:
+    """Stage 2 (a) to (d), one streaming job into ``warehouse``."""
+    server.execute(f"CREATE PUBLICATION {PUBLICATION} FOR TABLE {TABLE}", database=DB)
+    server.execute("SELECT pg_create_logical_replication_slot(%s, 'pgoutput')", (BASELINE_SLOT,), database=DB)
+    job = stream_job(server, warehouse, os.path.join(workdir, "job-stream.log"))
+    try:
+        r["warm_up_s"] = warm_up(server, job)
+        step(f"streaming job publishing positions after {r['warm_up_s']:.1f} s; applying {args.changes:,} changes")
+        s = r["sustained"] = phase(r, "sustained changes", lambda: sustained_caught_up(server, job, args))
+        step(f"{s['changes']:,} changes applied in {s['produce_s']:.1f} s, in the lake after {s['caught_up_s']:.1f} s")
+        r["checks"].append(check_equal("after the sustained changes", source_stats(server), lake_stats(warehouse)))
+        r["latency"] = latency(server, job, warehouse, args.rows, args.latency_tps, args.latency_rows,
+                               args.latency_seconds)
+        step(f"latency p50 {r['latency']['time_millis']['p50']:.0f} ms, p99 {r['latency']['time_millis']['p99']:.0f} ms")
+        r["checks"].append(check_equal("after the paced transactions", source_stats(server), lake_stats(warehouse)))
+        r["recvlogical_s"] = phase(r, "pg_recvlogical", lambda: recvlogical(server, s["final_lsn"]))
+        step(f"pg_recvlogical drained the sustained changes in {r['recvlogical_s']:.1f} s")
+        b = r["backlog"] = phase(r, "backlog", lambda: backlog(server, job, args.rows + s["applied"]["I"],
+                                                                 args.changes, args.tx_rows))
+        step(f"backlog of {b['changes']:,} changes: job {b['job_s']:.1f} s, pg_recvlogical {b['recvlogical_s']:.1f} s")
+        r["checks"].append(check_equal("after the backlog", source_stats(server), lake_stats(warehouse)))
+    finally:
+        job.kill()
+
+
+def run_backlog_in_processes(server: LocalPostgres, args, workdir: str, warehouse: str, r: dict) -> None:
+    """Stage 2 (e): the same command restarted with Python worker processes (as a cluster runs
+    them), a third set drained as in (d)."""
+    job = stream_job(server, warehouse, os.path.join(workdir, "job-stream-processes.log"), WORKER_PROCESSES)
+    try:
+        warm_up(server, job)
+        max_id = args.rows + r["sustained"]["applied"]["I"] + r["backlog"]["applied"]["I"]
+        b = r["backlog_processes"] = phase(r, "backlog, worker processes",
+                                           lambda: backlog(server, job, max_id, args.changes, args.tx_rows))
+        step(f"backlog with worker processes: job {b['job_s']:.1f} s, pg_recvlogical {b['recvlogical_s']:.1f} s")
+        r["checks"].append(check_equal("after the backlog with worker processes", source_stats(server),
+                                       lake_stats(warehouse)))
+    finally:
+        job.kill()
+
+
+def stream_job(server: LocalPostgres, warehouse: str, log_path: str, env: Optional[dict[str, str]] = None) -> Job:
+    """The streaming job (``latest-offset``, 1 s checkpoints) on its slot; ``env``: added to its environment."""
+    return Job(server, warehouse, TABLE, STREAM_SLOT, "latest-offset", log_path,
+               "--flink_conf", "execution.checkpointing.interval=1s", env=env)
+
+
+def sustained_caught_up(server: LocalPostgres, job: Job, args) -> dict:
+    """Stage 2 (a): ``--changes`` applied while the job runs, until its position covers them."""
+    s = sustained(server, args.rows, args.changes, args.tx_rows)
+    done = job.wait_position(s["final_lsn"], timeout=max(900, args.changes / 500))
+    s["caught_up_s"] = done - s["started"]
+    s["lag_s"] = done - s["produced"]
+    s["produce_s"] = s["produced"] - s["started"]
+    return s
 
 
 def split_rows(args, r: dict) -> list[str]:
@@ -455,14 +479,19 @@ def split_rows(args, r: dict) -> list[str]:
     ]
 
 
-def backlog_rows(b: dict) -> list[str]:
+def backlog_rows(b: dict, processes: bool = False) -> list[str]:
+    """Stage (d)'s rows; with ``processes`` stage (e)'s, the job with worker processes."""
     a, ours, theirs = b["applied"], b["changes"] / b["job_s"], b["changes"] / b["recvlogical_s"]
+    what = ("backlog, the job restarted with Python worker processes (as on a cluster: "
+            "`_python_worker_execution_mode=process`): paused" if processes else "backlog: job paused")
     return [
-        f"| backlog: job paused (SIGSTOP) while {b['changes']:,} more changes ({a['U']:,} updated, {a['I']:,} "
+        f"| {what} (SIGSTOP) while {b['changes']:,} more changes ({a['U']:,} updated, {a['I']:,} "
         f"inserted, {a['D']:,} deleted) were applied in {b['produce_s']:.1f} s; resumed to published position "
         f">= final WAL LSN | {b['job_s']:.1f} s ({ours:,.0f} changes/s) |",
-        f"| baseline: `pg_recvlogical` draining the same backlog | {b['recvlogical_s']:.1f} s ({theirs:,.0f} changes/s) |",
-        f"| **ratio job / pg_recvlogical, same backlog** | **{ours / theirs:.2f}** |",
+        f"| baseline: `pg_recvlogical` draining {'that set' if processes else 'the same backlog'} | "
+        f"{b['recvlogical_s']:.1f} s ({theirs:,.0f} changes/s) |",
+        f"| **ratio job / pg_recvlogical, {'worker processes' if processes else 'same backlog'}** | "
+        f"**{ours / theirs:.2f}** |",
     ]
 
 
@@ -526,6 +555,7 @@ def report(args, r: dict) -> str:
         f"into /dev/null | {r['recvlogical_s']:.1f} s ({theirs:,.0f} changes/s) |",
         f"| **ratio job / pg_recvlogical** | **{ours / theirs:.2f}** |",
         *backlog_rows(r["backlog"]),
+        *backlog_rows(r["backlog_processes"], processes=True),
         f"| latency: {lat['transactions']:,} transactions of {args.latency_rows} rows paced at "
         f"{args.latency_tps:g}/s ({lat['paced_s']:.1f} s), {lat['snapshots']} snapshots | |",
         f"| latency commit -> covering snapshot `timeMillis`: p50 / p99 / max | "
@@ -536,7 +566,9 @@ def report(args, r: dict) -> str:
         "The sustained rate is measured while the load generator runs (from the first change), so it cannot "
         "exceed the generator's; pg_recvlogical drains the finished backlog. The backlog rows compare like "
         "with like: the job, paused while the changes were applied, and pg_recvlogical each drain the same "
-        "finished set alone (the job's time includes the checkpoint and commit that publish it). A transaction's latency "
+        "finished set alone (the job's time includes the checkpoint and commit that publish it); with worker "
+        "processes the same command restarted, its Python operators in processes of their own as a cluster runs "
+        "them (a local run's default: threads of one process, sharing one interpreter lock). A transaction's latency "
         "uses the first snapshot whose `cdc.position` LSN is >= `pg_current_wal_lsn()` read right after "
         "its commit (synchronous_commit on in that session).", "",
         "## Checks and conditions", "",

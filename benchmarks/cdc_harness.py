@@ -22,6 +22,24 @@ from operators.cdc.source_position import PositionStore, property_key
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+WORKER_PROCESSES = {"_python_worker_execution_mode": "process"}
+"""PyFlink's switch that runs a local job's Python operators in worker processes of their own, as a
+cluster does (a local run's default: threads of the job's process, sharing one interpreter lock)."""
+
+
+def step(text: str) -> None:
+    """A benchmark's progress line, with the time."""
+    print(f"[{datetime.datetime.now().strftime('%H:%M:%S')}] {text}", flush=True)
+
+
+def phase(r: dict, name: str, action):
+    """Runs ``action()``, noting the 1-minute load average before and after it in ``r["load_avg"]``."""
+    before = os.getloadavg()[0]
+    result = action()
+    r["load_avg"].append((name, before, os.getloadavg()[0]))
+    return result
+
+
 class JobProcess:
     """``jobs/<script>`` (of the checkout ``root``) as a child process in its own session;
     ``position_of`` turns a published position's ``state`` into something ordered (None: nothing

@@ -298,7 +298,7 @@ MYSQL_CDC = Spec("bench_mysql_cdc.py: MySQL/MariaDB CDC into Paimon against base
            ("backlog baseline: python-mysql-replication draining that set", "python-mysql-replication")),
           table=1),
     LATENCY))
-POSTGRES_CDC = Spec("bench_postgres_cdc.py: PostgreSQL CDC into Paimon against baselines in the same run", (
+POSTGRES_CDC_STAGES = (
     Panel("Initial snapshot (bounded job)", "rows/s", "what", ("rows/s",), "pypaimon 2.1.0 write + commit",
           ("COPY csv drain", "pypaimon 2.1.0 write + commit"),
           (("postgres_sync_table scan.startup.mode", "postgres_sync_table, gross (process start to exit)"),
@@ -306,8 +306,20 @@ POSTGRES_CDC = Spec("bench_postgres_cdc.py: PostgreSQL CDC into Paimon against b
            ("baseline: COPY", "COPY csv drain"), ("baseline: pypaimon", "pypaimon 2.1.0 write + commit"))),
     Panel("Streaming (1 s checkpoints): the same changes", "changes/s", "what", ("value",), "pg_recvlogical",
           ("pg_recvlogical",), (("job: sustained changes/s", "postgres_sync_table job"),
-                                ("baseline: pg_recvlogical", "pg_recvlogical")), table=1),
-    LATENCY))
+                                ("baseline: pg_recvlogical (pgoutput", "pg_recvlogical")), table=1))
+POSTGRES_BACKLOGS = (
+    Panel("A backlog drained alone (the job paused while it was written), local run's default", "changes/s",
+          "what", ("value",), "pg_recvlogical", ("pg_recvlogical",),
+          (("backlog: job paused", "postgres_sync_table job, operators as threads"),
+           ("baseline: pg_recvlogical draining the same backlog", "pg_recvlogical")), table=1),
+    Panel("Another backlog, the job with Python worker processes (as on a cluster)", "changes/s", "what",
+          ("value",), "pg_recvlogical", ("pg_recvlogical",),
+          (("backlog, the job restarted with Python worker processes", "postgres_sync_table job, worker processes"),
+           ("baseline: pg_recvlogical draining that set", "pg_recvlogical")), table=1))
+POSTGRES_CDC_TITLE = "bench_postgres_cdc.py: PostgreSQL CDC into Paimon against baselines in the same run"
+POSTGRES_CDC = Spec(POSTGRES_CDC_TITLE, (*POSTGRES_CDC_STAGES, *POSTGRES_BACKLOGS, LATENCY))
+POSTGRES_CDC_1M = Spec(POSTGRES_CDC_TITLE, (*POSTGRES_CDC_STAGES, LATENCY))
+"""The issue-8 runs of 1M rows, from before the benchmark drained backlogs."""
 ISSUE8_RUNS = ("before (run 1 / run 2)", "after, final code")
 ISSUE8_BEFORE = ("before, run 1", "before, run 2")
 CHAOS_RECOVERY = Panel("Recovery: kill -> the lake commits again (min / median / max)", "s", "kind",
@@ -373,9 +385,9 @@ SPECS = {
         Panel("Median rows/s", "rows/s", "reader", ("median rows/s",), "mariadb --batch --quick",
               ("mariadb --batch --quick", "pymysql fetchall, 50000 rows a chunk")),)),
     "postgres_cdc": POSTGRES_CDC,
-    "postgres_cdc_1m_after_issue8": POSTGRES_CDC,
-    "postgres_cdc_1m_before_issue8": POSTGRES_CDC,
-    "postgres_cdc_1m_before_issue8_run2": POSTGRES_CDC,
+    "postgres_cdc_1m_after_issue8": POSTGRES_CDC_1M,
+    "postgres_cdc_1m_before_issue8": POSTGRES_CDC_1M,
+    "postgres_cdc_1m_before_issue8_run2": POSTGRES_CDC_1M,
     "sort_merge": Spec("bench_sort_merge.py: merging sorted runs, vectorised vs a heap merge", (
         Panel("Rows/s", "rows/s", "merge", ("rows/s",), "heapq merge", ("heapq merge",)),)),
     "snapshot_readers": Spec("bench_snapshot_readers.py: PostgreSQL table -> typed Arrow", (
