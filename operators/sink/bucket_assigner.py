@@ -7,6 +7,9 @@ the batch by (partition, bucket) for the writers, each row's bucket in ``ASSIGNE
 whether it placed the row's key now in ``NEW_KEY`` (only those keys can be new to the bucket's
 HASH index file, so the writer holds no copy of the whole index).
 
+A job with one writer subtask has no assigner operator: the writer holds this logic and writes
+the rows ``assigned_rows`` gives it as they are (one hop between Python operators less).
+
 It keeps no Flink state, as Paimon's assigner: a partition's index is loaded from the table's
 latest snapshot when the assigner first sees it, so after a restore it is what was committed;
 assignments after that commit belong to data that the source replays and the assigner places
@@ -22,7 +25,7 @@ from operators.sink.bucket_router import ASSIGNED_BUCKET, NEW_KEY, assigner_chan
 from operators.sink.schema_wait import SchemaWait
 from paimon_py.catalog import FileSystemCatalog
 from paimon_py.index.bucket_assigner import HashBucketAssigner
-from paimon_py.operation.row_router import RowRouter
+from paimon_py.operation.row_router import RowRouter, Routing
 
 
 class BucketAssignerLogic:
@@ -36,17 +39,26 @@ class BucketAssignerLogic:
 
     def assign(self, key: str, batch: ChangeBatch) -> list[tuple[str, ChangeBatch]]:
         """The batch of assigner ``key`` split by (partition, bucket), keyed for the writers."""
-        table = self._table(batch.table)
-        router = self.routers[batch.table]
-        rows = batch.rows()
+        rows, routing = self._assigned(key, batch.table, batch.rows())
+        schema = self.tables[batch.table].schema
+        return [(writer_key(batch.table, schema, partition, bucket), ChangeBatch.of(batch.table, group))
+                for partition, bucket, group in RowRouter.group(rows, routing)]
+
+    def assigned_rows(self, key: str, table: str, rows: pa.Table) -> pa.Table:
+        """The rows of assigner ``key`` with their bucket (``ASSIGNED_BUCKET``) and whether their
+        key was placed now (``NEW_KEY``), in their order: for a writer that assigns itself."""
+        return self._assigned(key, table, rows)[0]
+
+    def _assigned(self, key: str, name: str, rows: pa.Table) -> tuple[pa.Table, Routing]:
+        self._table(name)
+        router = self.routers[name]
         routing = router.assign(rows)
-        assigned = self._assigner(batch.table, assigner_id(key)).assign_rows(
+        assigned = self._assigner(name, assigner_id(key)).assign_rows(
             routing.partitions, routing.partition_of_row, router.key_hashes(rows))
         routing.bucket_of_row = assigned.buckets
         rows = rows.append_column(ASSIGNED_BUCKET, pa.array(assigned.buckets, pa.int32())) \
             .append_column(NEW_KEY, pa.array(assigned.new, pa.bool_()))
-        return [(writer_key(batch.table, table.schema, partition, bucket), ChangeBatch.of(batch.table, group))
-                for partition, bucket, group in RowRouter.group(rows, routing)]
+        return rows, routing
 
     def _table(self, name: str):
         """The table (it exists: its creation travelled ahead of its first batch)."""

@@ -56,9 +56,23 @@ def writer_key(name: str, schema: TableSchema, partition: tuple, bucket: int) ->
     return f"{name}/{schema.partition_computer.path(partition)}/bucket-{bucket}"
 
 
+ASSIGNER_KEY = "/assigner-"
+"""What separates the table and the assigner id in an assigner's key."""
+
+
+def assigner_key(table: str, assigner: int) -> str:
+    """The key of a dynamic-bucket table's assigner ``assigner``: ``<table>/assigner-<id>``."""
+    return f"{table}{ASSIGNER_KEY}{assigner}"
+
+
+def is_assigner_key(key: str) -> bool:
+    """Whether ``key`` is an assigner's (a writer's ends in ``/bucket-<n>``)."""
+    return ASSIGNER_KEY in key and "/" not in key.rsplit(ASSIGNER_KEY, 1)[1]
+
+
 def assigner_id(key: str) -> int:
     """The assigner id of a key ``<table>/assigner-<id>``."""
-    return int(key.rsplit("/assigner-", 1)[1])
+    return int(key.rsplit(ASSIGNER_KEY, 1)[1])
 
 
 class BucketRouter:
@@ -98,7 +112,7 @@ class BucketRouter:
     def _route_to_assigners(self, batch: ChangeBatch, schema: TableSchema) -> list[tuple[str, ChangeBatch]]:
         channels, assigners = assigner_channels(schema, self.assigner_parallelism)
         if channels == 1:  # every key's assigner is 0: the batch as it came, its rows not even read
-            return [(f"{batch.table}/assigner-0", batch)]
+            return [(assigner_key(batch.table, 0), batch)]
         router = self.routers[batch.table]
         rows = batch.rows()
         routing = router.assign(rows)
@@ -107,7 +121,7 @@ class BucketRouter:
             at = np.flatnonzero(routing.partition_of_row == index)
             partition_hash = hash_code(partition, schema.partition_types)
             routing.bucket_of_row[at] = assigner_of(partition_hash, hashes[at], channels, assigners)
-        return [(f"{batch.table}/assigner-{assigner}", ChangeBatch.of(batch.table, group))
+        return [(assigner_key(batch.table, assigner), ChangeBatch.of(batch.table, group))
                 for _, assigner, group in RowRouter.group(rows, routing)]
 
     def _schema(self, name: str) -> TableSchema:

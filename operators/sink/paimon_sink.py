@@ -4,6 +4,7 @@
                      |                                  ^                                 +--> key_by -> [bridge]
                      |   side output: dynamic-bucket    |                                 |   -> committer and
                      +-- batches -> key_by(table, assigner) -> bucket assigners           |      schema evolution (p=1)
+                     |   (with one writer subtask, no assigners: the writer assigns)      |
                      |                                                                    |
                      +--side output: schema events----------------------------------------+
                      |
@@ -57,12 +58,19 @@ def add_paimon_sink(changes, catalog_options: dict[str, str], commit_user: str, 
         set_python_bundle(split_rows, SPLIT_BUNDLE)  # chained to the split reader
         parsers.append(split_rows)
     to_assign = [p._j_data_stream.getSideOutput(DYNAMIC_BUCKETS.get_java_output_tag()) for p in parsers]
-    assigned = key_in_java(*to_assign).process(BucketAssigner(catalog_options, assigner_parallelism),
-                                              output_type=KEYED_ENVELOPE_TYPE) \
-        .name("dynamic bucket assigner").set_parallelism(assigner_parallelism)
-    set_python_bundle(assigned, DATA_BUNDLE)
+    if writer_parallelism == 1:
+        # The one writer subtask sees every row: it assigns buckets itself, and a dynamic-bucket
+        # table's rows cross between Python and Java once instead of twice.
+        writer_input, writer = key_in_java(*parsers, *to_assign), \
+            ChangeWriter(catalog_options, failures, assigner_channels=assigner_parallelism)
+    else:
+        assigned = key_in_java(*to_assign).process(BucketAssigner(catalog_options, assigner_parallelism),
+                                                  output_type=KEYED_ENVELOPE_TYPE) \
+            .name("dynamic bucket assigner").set_parallelism(assigner_parallelism)
+        set_python_bundle(assigned, DATA_BUNDLE)
+        writer_input, writer = key_in_java(*parsers, assigned), ChangeWriter(catalog_options, failures)
     committables = process_with_signals(
-        key_in_java(*parsers, assigned), ChangeWriter(catalog_options, failures), output_type=KEYED_ENVELOPE_TYPE,
+        writer_input, writer, output_type=KEYED_ENVELOPE_TYPE,
         name="paimon writer", parallelism=writer_parallelism, bundle=DATA_BUNDLE)
     schema_changes = parsed._j_data_stream.getSideOutput(SCHEMA_CHANGES.get_java_output_tag())
     process_with_signals(

@@ -10,7 +10,8 @@ each function opens its catalog from the job's catalog options (``operators/cdc/
   which forwards them; snapshot splits go to the side output ``SNAPSHOT_SPLITS`` (to the split
   readers, whose rows a change parser of their own routes).
 * ``BucketAssigner`` (keyed by table and assigner id): buckets for dynamic-bucket tables' rows
-  (``BucketAssignerLogic``), the batches keyed for the writers.
+  (``BucketAssignerLogic``), the batches keyed for the writers. A job with one writer subtask has
+  none: its writer assigns them itself.
 * ``ChangeWriter`` (keyed by table, partition and bucket): writes batches into the table's LSM writers; at ``B(n)`` it
   flushes and sends its committables for ``n`` to the committer; at end of input it sends the
   rest under ``END_INPUT_CHECKPOINT_ID``.
@@ -43,7 +44,7 @@ from operators.runtime.bridge import (BARRIER, CHECKPOINT_ID, COMPLETE, DATA, EN
 from operators.runtime.failures import FailurePlan
 from operators.runtime.metrics import CommitterMetrics, WriterMetrics
 from operators.sink.bucket_assigner import BucketAssignerLogic
-from operators.sink.bucket_router import BucketRouter
+from operators.sink.bucket_router import BucketRouter, is_assigner_key
 from operators.sink.schema_evolution import SchemaEvolutionLogic
 from operators.sink.table_committer import TableCommitterLogic
 from operators.sink.table_writer import TableWriterLogic
@@ -112,19 +113,26 @@ class BucketAssigner(KeyedProcessFunction):
 
 
 class ChangeWriter(KeyedProcessFunction):
-    def __init__(self, catalog_options: dict[str, str], failures: FailurePlan | None = None):
+    def __init__(self, catalog_options: dict[str, str], failures: FailurePlan | None = None,
+                 assigner_channels: int | None = None):
+        """``assigner_channels``: given when this is the job's only writer subtask, which then
+        assigns dynamic-bucket tables' buckets itself (their batches come keyed by assigner)."""
         self.catalog_options = catalog_options
         self.failures = failures or FailurePlan()
+        self.assigner_channels = assigner_channels
 
     def open(self, runtime_context):
         bound_allocators()
-        self.logic = TableWriterLogic(open_catalog(self.catalog_options))
+        catalog = open_catalog(self.catalog_options)
+        self.logic = TableWriterLogic(catalog)
+        self.assigner = None if self.assigner_channels is None \
+            else BucketAssignerLogic(catalog, self.assigner_channels)
         self.metrics = WriterMetrics(runtime_context.get_metrics_group())
 
     def process_element(self, value, ctx):
         kind = value[KIND]
         if kind == DATA:
-            self.logic.write(value[PAYLOAD])
+            self._write(value[KEY], value[PAYLOAD])
             release_free_memory()
             self.metrics.update(self.logic.stats)
         elif kind == POSITION:
@@ -137,6 +145,12 @@ class ChangeWriter(KeyedProcessFunction):
             self.failures.check("writer", "after-flush", n)
             for committable in committables:
                 yield keyed(data_envelope(COMMITTER_KEY, committable, n))
+
+    def _write(self, key: str, batch) -> None:
+        if self.assigner is not None and is_assigner_key(key):
+            self.logic.write_rows(batch.table, self.assigner.assigned_rows(key, batch.table, batch.rows()))
+        else:
+            self.logic.write(batch)
 
     def close(self):
         self.logic.close()

@@ -42,7 +42,11 @@ class TableWriterLogic:
         self.held: dict[str, list[CommitMessage]] = {}
 
     def write(self, batch: ChangeBatch) -> None:
-        rows = batch.rows()
+        self.write_rows(batch.table, batch.rows())
+
+    def write_rows(self, name: str, rows: pa.Table) -> None:
+        """Rows of table ``name`` as a ``ChangeBatch`` holds them (with ``ASSIGNED_BUCKET`` and
+        ``NEW_KEY`` for a dynamic-bucket table)."""
         buckets = new_keys = None
         if ASSIGNED_BUCKET in rows.column_names:
             buckets = rows.column(ASSIGNED_BUCKET).to_numpy()
@@ -51,11 +55,11 @@ class TableWriterLogic:
             new_keys = rows.column(NEW_KEY).to_numpy(zero_copy_only=False)
             rows = rows.drop_columns([NEW_KEY])
         data = rows.drop_columns([ROW_KIND])
-        table = self._table_for(batch.table, data.schema)
+        table = self._table_for(name, data.schema)
         for column in table.schema.fields:  # columns the source no longer sends (a dropped column)
             if column.name not in data.column_names:
                 data = data.append_column(column.name, pa.nulls(data.num_rows, to_arrow_type(column.type)))
-        self.writes[batch.table].write(data, rows.column(ROW_KIND), buckets, new_keys)
+        self.writes[name].write(data, rows.column(ROW_KIND), buckets, new_keys)
 
     def prepare_commit(self, checkpoint_id: int) -> list[Committable]:
         """Flush everything (pre-barrier); one committable per table that has something."""

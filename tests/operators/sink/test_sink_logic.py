@@ -320,8 +320,9 @@ def test_the_committer_assigns_row_ids_of_a_row_tracking_append_table(tmp_path):
     assert "COMPACT" in [s.commit_kind.value for s in catalog.get_table("db.t").snapshot_manager.snapshots_backwards()]
 
 
-def _sync_dynamic(catalog, checkpoint: int, ids: range, tag: str, writers: dict) -> None:
-    """Parser -> two assigners -> writers by key -> committer, as the job's topology does."""
+def _sync_dynamic(catalog, checkpoint: int, ids: range, tag: str, writers: dict, one_writer: bool) -> None:
+    """Parser -> two assigners -> writers by key -> committer, as the job's topology does; with
+    ``one_writer`` as a job with one writer subtask: that writer assigns the buckets itself."""
     from operators.sink.bucket_assigner import BucketAssignerLogic
     from operators.sink.bucket_router import BucketRouter
     router = BucketRouter(catalog, assigner_parallelism=2)
@@ -329,25 +330,30 @@ def _sync_dynamic(catalog, checkpoint: int, ids: range, tag: str, writers: dict)
     for start in range(ids.start, ids.stop, 100):
         for key, part in router.route(batch(list(range(start, min(start + 100, ids.stop))), [tag] * 100)):
             assert router.is_dynamic("db.t") and key.startswith("db.t/assigner-")
+            if one_writer:
+                writer = writers.setdefault("the one", TableWriterLogic(catalog))
+                writer.write_rows(part.table, assigner.assigned_rows(key, part.table, part.rows()))
+                continue
             for writer_key, assigned in assigner.assign(key, part):
                 writers.setdefault(writer_key, TableWriterLogic(catalog)).write(assigned)
     committables = [c for w in writers.values() for c in w.prepare_commit(checkpoint)]
     TableCommitterLogic(catalog, "job").commit(committables, up_to=checkpoint)
 
 
-def test_dynamic_bucket_tables_go_through_assigners_that_own_disjoint_buckets(tmp_path):
+@pytest.mark.parametrize("one_writer", [False, True], ids=["assigner operators", "assigned by the one writer"])
+def test_dynamic_bucket_tables_go_through_assigners_that_own_disjoint_buckets(tmp_path, one_writer):
     from tests.support.dynamic_bucket import assert_dynamic_bucket_layout
     catalog = paimon_py.CatalogFactory.create({"warehouse": str(tmp_path)})
     catalog.create_database("db")
     catalog.create_table("db.t", paimon_py.Schema.from_pyarrow_schema(
         SCHEMA, primary_keys=["id"], options={"bucket": "-1", "dynamic-bucket.target-row-num": "150"}))
     writers = {}
-    _sync_dynamic(catalog, 1, range(0, 1000), "a", writers)
+    _sync_dynamic(catalog, 1, range(0, 1000), "a", writers, one_writer)
     first = assert_dynamic_bucket_layout(catalog.get_table("db.t"))
     assert {b % 2 for _, b in first} == {0, 1} and max(first.values()) <= 150
     for writer in writers.values():
         writer.close()
-    _sync_dynamic(catalog, 2, range(500, 1600), "b", {})   # restarted: assigners and writers from the index
+    _sync_dynamic(catalog, 2, range(500, 1600), "b", {}, one_writer)  # restarted: assigners and writers from the index
     layout = assert_dynamic_bucket_layout(catalog.get_table("db.t"))
     assert all(layout[where] >= rows for where, rows in first.items())   # old keys stayed
     assert sum(layout.values()) == 1600 and max(layout.values()) <= 150
@@ -369,3 +375,10 @@ def test_a_batch_for_one_assigner_goes_as_it_came(tmp_path):
     split = BucketRouter(catalog, assigner_parallelism=2).route(rows)
     assert sorted(key for key, _ in split) == ["db.t/assigner-0", "db.t/assigner-1"]
     assert sorted(i for _, part in split for i in part.rows().column("id").to_pylist()) == list(range(100))
+
+
+def test_assigner_keys_are_told_from_writer_keys():
+    from operators.sink.bucket_router import assigner_id, assigner_key, is_assigner_key
+    assert is_assigner_key(assigner_key("db.t", 3)) and assigner_id(assigner_key("db.t", 3)) == 3
+    assert not is_assigner_key("db.t/bucket-3")
+    assert not is_assigner_key("db.t/assigner-id=7/bucket-0")  # a partition column named like it
