@@ -55,8 +55,8 @@ import pyarrow.compute as pc  # noqa: E402
 
 from benchmarks import cdc_harness as harness  # noqa: E402
 from benchmarks.cdc_harness import (WORKER_PROCESSES, JobProcess, SnapshotWatcher, bench_parser,  # noqa: E402
-                                     paced_ranges, parse_bench_args, phase, rate_text, ratio_text, step,
-                                     sustained_plan)
+                                     median_known, paced_ranges, parse_bench_args, phase, rate_text,
+                                     ratio_text, step, sustained_plan)
 from benchmarks.common import machine, publish  # noqa: E402
 from operators.mysql.binlog.transaction import BinlogPosition  # noqa: E402
 from operators.mysql.local_server import ROOT_PASSWORD, LocalMariaDB, find_binary  # noqa: E402
@@ -485,7 +485,7 @@ def report(args, r: dict) -> str:
         f"{r['snapshot_s']:.1f} | {f['gross']:,.0f} | | | {r['snapshot']['flink_s']:.1f} | "
         f"{r['snapshot']['rss'] / 2**20:,.0f} MiB |",
         f"| the same job on a 1-row table (fixed start/stop cost; median of {one_row_runs} s) | "
-        f"{r['overhead_s']:.1f} | | | | {statistics.median(x['flink_s'] for x in r['one_row']):.1f} | "
+        f"{r['overhead_s']:.1f} | | | | {median_known(x['flink_s'] for x in r['one_row']):.1f} | "
         f"{statistics.median(x['rss'] for x in r['one_row']) / 2**20:,.0f} MiB |",
         f"| **`mysql_sync_table`, net of the fixed cost** | {f['net_s']:.1f} | **{rate_text(f['net'])}** | | | | |",
         f"| baseline: `mariadb --batch --quick` (C client, text rows into /dev/null) | {r['client_s']:.1f} | "

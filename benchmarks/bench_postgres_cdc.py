@@ -57,8 +57,8 @@ import pyarrow.csv as pacsv  # noqa: E402
 
 from benchmarks import cdc_harness as harness  # noqa: E402
 from benchmarks.cdc_harness import (WORKER_PROCESSES, JobProcess, SnapshotWatcher, bench_parser,  # noqa: E402
-                                     kill_group, paced_ranges, parse_bench_args, phase, rate_text, ratio_text,
-                                     step, sustained_plan)
+                                     kill_group, median_known, paced_ranges, parse_bench_args, phase,
+                                     rate_text, ratio_text, step, sustained_plan)
 from benchmarks.common import machine, publish  # noqa: E402
 from operators.postgres.local_server import LocalPostgres, find_bin_dir  # noqa: E402
 from operators.postgres.replication import format_lsn, parse_lsn  # noqa: E402
@@ -527,7 +527,7 @@ def report(args, r: dict) -> str:
         f"{r['snapshot']['rss'] / 2**20:,.0f} MiB |",
         f"| the same job on a 1-row table (fixed start/stop cost; median of "
         f"{one_row_runs} s) | {r['overhead_s']:.1f} | | | | "
-        f"{statistics.median(x['flink_s'] for x in r['one_row']):.1f} | "
+        f"{median_known(x['flink_s'] for x in r['one_row']):.1f} | "
         f"{statistics.median(x['rss'] for x in r['one_row']) / 2**20:,.0f} MiB |",
         f"| `postgres_sync_table`, net of the fixed cost | {net_s:.1f} | {rate_text(net)} "
         f"| | | | |",

@@ -7,9 +7,11 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import math
 import os
 import re
 import signal
+import statistics
 import subprocess
 import sys
 import threading
@@ -236,6 +238,13 @@ def check_equal(what: str, names: tuple[str, ...], source: tuple, lake: tuple) -
         diff = ", ".join(f"{n}: source {s} lake {lk}" for n, s, lk in zip(names, source, lake) if s != lk)
         raise SystemExit(f"{what}: the lake differs from the source ({diff})")
     return f"{what}: lake = source ({int(source[0]):,} rows; {', '.join(names[1:])} equal)"
+
+
+def median_known(values) -> float:
+    """The median of the values that are numbers (a Flink log without the job's transitions gives
+    NaN); NaN when none is."""
+    known = [v for v in values if not math.isnan(v)]
+    return statistics.median(known) if known else float("nan")
 
 
 def summary(values: list[float]) -> dict:
