@@ -24,11 +24,16 @@ after it completes, so while none may be handed over the reader reads the next c
 snapshot with split readers is never slower than one without, whatever the checkpoint interval).
 The source streams once no chunk is left and no split is in flight; each split reader then gets
 an empty split (payload None), its cue to close its connection.
+
+Without split readers, the reader reads the snapshot's next chunks ahead, between ticks
+(``StepAhead``, up to ``STEPS_AHEAD``), and hands one over per tick; its checkpointed state and
+barrier positions are those of the chunks it has handed over (``emitted_state``).
 """
 
 from __future__ import annotations
 
 import copy
+import itertools
 import logging
 import pickle
 import sys
@@ -41,7 +46,7 @@ from pyflink.datastream.state import ValueStateDescriptor
 
 from operators.cdc.change_batch import ChangeBatch
 from operators.cdc.progress_lines import ProgressLines
-from operators.cdc.source import ChangeSourceFactory, Event
+from operators.cdc.source import ChangeSourceFactory, Event, SourceProgress
 from operators.cdc.source_position import PendingPosition, PositionStore, SourcePosition, table_position
 from operators.runtime.allocators import bound_allocators, release_free_memory
 from operators.runtime.bridge import (BARRIER, CHECKPOINT_ID, COMPLETE, DATA, KIND, PAYLOAD, POSITION, SCHEMA,
@@ -50,6 +55,7 @@ from operators.cdc.catalog import open_catalog
 from operators.runtime.failures import FailurePlan
 from operators.runtime.metrics import ReaderMetrics
 from operators.runtime.splits_in_flight import SplitsInFlight
+from operators.runtime.step_ahead import StepAhead
 
 LOG = logging.getLogger(__name__)
 
@@ -64,6 +70,11 @@ operator in bursts at its bundle ends, about 200 ms apart while it works; a read
 once per tick sat idle in those gaps (idle 56% of the time while 1,000,000 MariaDB changes were
 waiting in a 300,000-row probe: 111k changes/s, with this budget 156k; the full benchmark, whose
 writers limit it, did not move). A checkpoint barrier waits at most this long behind a tick."""
+
+STEPS_AHEAD = 4
+"""Snapshot steps (chunks) read ahead at most: a reader's bundle (``READER_BUNDLE``) of ticks then
+finds its chunks read. Memory: that many chunks (``scan.incremental.snapshot.chunk.size`` rows
+each) more."""
 
 
 class SourceReader(KeyedProcessFunction):
@@ -100,6 +111,10 @@ class SourceReader(KeyedProcessFunction):
         self.last_sample = 0.0
         self.in_flight = SplitsInFlight(2 * len(self.split_keys))
         self.splits_emitted = 0
+        self.ahead = StepAhead(STEPS_AHEAD)
+        self.emitted_state = None
+        """The source's state after the events handed over so far (while a step is ahead, the
+        source's own state is further on)."""
 
     def process_element(self, value, ctx):
         kind = value[KIND]
@@ -108,13 +123,14 @@ class SourceReader(KeyedProcessFunction):
         elif kind == BARRIER and self.source is not None:
             self.in_flight.barrier(value[CHECKPOINT_ID])
             self.seq += 1
-            position = SourcePosition(self.factory.source_id, self.seq, copy.deepcopy(self.source.state))
+            state = self.emitted_state if self.ahead.active else copy.deepcopy(self.source.state)
+            position = SourcePosition(self.factory.source_id, self.seq, state)
             n = value[CHECKPOINT_ID]
             yield signal_envelope(POSITION, n, payload=PendingPosition(n, position))
         elif kind == COMPLETE and self.source is not None:
             self.in_flight.completed(value[CHECKPOINT_ID])
             published = self.positions.load(self.factory.source_id)
-            if published is not None and self.source.snapshot_done:
+            if published is not None and not self.ahead.active and self.source.snapshot_done:
                 self.source.acknowledge(published)
 
     def _tick(self, tick: int):
@@ -129,7 +145,13 @@ class SourceReader(KeyedProcessFunction):
             yield from self._start()
             self._sample()  # every table at 0 rows: the first rates count from here
         last = bounded and tick >= self.last_tick
-        if self.source.snapshot_done:
+        read = None if last else self.ahead.take()
+        left = self.ahead.stop() if last else []  # the source is the reader's again
+        if read is not None:
+            events = read.events
+        elif left:
+            events = itertools.chain(*(r.events for r in left), self.source.snapshot_all())
+        elif self.source.snapshot_done:
             events = [] if bounded else self._steps()
         elif self.split_keys:
             events = yield from self._hand_over_splits(last)
@@ -137,9 +159,12 @@ class SourceReader(KeyedProcessFunction):
             events = self.source.snapshot_all() if last else self.source.step()
         yield from (self._envelope(e) for e in events)
         release_free_memory()
-        self._sample()
-        self.saved.update((self.seq, copy.deepcopy(self.source.state)))
+        self._sample(read.progress if read else None)
+        self.emitted_state = read.state if read else copy.deepcopy(self.source.state)
+        self.saved.update((self.seq, self.emitted_state))
         self.failures.check("reader", "after-emit", self.ticks)
+        if not (last or self.split_keys or (read.snapshot_done if read else self.source.snapshot_done)):
+            self.ahead.run(self.source)
         self.ticks += 1
         self.last_step_end = time.monotonic()
 
@@ -191,15 +216,17 @@ class SourceReader(KeyedProcessFunction):
             self.metrics.read(event.num_rows)
         return _envelope(event)
 
-    def _sample(self) -> None:
-        """The source's progress into the metrics and, when due, progress lines; every second,
-        and as soon as the snapshot is done (a bounded job may end right after)."""
+    def _sample(self, progress: Optional[SourceProgress] = None) -> None:
+        """The source's progress (``progress``: as of the step just handed over) into the metrics
+        and, when due, progress lines; every second, and as soon as the snapshot is done (a
+        bounded job may end right after)."""
         now = time.monotonic()
-        just_done = self.source.snapshot_done and not self.metrics.progress.streaming
+        done = progress.streaming if progress is not None else self.source.snapshot_done
+        just_done = done and not self.metrics.progress.streaming
         if now - self.last_sample < SAMPLE_INTERVAL_S and not just_done:
             return
         self.last_sample = now
-        progress = self.source.progress()
+        progress = progress or self.source.progress()
         self.metrics.update(progress)
         for line in self.lines.due(progress, now):
             LOG.info(line)
@@ -224,6 +251,7 @@ class SourceReader(KeyedProcessFunction):
         return self.factory.resume_state(published, in_table)
 
     def close(self):
+        self.ahead.close()
         if self.source is not None:
             self.source.close()
 
