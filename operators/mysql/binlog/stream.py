@@ -25,8 +25,10 @@ from operators.mysql.binlog.rows import RowsBuilder, RowsDecoder, rows_event_bod
 from operators.mysql.binlog.server_position import gtid_at
 from operators.mysql.binlog.table_map import parse_table_map, table_map_header
 from operators.mysql.binlog.transaction import BinlogPosition, BinlogTransaction, RowsChange, Statement
+from operators.mysql.source_table import MySqlTable
 
 TableFilter = Callable[[str, str], bool]
+UpdateBefore = Callable[[MySqlTable], Optional[frozenset[str]]]
 MAX_TABLE_MAPS = 4096
 RECONNECT_PAUSE_S = 0.5
 PREFETCH_BYTES = 32 << 20
@@ -55,8 +57,11 @@ class BinlogStream:
 
     def __init__(self, settings: ServerSettings, start: BinlogPosition, table_filter: TableFilter = lambda d, t: True,
                  server_id: int = 5401, heartbeat_ms: int = 1000, connect_timeout: float = 30.0,
-                 prefetch_bytes: int = PREFETCH_BYTES) -> None:
+                 prefetch_bytes: int = PREFETCH_BYTES, update_before: UpdateBefore = lambda table: None) -> None:
+        """``update_before``: the columns of a table's updates' old images to decode (None: all;
+        ``RowsChange.whole_before`` gives the rest)."""
         self.settings = settings
+        self.update_before = update_before
         self.position = start
         self.table_filter = table_filter
         self.server_id = server_id
@@ -214,7 +219,7 @@ class BinlogStream:
                     raise SourceNotReady(f"the binlog's TABLE_MAP of {db}.{name} has no column names "
                                          f"(binlog_row_metadata was not FULL when it was written) — SET GLOBAL "
                                          f"binlog_row_metadata=FULL (and in my.cnf), then start from a new snapshot")
-                decoder = RowsDecoder(table_map)
+                decoder = RowsDecoder(table_map, self.update_before(table_map.table))
             self.decoders[key] = decoder
         self.table_ids[int.from_bytes(key[:6], "little")] = self.decoders[key]
 

@@ -5,7 +5,7 @@ a ``BinlogPosition`` from which the stream can resume with the next transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional, Union
+from typing import Callable, Optional, Union
 
 import pyarrow as pa
 
@@ -43,10 +43,17 @@ class RowsChange:
     """As its TABLE_MAP describes it (names, types, primary key)."""
     kind: str
     """``insert``, ``update`` or ``delete``."""
-    before: Optional[list[pa.Array]] = None
-    """Old row images (update, delete): one canonical array per column of ``table``."""
+    before: Optional[list[Optional[pa.Array]]] = None
+    """Old row images (update, delete): one canonical array per column of ``table``; an update's
+    may hold only some columns (None for the others: see ``whole_before``)."""
     after: Optional[list[pa.Array]] = None
     """New row images (insert, update)."""
+    whole_before_of: Optional[Callable[[], list[pa.Array]]] = None
+    """Decodes an update's old images again, whole, where ``before`` holds only some columns."""
+
+    def whole_before(self) -> list[pa.Array]:
+        """Every column of the old images."""
+        return self.before if self.whole_before_of is None else self.whole_before_of()
 
     def __len__(self) -> int:
         images = self.after if self.after is not None else self.before

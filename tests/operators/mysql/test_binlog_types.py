@@ -115,3 +115,37 @@ def test_every_type_decodes_to_its_canonical_value(mariadb_server, mysql_databas
     assert [c.nullable for c in change.table.columns[:2]] == [False, True]
     names = [c.name for c in change.table.columns]
     assert pa.types.is_string(change.after[names.index("j")].type)  # MariaDB JSON is text
+
+
+def test_old_images_decoded_in_part_and_again_whole(mariadb_server, mysql_database):
+    """Updates over every type (values, NULLs, empty values): with only the key of the old images
+    decoded (``update_before``), the new images and the old key are those of the whole decode, old
+    columns are either the same or left out (all but those that share the key's run of fixed-width
+    values), and ``whole_before`` gives the whole decode's old images."""
+    conn = mariadb_server.connect(mysql_database)
+    with conn.cursor() as cur:
+        cur.execute(f"CREATE TABLE typed_updates ({COLUMNS})")
+        cur.execute("SET SESSION sql_mode = '', time_zone = '+00:00'")
+        for row in ROWS:
+            cur.execute(f"INSERT INTO typed_updates VALUES {row}")
+        start = position(mariadb_server)
+        cur.execute("UPDATE typed_updates SET id = id + 10, vc = CONCAT(IFNULL(vc, ''), 'x'), d2 = NULL")
+        cur.execute("UPDATE typed_updates SET ti = NULL, tx = 'after' WHERE id > 11")
+    conn.close()
+    whole = stream(mariadb_server, start, mysql_database)
+    partial = stream(mariadb_server, start, mysql_database, update_before=lambda table: frozenset({"id"}))
+    expected, got = drain(whole), drain(partial)
+    whole.close()
+    partial.close()
+    expected_changes = [c for t in expected for c in t.changes]
+    changes = [c for t in got for c in t.changes]
+    assert [len(c) for c in changes] == [len(c) for c in expected_changes] == [4, 3]
+    names = [c.name for c in changes[0].table.columns]
+    for change, reference in zip(changes, expected_changes):
+        assert change.after == reference.after and change.whole_before_of is not None
+        assert change.before[0] == reference.before[0]  # the key's column
+        left_out = {names[i] for i, array in enumerate(change.before) if array is None}
+        assert {"c", "vc", "tx", "j", "g", "u"} <= left_out and "id" not in left_out
+        assert all(a is None or a == b for a, b in zip(change.before, reference.before))
+        assert change.whole_before() == reference.before
+        assert reference.whole_before() is reference.before
