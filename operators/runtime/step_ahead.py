@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import queue
 import threading
+import time
 from dataclasses import dataclass
 from typing import Optional
 
@@ -26,6 +27,10 @@ from operators.cdc.source import ChangeSource, Event, SourceProgress
 
 POLL_S = 0.05
 """How often a reader waiting for a step looks whether the thread still reads."""
+
+CLOSE_WAIT_S = 10.0
+"""How long closing waits for a step under way (a query of a server that stopped answering would
+otherwise hold the operator's close, and with it the task's cancellation)."""
 
 
 @dataclass
@@ -76,12 +81,15 @@ class StepAhead:
             left.append(item)
         return left
 
-    def close(self) -> None:
+    def close(self, wait_s: float = CLOSE_WAIT_S) -> None:
         """Stops reading ahead; what was read is dropped (the job ends), errors too. (A step
-        waiting for room in the queue gets it: only the reader's taking ends the thread.)"""
+        waiting for room in the queue gets it: only the reader's taking ends the thread.) A step
+        that does not end within ``wait_s`` is left behind (a daemon thread on a connection the
+        source's own close ends)."""
         self.stopping.set()
         if self.thread is not None:
-            while self.thread.is_alive():
+            deadline = time.monotonic() + wait_s
+            while self.thread.is_alive() and time.monotonic() < deadline:
                 try:
                     self.steps.get(timeout=POLL_S)
                 except queue.Empty:

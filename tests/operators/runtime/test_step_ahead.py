@@ -4,6 +4,7 @@ error reaches the reader."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -113,3 +114,22 @@ def test_close_ends_a_thread_waiting_for_room():
     wait_until(lambda: source.steps_started == 2)  # one queued, the second waits for room
     ahead.close()
     assert not ahead.active and ahead.thread is None
+
+
+def test_close_leaves_a_step_that_does_not_end_behind():
+    release = threading.Event()
+
+    class StuckSource(CountingSource):
+        def step(self, poll_wait_s: float = 0.0) -> list:
+            self.steps_started += 1
+            release.wait()
+            return []
+
+    source = StuckSource(10)
+    ahead = StepAhead(depth=2)
+    ahead.run(source)
+    wait_until(lambda: source.steps_started == 1)
+    started = time.monotonic()
+    ahead.close(wait_s=0.2)
+    assert time.monotonic() - started < 2 and ahead.thread is None
+    release.set()
