@@ -56,8 +56,9 @@ def _length(prefix: int) -> str:
     return "buf[p]" if prefix == 1 else f"int.from_bytes(buf[p:p + {prefix}], 'little')"
 
 
-def _columns_of(seg) -> list[int]:
-    return [i for i, _, _ in seg.columns] if isinstance(seg, Run) else [seg]
+def _is_kept(seg, kept: Optional[frozenset[int]]) -> bool:
+    """Whether a segment holds one of the ``kept`` columns (None: all are kept)."""
+    return kept is None or not kept.isdisjoint([i for i, _, _ in seg.columns] if isinstance(seg, Run) else [seg])
 
 
 def _skip_code(seg, codecs: list[ColumnCodec]) -> tuple[list[str], list[str]]:
@@ -78,7 +79,7 @@ def _image_code(segments: list, codecs: list[ColumnCodec], x: str, kept: Optiona
             f"p += {nb_bytes}", "if not nb:"]
     fast, slow = [], []
     for r, seg in enumerate(segments):
-        if kept is not None and not kept.intersection(_columns_of(seg)):
+        if not _is_kept(seg, kept):
             skip_fast, skip_slow = _skip_code(seg, codecs)
             fast += skip_fast
             slow += skip_slow
@@ -131,11 +132,10 @@ class RowsDecoder:
         self.single = _compile(self.segments, self.codecs, 1)
         self.pair = _compile(self.segments, self.codecs, 2)
         names = [c.name for c in table_map.table.columns]
-        self.before_kept: Optional[frozenset[int]] = None
+        partial = update_before is not None and update_before <= set(names)
+        self.before_kept = frozenset(names.index(name) for name in update_before) if partial else None
         """The columns an update's old image keeps when only some are decoded (``partial_pair``)."""
-        if update_before is not None and update_before <= set(names):
-            self.before_kept = frozenset(names.index(name) for name in update_before)
-            self.partial_pair = _compile(self.segments, self.codecs, 2, self.before_kept)
+        self.partial_pair = _compile(self.segments, self.codecs, 2, self.before_kept) if partial else None
 
 
 @dataclass
@@ -171,7 +171,7 @@ class Image:
         """One array per column; None for the columns of segments not ``kept`` (None: all kept)."""
         arrays: list[Optional[pa.Array]] = [None] * len(codecs)
         for r, seg in enumerate(self.segments):
-            if kept is not None and not kept.intersection(_columns_of(seg)):
+            if not _is_kept(seg, kept):
                 continue
             if not isinstance(seg, Run):
                 arrays[seg] = codecs[seg].convert(self.values[seg])
