@@ -110,8 +110,8 @@ def bucket_ids(
     """Bucket of every row (int32 array) for the bucket-key columns ``key_names``."""
     if num_buckets <= 0:
         raise ValueError(f"fixed bucket mode needs num_buckets > 0, got {num_buckets}")
-    hashes = key_hashes(table, key_names, key_types).astype(np.int64)
-    return (np.abs(hashes) % num_buckets).astype(np.int32)
+    hashes = key_hashes(table, key_names, key_types)
+    return np.abs(np.fmod(hashes, np.int32(num_buckets)))  # fmod truncates, as Java's %
 
 
 def key_hashes(
@@ -359,13 +359,28 @@ def _slot_writer(t: DataType) -> _SlotFn:
 # ---------------------------------------------------------------------------------------------
 
 
-def _rotl(x: np.ndarray, r: int) -> np.ndarray:
-    return (x << np.uint32(r)) | (x >> np.uint32(32 - r))
-
-
 def _mix(h: np.ndarray, k: np.ndarray) -> np.ndarray:
-    k = _rotl(k * np.uint32(_C1), 15) * np.uint32(_C2)
-    return _rotl(h ^ k, 13) * np.uint32(5) + np.uint32(0xE6546B64)
+    """One Murmur3 round over every row: ``h`` (updated in place and returned) with word ``k``."""
+    k = k * np.uint32(_C1)
+    spill = k >> np.uint32(17)
+    k <<= np.uint32(15)
+    k |= spill
+    k *= np.uint32(_C2)
+    h ^= k
+    np.right_shift(h, np.uint32(19), out=spill)
+    h <<= np.uint32(13)
+    h |= spill
+    h *= np.uint32(5)
+    h += np.uint32(0xE6546B64)
+    return h
+
+
+def _after_zero_words(count: int) -> int:
+    """The hash state after ``count`` zero words from the seed (a key row's header without nulls)."""
+    h = DEFAULT_SEED
+    for _ in range(count):
+        h = (_rotl32(h, 13) * 5 + 0xE6546B64) & _M32
+    return h
 
 
 def _fmix(h: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -386,10 +401,21 @@ def _murmur_rows(flat: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         return h
     if (lengths == lengths[0]).all():
         matrix = words.reshape(n, -1)
-        for j in range(matrix.shape[1]):
+        first = _leading_zero_columns(matrix)
+        h[:] = _after_zero_words(first)
+        for j in range(first, matrix.shape[1]):
             h = _mix(h, matrix[:, j])
         return _fmix(h, lengths)
     return _murmur_ragged(words, lengths, h)
+
+
+def _leading_zero_columns(matrix: np.ndarray) -> int:
+    """Leading word columns that are zero in every row (the header of key rows without nulls):
+    their rounds give every row the same state, computed once."""
+    count = 0
+    while count < matrix.shape[1] and not matrix[:, count].any():
+        count += 1
+    return count
 
 
 def _murmur_ragged(words: np.ndarray, lengths: np.ndarray, h: np.ndarray) -> np.ndarray:

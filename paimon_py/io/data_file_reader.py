@@ -99,26 +99,26 @@ class _ColumnMapping:
     """How the current schema's columns are found in a file written under an older schema."""
 
     def __init__(self, file_names_by_id: dict[int, str], fields: list):
-        self.file_names_by_id = file_names_by_id
-        self.fields = fields
         self.physical = [file_names_by_id[f.id] for f in fields if f.id in file_names_by_id]
+        self.sources = [(file_names_by_id.get(f.id), to_arrow_field(f).with_nullable(True)) for f in fields]
+        """Per output column: its name in the file (None: not in the file) and its Arrow field."""
 
     def conform(self, raw: pa.Table, system_columns: Sequence[str]) -> pa.Table:
-        arrays = [raw.column(c).cast(SYSTEM_TYPES[c]) for c in system_columns]
+        arrays = [_as_type(raw.column(c), SYSTEM_TYPES[c]) for c in system_columns]
         out_fields = [pa.field(c, SYSTEM_TYPES[c], nullable=False) for c in system_columns]
-        for field in self.fields:
-            arrow_field = to_arrow_field(field).with_nullable(True)
-            if field.id in self.file_names_by_id:
-                array = raw.column(self.file_names_by_id[field.id])
-                if array.type != arrow_field.type:
-                    array = array.cast(arrow_field.type)
+        for source, arrow_field in self.sources:
+            if source is None:
+                arrays.append(pa.nulls(raw.num_rows, arrow_field.type))
             else:
-                array = pa.nulls(raw.num_rows, arrow_field.type)
-            arrays.append(array)
+                arrays.append(_as_type(raw.column(source), arrow_field.type))
             out_fields.append(arrow_field)
         if not arrays:  # no column read (a projection of row-tracking columns): keep the row count
             return raw.select([])
         return pa.Table.from_arrays(arrays, schema=pa.schema(out_fields))
+
+
+def _as_type(column: pa.ChunkedArray, arrow_type: pa.DataType) -> pa.ChunkedArray:
+    return column if column.type == arrow_type else column.cast(arrow_type)
 
 
 def _extension(path: str) -> str:

@@ -133,15 +133,32 @@ class RollingFileWriter:
         self.restart_sequence = restart_sequence
         self.files: list[DataFileMeta] = []
         self._file: _OpenFile | None = None
+        self._pending: list[pa.Table] = []
+        self._pending_bytes = 0
 
     def write(self, table: pa.Table) -> None:
-        """Write rows; large tables go in slices (row groups) of a quarter of the target size or
-        ``ROW_GROUP_BYTES`` (uncompressed), whichever is smaller, so files roll close to the
-        target once compressed and readers can stream them in small pieces."""
+        """Write rows. Small tables wait in memory until a row group's worth has come (callers that
+        write in small chunks, as compaction does, still get large row groups); large tables go in
+        slices (row groups) of a quarter of the target size or ``ROW_GROUP_BYTES`` (uncompressed),
+        whichever is smaller, so files roll close to the target once compressed and readers can
+        stream them in small pieces."""
         if table.num_rows == 0:
             return
+        self._pending.append(table)
+        self._pending_bytes += table.nbytes
+        if self._pending_bytes >= self._row_group_bytes():
+            self._write_pending()
+
+    def _row_group_bytes(self) -> float:
+        return min(self.owner.target_file_size / 4, ROW_GROUP_BYTES)
+
+    def _write_pending(self) -> None:
+        if not self._pending:
+            return
+        table = self._pending[0] if len(self._pending) == 1 else pa.concat_tables(self._pending)
+        self._pending, self._pending_bytes = [], 0
         bytes_per_row = max(1.0, table.nbytes / table.num_rows)
-        step = max(1, int(min(self.owner.target_file_size / 4, ROW_GROUP_BYTES) / bytes_per_row))
+        step = max(1, int(self._row_group_bytes() / bytes_per_row))
         for start in range(0, table.num_rows, step):
             piece = table.slice(start, step)
             if self._file is None:
@@ -151,11 +168,13 @@ class RollingFileWriter:
                 self._roll()
 
     def close(self) -> list[DataFileMeta]:
+        self._write_pending()
         self._roll()
         return self.files
 
     def abort(self) -> None:
         """Close and delete everything written (nothing of it was committed)."""
+        self._pending, self._pending_bytes = [], 0
         self._roll()
         for meta in self.files:
             self.owner.file_io.delete(f"{self.directory}/{meta.file_name}")

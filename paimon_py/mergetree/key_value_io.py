@@ -19,7 +19,12 @@ from paimon_py.mergetree.record_order import RecordOrder, drop_retractions
 from paimon_py.mergetree.sort_merge import merge_runs
 from paimon_py.schema.table_schema import TableSchema
 
-READ_BATCH_ROWS = 16384
+READ_BATCH_BYTES = 8 << 20
+"""Arrow bytes of one batch of a sorted run that compaction reads (estimated from the file's size),
+so its memory is about (runs x this) whatever the row width."""
+READ_BATCH_ROWS = (1024, 65536)
+"""Bounds of a batch's rows: large batches cut the per-batch cost of merging and writing."""
+ARROW_BYTES_PER_FILE_BYTE = 4  # a guess at Parquet's compression, erring on the large side
 SYSTEM_COLUMNS = (SEQUENCE_NUMBER, VALUE_KIND)
 
 
@@ -39,6 +44,7 @@ class BucketFiles:
         self.record_order = RecordOrder.of(schema)
         self.deleted: Callable[[str], np.ndarray | None] = lambda file_name: None
         """A file's deleted positions (deletion-vector mode): compaction reads skip those rows."""
+        self._empty: pa.Table | None = None
 
     # ---- reading -----------------------------------------------------------------------------
 
@@ -67,21 +73,24 @@ class BucketFiles:
         names = self.schema.field_names
         for f in run:
             batches = self.reader.read_batches(self.partition_path, self.bucket, f, names,
-                                               SYSTEM_COLUMNS, READ_BATCH_ROWS)
+                                               SYSTEM_COLUMNS, _batch_rows(f))
             deleted = self.deleted(f.file_name)
             yield from batches if deleted is None else _without_positions(batches, deleted)
 
     def empty(self) -> pa.Table:
-        schema = self.schema.row_type.to_arrow_schema()
-        return pa.schema([pa.field(SEQUENCE_NUMBER, pa.int64(), nullable=False),
-                          pa.field(VALUE_KIND, pa.int8(), nullable=False),
-                          *[f.with_nullable(True) for f in schema]]).empty_table()
+        """No records, in the records' schema (built once: compaction asks for it every chunk)."""
+        if self._empty is None:
+            schema = self.schema.row_type.to_arrow_schema()
+            self._empty = pa.schema([pa.field(SEQUENCE_NUMBER, pa.int64(), nullable=False),
+                                     pa.field(VALUE_KIND, pa.int8(), nullable=False),
+                                     *[f.with_nullable(True) for f in schema]]).empty_table()
+        return self._empty
 
     # ---- merging and writing -----------------------------------------------------------------
 
     def merge(self, records: pa.Table, drop_delete: bool) -> pa.Table:
         """One row per key, sorted by key; without retractions when ``drop_delete``."""
-        merged = self.merge_function.merge(self.record_order.sort(records))
+        merged = self.merge_function.merge_unordered(records, self.record_order)
         return drop_retractions(merged) if drop_delete else merged
 
     def rewrite(self, files: Sequence[DataFileMeta], level: int, drop_delete: bool) -> list[DataFileMeta]:
@@ -115,6 +124,13 @@ class BucketFiles:
     def delete(self, file: DataFileMeta) -> None:
         """Remove a file that never reached a snapshot."""
         self.reader.file_io.delete(self.reader.file_path(self.partition_path, self.bucket, file))
+
+
+def _batch_rows(file: DataFileMeta) -> int:
+    """Rows per batch for about ``READ_BATCH_BYTES`` of ``file``'s records in Arrow."""
+    row_bytes = ARROW_BYTES_PER_FILE_BYTE * file.file_size / max(1, file.row_count)
+    low, high = READ_BATCH_ROWS
+    return int(min(high, max(low, READ_BATCH_BYTES / max(1.0, row_bytes))))
 
 
 def _without_positions(batches: Iterator[pa.Table], positions: np.ndarray) -> Iterator[pa.Table]:

@@ -70,8 +70,7 @@ class SplitRead:
         names = self.schema.field_names
         parts = [self.reader.read(path, split.bucket, f, names, (SEQUENCE_NUMBER, VALUE_KIND))
                  for f in split.files]
-        records = self.record_order.sort(pa.concat_tables(parts))
-        merged = drop_retractions(self.merge_function.merge(records))
+        merged = drop_retractions(self.merge_function.merge_unordered(pa.concat_tables(parts), self.record_order))
         return merged.select(list(columns))
 
     def _output_schema(self, columns: Sequence[str]) -> pa.Schema:

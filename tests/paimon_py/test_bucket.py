@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import time
 from typing import Any
 
 import numpy as np
@@ -236,23 +235,3 @@ def test_same_buckets_as_pypaimon_with_nulls() -> None:
     )
     types = [from_arrow_type(f.type) for f in table.schema]
     assert bucket_ids(table, keys, types, 7).tolist() == _pypaimon_buckets(table, keys, 7)
-
-
-# ---------------------------------------------------------------------------------------------
-# Throughput (lenient bounds; the real numbers are far higher)
-# ---------------------------------------------------------------------------------------------
-
-
-def _rows_per_second(table: pa.Table, types: list[DataType]) -> float:
-    start = time.perf_counter()
-    bucket_ids(table, table.column_names, types, 16)
-    return table.num_rows / (time.perf_counter() - start)
-
-
-def test_throughput() -> None:
-    rng = np.random.default_rng(1)
-    n = 500_000
-    bigint = pa.table({"k": rng.integers(-(2**63), 2**63 - 1, n)})
-    strings = pa.table({"k": [f"user-{v}" for v in rng.integers(0, 10**12, n)]})
-    assert _rows_per_second(bigint, [BigIntType()]) > 500_000
-    assert _rows_per_second(strings, [VarCharType()]) > 100_000

@@ -1,4 +1,5 @@
-"""Parquet encodings of the data files: a dictionary only where the file's first rows repeat."""
+"""Parquet encodings of the data files: a dictionary only where the file's first rows repeat;
+rows written in small pieces still make large row groups."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from paimon_py.io.data_file_writer import DICTIONARY_SAMPLE_ROWS, dictionary_columns
+from paimon_py.io.data_file_writer import DICTIONARY_SAMPLE_ROWS, DataFileWriter, dictionary_columns
 from tests.support import helpers as h
 
 SCHEMA = pa.schema([pa.field("id", pa.int64(), nullable=False), pa.field("status", pa.string()),
@@ -48,3 +49,34 @@ def test_the_sample_is_the_files_first_rows_and_counts_values_not_nulls():
                       "when": pa.array(np.arange(n) // 4, pa.timestamp("us")),
                       "text": pa.array([str(i) for i in range(n)])})
     assert dictionary_columns(first) == ["mostly_null", "when"]
+
+
+def append_writer(tmp_path) -> DataFileWriter:
+    schema = pa.schema([pa.field("id", pa.int64()), pa.field("name", pa.string())])
+    table = h.create_table(h.paimon_py_catalog(tmp_path), "t", schema, options={"bucket": "-1"})
+    return DataFileWriter(table.file_io, table.new_path_factory(), table.schema)
+
+
+def pieces(count: int, rows: int) -> list[pa.Table]:
+    return [pa.table({"id": pa.array(range(i * rows, (i + 1) * rows), pa.int64()),
+                      "name": pa.array([f"n{j}" for j in range(rows)])}) for i in range(count)]
+
+
+def test_small_writes_are_gathered_into_one_row_group(tmp_path):
+    """Compaction writes a merged chunk at a time; 300 pieces of 100 rows make one row group, not 300."""
+    writer = append_writer(tmp_path).append_writer("", 0, first_sequence=0)
+    for piece in pieces(300, 100):
+        writer.write(piece)
+    [meta] = writer.close()
+    path = os.path.join(h.table_dir(tmp_path, "t"), "bucket-0", meta.file_name)
+    parquet = pq.ParquetFile(path)
+    assert parquet.metadata.num_row_groups == 1 and meta.row_count == 30_000
+    assert parquet.read().column("id").to_pylist() == list(range(30_000))
+
+
+def test_abort_drops_rows_still_waiting(tmp_path):
+    writer = append_writer(tmp_path).append_writer("", 0, first_sequence=0)
+    writer.write(pieces(1, 10)[0])
+    writer.abort()
+    assert writer.close() == []
+    assert not glob.glob(os.path.join(h.table_dir(tmp_path, "t"), "bucket-0", "*.parquet"))

@@ -19,7 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import paimon_py
+from paimon_py.exceptions import InvalidDataError
 from paimon_py.mergetree.merge_function import create_merge_function
+from paimon_py.mergetree.record_order import RecordOrder
 from paimon_py.schema.schema_manager import validate_new_schema
 
 SEQ, KIND = "_SEQUENCE_NUMBER", "_VALUE_KIND"
@@ -396,6 +398,32 @@ def test_chunked_input_is_the_same(rows, chunks):
     chunked = pa.concat_tables(pieces)
     mf = create_merge_function(schema)
     assert mf.merge(chunked).equals(mf.merge(table))
+
+
+@pytest.mark.parametrize("engine_options", [DEDUP_OPTIONS, FIRST_ROW_OPTIONS, PARTIAL_OPTIONS,
+                                            aggregation_options()],
+                         ids=["deduplicate", "first-row", "partial-update", "aggregation"])
+@pytest.mark.parametrize("primary_keys", [("k1",), ("k1", "k2")], ids=["integer-key", "two-keys"])
+def test_merge_of_unordered_records_is_the_merge_of_the_sorted_ones(engine_options, primary_keys):
+    """``merge_unordered`` (deduplicate copies only the rows it keeps) against sort, then merge;
+    the records arrive shuffled, so the sequence order of equal keys is not their row order."""
+    @settings(SETTINGS, max_examples=60)
+    @given(options=engine_options, rows=record_lists(), seed=st.integers(0, 2**16))
+    def run(options, rows, seed):
+        schema = make_schema(options, primary_keys=primary_keys)
+        random.Random(seed).shuffle(rows)
+        table = pa.Table.from_pylist(rows, schema=KV_SCHEMA)
+        mf, order = create_merge_function(schema), RecordOrder.of(schema)
+        assert outcome(lambda: mf.merge_unordered(table, order)) == outcome(lambda: mf.merge(order.sort(table)))
+    run()
+
+
+def outcome(merge) -> object:
+    """The merged rows, or the type of the error the merge raised."""
+    try:
+        return merge().to_pylist()
+    except InvalidDataError as error:
+        return type(error)
 
 
 # --- targeted unit tests --------------------------------------------------------------------

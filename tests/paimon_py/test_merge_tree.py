@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import tempfile
 import tracemalloc
+from types import SimpleNamespace
 
 import pyarrow as pa
 import pypaimon
@@ -14,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import paimon_py
+from paimon_py.mergetree.key_value_io import READ_BATCH_BYTES, READ_BATCH_ROWS, _batch_rows
 from paimon_py.snapshot.snapshot import CommitKind
 
 SCHEMA = pa.schema([pa.field("k", pa.int64(), nullable=False), pa.field("v", pa.string()),
@@ -280,3 +282,12 @@ def test_partial_update_lsm_equals_model(tmp_path_factory, batches):
             got = {k: (a, b) for k, a, b in zip(*(result.column(c).to_pylist() for c in ("k", "a", "b")))}
             assert got == model
         check_levels(table)
+
+
+def test_compaction_reads_runs_in_batches_of_bounded_bytes():
+    """Narrow rows: the most rows a batch may have; wide rows: fewer, about READ_BATCH_BYTES of them."""
+    low, high = READ_BATCH_ROWS
+    assert _batch_rows(SimpleNamespace(file_size=2_000_000, row_count=125_000)) == high
+    wide = _batch_rows(SimpleNamespace(file_size=400_000_000, row_count=1_000_000))
+    assert low < wide < high and wide * 1600 <= READ_BATCH_BYTES
+    assert _batch_rows(SimpleNamespace(file_size=10**9, row_count=1)) == low

@@ -1,5 +1,6 @@
 """``RecordOrder.sort``: rows already in key order come back as they are; its key-only fast path
-gives exactly the two-key order, or is not taken;
+gives exactly the two-key order, or is not taken; ``stable_order`` (packed or not) is numpy's stable
+argsort;
 and the bounded merge's single-integer-key cut agrees with the general one."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 
 from paimon_py.io.key_value import SEQUENCE_NUMBER
 from paimon_py.mergetree import sort_merge
-from paimon_py.mergetree.record_order import RecordOrder
+from paimon_py.mergetree.record_order import RecordOrder, stable_order
 
 ORDER = RecordOrder(("k",))
 records = st.lists(st.tuples(st.integers(-5, 5), st.integers(0, 30)), max_size=60)
@@ -80,3 +81,37 @@ def test_concatenated_runs_oldest_first_take_the_key_only_order():
     result = ORDER.sort(newest_first)
     keys, seqs = result.column("k").to_numpy(), result.column(SEQUENCE_NUMBER).to_numpy()
     assert np.all((keys[1:] > keys[:-1]) | ((keys[1:] == keys[:-1]) & (seqs[1:] > seqs[:-1])))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(-(2**63), 2**63 - 1), min_size=1, max_size=400), st.integers(1, 40),
+       st.sampled_from([np.int64, np.int32, np.int16]))
+def test_stable_order_is_the_stable_argsort(values, span, dtype):
+    """Small spans (most lists: many descents, so the keys are packed beside row numbers), wide
+    spans (the stable sort) and narrower integer types."""
+    info = np.iinfo(dtype)
+    keys = np.array([v % span for v in values] if span < 40 else values, np.int64)
+    keys = np.clip(keys, info.min, info.max).astype(dtype)
+    order, sorted_keys = stable_order(keys)
+    expected = np.argsort(keys, kind="stable")
+    assert order.tolist() == expected.tolist()
+    assert sorted_keys.tolist() == keys[expected].tolist()
+
+
+def test_many_random_keys_are_sorted_packed_and_stay_stable():
+    """Beyond the extremes of int64 once shifted (span near 2**47 for 131,072 rows) and ties."""
+    rng = np.random.default_rng(11)
+    for low, span in ((-(2**63), 2**40), (2**63 - 2**46, 2**46 - 1), (0, 7)):
+        keys = low + rng.integers(0, span, 100_000, dtype=np.int64)
+        order, sorted_keys = stable_order(keys)
+        expected = np.argsort(keys, kind="stable")
+        assert np.array_equal(order, expected) and np.array_equal(sorted_keys, keys[expected])
+
+
+def test_sort_of_a_large_unordered_buffer_orders_by_key_then_sequence():
+    rng = np.random.default_rng(3)
+    keys = rng.integers(0, 500, 5_000)
+    sequence = rng.permutation(5_000)
+    result = ORDER.sort(table(list(zip(keys.tolist(), sequence.tolist()))))
+    got = list(zip(result.column("k").to_pylist(), result.column(SEQUENCE_NUMBER).to_pylist()))
+    assert got == sorted(zip(keys.tolist(), sequence.tolist()))

@@ -8,7 +8,7 @@ import pyarrow as pa
 
 from paimon_py.mergetree.merge_function.groups import (DELETE, INSERT, UPDATE_AFTER, Groups,
                                                        value_kinds)
-from paimon_py.mergetree.record_order import drop_retractions
+from paimon_py.mergetree.record_order import RecordOrder, drop_retractions
 from paimon_py.schema.table_schema import TableSchema
 
 
@@ -29,6 +29,10 @@ class MergeFunction:
         if table.num_rows == 0:
             return table
         return self._merge(table, Groups(table, self.key_names))
+
+    def merge_unordered(self, table: pa.Table, record_order: RecordOrder) -> pa.Table:
+        """:meth:`merge` of records in any order (sorted by ``record_order`` first)."""
+        return self.merge(record_order.sort(table))
 
     def _merge(self, table: pa.Table, groups: Groups) -> pa.Table:
         raise NotImplementedError

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Sequence
 
 import numpy as np
@@ -50,9 +51,17 @@ class Groups:
             self.last[:-1] = self.first[1:] - 1
             self.last[-1] = n - 1
         self.size = self.last - self.first + 1
-        self.gid = np.cumsum(starts) - 1                          # group of each row
-        self.index = np.arange(n)
         self.starts = starts
+
+    @cached_property
+    def gid(self) -> np.ndarray:
+        """The group of each row."""
+        return np.cumsum(self.starts) - 1
+
+    @cached_property
+    def index(self) -> np.ndarray:
+        """Row numbers."""
+        return np.arange(self.n)
 
     def last_where(self, mask: np.ndarray) -> np.ndarray:
         """Per group, the last row index where ``mask`` holds, else -1."""
