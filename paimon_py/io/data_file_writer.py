@@ -14,6 +14,8 @@ made writing ~3x slower and the files larger.
 from __future__ import annotations
 
 import datetime
+from types import MappingProxyType
+from typing import Mapping
 
 import numpy as np
 import pyarrow as pa
@@ -24,7 +26,7 @@ import pyarrow.parquet as pq
 from paimon_py.data.binary_row import BinaryRow
 from paimon_py.fs.file_io import FileIO
 from paimon_py.io.data_file_meta import FILE_SOURCE_APPEND, DataFileMeta
-from paimon_py.io.key_value import SEQUENCE_NUMBER, VALUE_KIND
+from paimon_py.io.key_value import KEY_PREFIX, SEQUENCE_NUMBER, VALUE_KIND
 from paimon_py.io.path_factory import FileStorePathFactory
 from paimon_py.io.row_tracking import RowIdRun
 from paimon_py.schema.table_schema import ROW_ID, TableSchema
@@ -86,25 +88,35 @@ class DataFileWriter:
         writer.write(data)
         return writer.close()
 
-    def open_format_writer(self, out, first: pa.Table, file_format: str):
+    def open_format_writer(self, out, first: pa.Table, file_format: str, unique_keys: bool = False):
         """A writer of ``first``'s schema; ``first`` (the file's first rows) picks Parquet's
-        dictionary columns."""
+        dictionary columns. ``unique_keys``: a key-value file with one record per key (not a
+        changelog), whose system columns' answers are known without sampling."""
         if file_format == "orc":
             return orc.ORCWriter(out, compression=self.compression or "uncompressed")
+        known = self.unique_key_encodings() if unique_keys else {}
         return pq.ParquetWriter(out, first.schema, compression=self.compression,
                                 compression_level=self.zstd_level if self.compression == "zstd" else None,
-                                use_dictionary=dictionary_columns(first))
+                                use_dictionary=dictionary_columns(first, known))
+
+    def unique_key_encodings(self) -> dict[str, bool]:
+        """Dictionary or not, for columns of a file with one record per key: sequence numbers and a
+        single key column (and its value column) never repeat; row kinds do."""
+        known = {SEQUENCE_NUMBER: False, VALUE_KIND: True}
+        if len(self.key_names) == 1:
+            known.update({KEY_PREFIX + self.key_names[0]: False, self.key_names[0]: False})
+        return known
 
 
-def dictionary_columns(first: pa.Table) -> list[str]:
+def dictionary_columns(first: pa.Table, known: Mapping[str, bool] = MappingProxyType({})) -> list[str]:
     """The top-level columns worth a dictionary, judged on ``first``'s leading rows: never DECIMAL
     or nested ones (their leaves go by other paths), others when at most
-    ``DICTIONARY_MAX_DISTINCT`` of the sampled values differ."""
+    ``DICTIONARY_MAX_DISTINCT`` of the sampled values differ; the answers in ``known`` as they are."""
     sample = first.slice(0, DICTIONARY_SAMPLE_ROWS)
     limit = DICTIONARY_MAX_DISTINCT * sample.num_rows
     return [field.name for field, column in zip(sample.schema, sample.columns)
             if not (pa.types.is_decimal(field.type) or pa.types.is_nested(field.type))
-            and _distinct_count(column) <= limit]
+            and (known[field.name] if field.name in known else _distinct_count(column) <= limit)]
 
 
 def _distinct_count(column: pa.ChunkedArray) -> int:
@@ -185,7 +197,8 @@ class RollingFileWriter:
         name = factory.new_changelog_file() if self.changelog else factory.new_data_file()
         file_format = factory.changelog_file_format if self.changelog else factory.file_format
         self.owner.file_io.mkdirs(self.directory)
-        return _OpenFile(self.owner, f"{self.directory}/{name}", name, file_format, first, self.key_value)
+        return _OpenFile(self.owner, f"{self.directory}/{name}", name, file_format, first, self.key_value,
+                         unique_keys=self.key_value and not self.changelog)
 
     def _roll(self) -> None:
         if self._file is None:
@@ -204,15 +217,16 @@ class _OpenFile:
     """One data file being written, with its metadata gathered batch by batch."""
 
     def __init__(self, owner: DataFileWriter, path: str, name: str, file_format: str, first: pa.Table,
-                 key_value: bool):
-        """``first``: the rows to be written first (they choose the format writer's settings)."""
+                 key_value: bool, unique_keys: bool = False):
+        """``first``: the rows to be written first (they choose the format writer's settings);
+        ``unique_keys``: one record per key (see ``DataFileWriter.open_format_writer``)."""
         schema = first.schema
         self.owner = owner
         self.path = path
         self.name = name
         self.file_format = file_format
         self.out = owner.file_io.open_output(path)
-        self.writer = owner.open_format_writer(self.out, first, file_format)
+        self.writer = owner.open_format_writer(self.out, first, file_format, unique_keys)
         self.writer_schema = schema
         self.rows = 0
         self.value_stats = StatsCollector(owner.value_names, owner.value_types, truncate=True)

@@ -51,6 +51,22 @@ def test_the_sample_is_the_files_first_rows_and_counts_values_not_nulls():
     assert dictionary_columns(first) == ["mostly_null", "when"]
 
 
+def test_known_answers_are_taken_without_sampling(tmp_path):
+    """A key-value file with one record per key: sequence numbers and a single key never get a
+    dictionary, row kinds always do; a composite key's columns are sampled."""
+    first = pa.table({"_SEQUENCE_NUMBER": pa.array([1] * 100, pa.int64()), "_VALUE_KIND": pa.array(range(100), pa.int8()),
+                      "k": pa.array([7] * 100, pa.int64())})
+    assert dictionary_columns(first) == ["_SEQUENCE_NUMBER", "k"]
+    assert dictionary_columns(first, {"_SEQUENCE_NUMBER": False, "_VALUE_KIND": True}) == ["_VALUE_KIND", "k"]
+    catalog = h.paimon_py_catalog(tmp_path)
+    single = h.create_table(catalog, "single", SCHEMA, primary_keys=["id"], options={"bucket": "1"})
+    pair = h.create_table(catalog, "pair", SCHEMA, primary_keys=["id", "flag"], options={"bucket": "1"})
+    writer = lambda table: DataFileWriter(table.file_io, table.new_path_factory(), table.schema)  # noqa: E731
+    assert writer(single).unique_key_encodings() == {"_SEQUENCE_NUMBER": False, "_VALUE_KIND": True,
+                                                     "_KEY_id": False, "id": False}
+    assert writer(pair).unique_key_encodings() == {"_SEQUENCE_NUMBER": False, "_VALUE_KIND": True}
+
+
 def append_writer(tmp_path) -> DataFileWriter:
     schema = pa.schema([pa.field("id", pa.int64()), pa.field("name", pa.string())])
     table = h.create_table(h.paimon_py_catalog(tmp_path), "t", schema, options={"bucket": "-1"})
