@@ -12,17 +12,18 @@ Exactly-once is unchanged: each step's events are handed over at a tick, in orde
 source's state and progress as they were right after that step (``StepRead``), which is what the
 reader checkpoints and sends at barriers; a restore reads the steps again. The reader touches the
 source itself only when nothing is ahead (``active`` False).
+
+The thread and its bounded queue are a ``Prefetcher`` (as the streams' connections use), bounded
+in steps and ending with the snapshot.
 """
 
 from __future__ import annotations
 
 import copy
-import queue
-import threading
-import time
 from dataclasses import dataclass
 from typing import Optional
 
+from operators.cdc.prefetch import Prefetcher
 from operators.cdc.source import ChangeSource, Event, SourceProgress
 
 POLL_S = 0.05
@@ -44,62 +45,48 @@ class StepRead:
 
 class StepAhead:
     def __init__(self, depth: int):
-        self.steps: queue.Queue = queue.Queue(maxsize=depth)
-        self.thread: Optional[threading.Thread] = None
-        self.stopping = threading.Event()
+        self.depth = depth
+        self.prefetcher: Optional[Prefetcher[StepRead]] = None
 
     @property
     def active(self) -> bool:
         """Whether steps are being read or wait to be taken (the source is not the reader's)."""
-        return (self.thread is not None and self.thread.is_alive()) or not self.steps.empty()
+        return self.prefetcher is not None and not self.prefetcher.finished
 
     def run(self, source: ChangeSource) -> None:
-        """Reads steps of ``source`` ahead until its snapshot is done (if not already doing so)."""
-        if self.thread is None or not self.thread.is_alive():
-            self.stopping.clear()
-            self.thread = threading.Thread(target=self._read, args=(source,), name="step-ahead", daemon=True)
-            self.thread.start()
+        """Reads up to ``depth`` steps of ``source`` ahead until its snapshot is done (if not
+        already doing so)."""
+        if not self.active:
+            self.prefetcher = Prefetcher(lambda _wait_s: [_step(source)], lambda _read: 1, self.depth,
+                                         "step-ahead", done=lambda: source.snapshot_done)
 
     def take(self) -> Optional[StepRead]:
         """The next step read ahead (waiting for it), None when none is being read or waits; the
         thread's error is raised here."""
         while self.active:
-            try:
-                item = self.steps.get(timeout=POLL_S)
-            except queue.Empty:
-                continue
-            if isinstance(item, BaseException):
-                raise item
-            return item
+            reads = self.prefetcher.take(1, POLL_S)
+            if reads:
+                return reads[0]
         return None
 
     def stop(self) -> list[StepRead]:
         """Stops reading ahead after the step under way; the steps read and not taken."""
-        self.stopping.set()
+        if self.prefetcher is not None:
+            self.prefetcher.close()
         left = []
-        while (item := self.take()) is not None:
-            left.append(item)
+        while (read := self.take()) is not None:
+            left.append(read)
         return left
 
     def close(self, wait_s: float = CLOSE_WAIT_S) -> None:
-        """Stops reading ahead; what was read is dropped (the job ends), errors too. (A step
-        waiting for room in the queue gets it: only the reader's taking ends the thread.) A step
-        that does not end within ``wait_s`` is left behind (a daemon thread on a connection the
+        """Stops reading ahead; what was read is dropped (the job ends), errors too. A step that
+        does not end within ``wait_s`` is left behind (a daemon thread on a connection the
         source's own close ends)."""
-        self.stopping.set()
-        if self.thread is not None:
-            deadline = time.monotonic() + wait_s
-            while self.thread.is_alive() and time.monotonic() < deadline:
-                try:
-                    self.steps.get(timeout=POLL_S)
-                except queue.Empty:
-                    pass
-            self.thread = None
+        if self.prefetcher is not None:
+            self.prefetcher.close(wait_s)
+            self.prefetcher = None
 
-    def _read(self, source: ChangeSource) -> None:
-        try:
-            while not self.stopping.is_set() and not source.snapshot_done:
-                events = source.step()
-                self.steps.put(StepRead(events, copy.deepcopy(source.state), source.progress(), source.snapshot_done))
-        except BaseException as error:  # handed to the reader, which fails the job with it
-            self.steps.put(error)
+
+def _step(source: ChangeSource) -> StepRead:
+    events = source.step()
+    return StepRead(events, copy.deepcopy(source.state), source.progress(), source.snapshot_done)

@@ -66,11 +66,11 @@ def test_reads_at_most_depth_steps_ahead():
     source = CountingSource(100)
     ahead = StepAhead(depth=3)
     ahead.run(source)
-    wait_until(lambda: source.steps_started == 4)  # 3 queued, the 4th waits for room
+    wait_until(lambda: source.steps_started == 3)  # 3 queued, then the thread waits for room
     time.sleep(0.05)
-    assert source.steps_started == 4 and source.state["next"] == 4
+    assert source.steps_started == 3 and source.state["next"] == 3
     assert ahead.take().events == [0]
-    wait_until(lambda: source.steps_started == 5)
+    wait_until(lambda: source.steps_started == 4)
     ahead.close()
     assert not ahead.active
 
@@ -79,7 +79,7 @@ def test_stop_returns_what_was_read_and_hands_the_source_back():
     source = CountingSource(100)
     ahead = StepAhead(depth=4)
     ahead.run(source)
-    wait_until(lambda: ahead.steps.full())
+    wait_until(lambda: source.steps_started == 4)
     assert ahead.take().events == [0]
     left = ahead.stop()
     assert [r.events[0] for r in left] == list(range(1, source.state["next"]))  # nothing read is lost
@@ -111,9 +111,9 @@ def test_close_ends_a_thread_waiting_for_room():
     source = CountingSource(100)
     ahead = StepAhead(depth=1)
     ahead.run(source)
-    wait_until(lambda: source.steps_started == 2)  # one queued, the second waits for room
+    wait_until(lambda: source.steps_started == 1)  # one queued, the thread waits for room
     ahead.close()
-    assert not ahead.active and ahead.thread is None
+    assert not ahead.active and ahead.prefetcher is None
 
 
 def test_close_leaves_a_step_that_does_not_end_behind():
@@ -131,5 +131,5 @@ def test_close_leaves_a_step_that_does_not_end_behind():
     wait_until(lambda: source.steps_started == 1)
     started = time.monotonic()
     ahead.close(wait_s=0.2)
-    assert time.monotonic() - started < 2 and ahead.thread is None
+    assert time.monotonic() - started < 2 and ahead.prefetcher is None
     release.set()
