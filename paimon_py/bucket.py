@@ -396,17 +396,15 @@ def _murmur_rows(flat: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """``hashBytesByWords`` of every row of ``flat`` (rows concatenated, byte ``lengths``)."""
     n = len(lengths)
     words = flat.view("<u4")
-    h = np.full(n, DEFAULT_SEED, np.uint32)
-    if n == 0:
-        return h
-    if (lengths == lengths[0]).all():
+    if n and (lengths == lengths[0]).all():
         matrix = words.reshape(n, -1)
         first = _leading_zero_columns(matrix)
-        h[:] = _after_zero_words(first)
+        h = np.full(n, _after_zero_words(first), np.uint32)
         for j in range(first, matrix.shape[1]):
-            h = _mix(h, matrix[:, j])
+            _mix(h, matrix[:, j])
         return _fmix(h, lengths)
-    return _murmur_ragged(words, lengths, h)
+    h = np.full(n, DEFAULT_SEED, np.uint32)
+    return _murmur_ragged(words, lengths, h) if n else h
 
 
 def _leading_zero_columns(matrix: np.ndarray) -> int:
@@ -428,6 +426,6 @@ def _murmur_ragged(words: np.ndarray, lengths: np.ndarray, h: np.ndarray) -> np.
     active_counts = np.searchsorted(-sorted_words, -np.arange(sorted_words[0]), side="left")
     hs = h[order]
     for j, count in enumerate(active_counts):
-        hs[:count] = _mix(hs[:count], words[first_word[:count] + j])
+        _mix(hs[:count], words[first_word[:count] + j])  # in place
     h[order] = hs
     return _fmix(h, lengths)

@@ -74,8 +74,7 @@ writers limit it, did not move). A checkpoint barrier waits at most this long be
 STEPS_AHEAD = 5
 """Snapshot steps (chunks) read ahead at most: a reader's bundle (``READER_BUNDLE``) of ticks then
 finds its chunks read, and the next one's first. Memory: that many chunks
-(``scan.incremental.snapshot.chunk.size`` rows each) more. (The measurements of stop 29 read 4
-queued and a fifth waiting for room.)"""
+(``scan.incremental.snapshot.chunk.size`` rows each) more."""
 
 
 class SourceReader(KeyedProcessFunction):

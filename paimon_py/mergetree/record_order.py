@@ -108,12 +108,12 @@ def stable_order(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     than the stable sort on 125,000 random keys."""
     n = len(keys)
     bits = max(1, (n - 1).bit_length())
-    if (keys.dtype == np.uint64 or np.count_nonzero(keys[1:] < keys[:-1]) < _FEW_RUNS
-            or (int(keys.max()) - int(keys.min())) >> (64 - bits)):
+    packable = keys.dtype != np.uint64 and np.count_nonzero(keys[1:] < keys[:-1]) >= _FEW_RUNS
+    low = int(keys.min()) if packable else 0
+    if not packable or (int(keys.max()) - low) >> (64 - bits):
         order = np.argsort(keys, kind="stable")
         return order, keys[order]
     keys = keys.astype(np.int64, copy=False)
-    low = int(keys.min())
     packed = (keys.view(np.uint64) - np.uint64(low & _U64)) << np.uint64(bits)
     packed |= np.arange(n, dtype=np.uint64)
     packed.sort()

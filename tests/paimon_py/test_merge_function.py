@@ -418,11 +418,13 @@ def test_merge_of_unordered_records_is_the_merge_of_the_sorted_ones(engine_optio
 
 
 def outcome(merge) -> object:
-    """The merged rows, or the type of the error the merge raised (bad input, an overflowing sum)."""
+    """The merged rows (a NaN as the string "NaN", so that equal results compare equal), or the type
+    of the error the merge raised (bad input, an overflowing sum)."""
     try:
-        return merge().to_pylist()
+        rows = merge().to_pylist()
     except Exception as error:  # noqa: BLE001 - both ways must fail alike
         return type(error)
+    return [{k: "NaN" if isinstance(v, float) and math.isnan(v) else v for k, v in row.items()} for row in rows]
 
 
 # --- targeted unit tests --------------------------------------------------------------------

@@ -18,9 +18,11 @@ class DeduplicateMergeFunction(MergeFunction):
     def merge_unordered(self, table: pa.Table, record_order: RecordOrder) -> pa.Table:
         """Finds each key's last record from the keys alone and copies only those rows: one
         ``take`` of the rows kept instead of a sort of every row and a filter."""
-        rows = record_order.order(table) if not self.ignore_delete else None
-        if rows is None:
+        if self.ignore_delete:
             return super().merge_unordered(table, record_order)
+        rows = record_order.order(table)
+        if rows is None:
+            return self.merge(table)
         rows = np.asarray(rows)
         keys = table.select(self.key_names).take(pa.array(rows))
         return table.take(pa.array(rows[Groups(keys, self.key_names).last]))
