@@ -30,6 +30,7 @@ import numpy as np
 
 from operators.postgres import pgoutput
 from operators.postgres.pgoutput import UNCHANGED_TOAST
+from operators.postgres.text_values import TextValues
 from paimon_py.data.row_kind import RowKind
 
 _INSERT = int(RowKind.INSERT)
@@ -55,7 +56,7 @@ class RowChanges:
 
     relation: pgoutput.Relation
     schema_changed: bool
-    columns: list[list] = field(default_factory=list)
+    columns: list[TextValues] = field(default_factory=list)
     kinds: list[int] = field(default_factory=list)
     """``RowKind`` value of each row."""
     unchanged_toast: list[tuple[int, int]] = field(default_factory=list)
@@ -64,7 +65,7 @@ class RowChanges:
 
     def add(self, kind: int, values: list) -> None:
         if not self.columns:
-            self.columns = [[] for _ in self.relation.columns]
+            self.columns = [TextValues() for _ in self.relation.columns]
         row = len(self.kinds)
         for i, value in enumerate(values):
             if value is UNCHANGED_TOAST:
@@ -77,7 +78,7 @@ class RowChanges:
         """Rows of one kind each, their values by column (``pgoutput.decode_tuples``)."""
         first = len(self.kinds)
         if not self.columns:
-            self.columns = [[] for _ in self.relation.columns]
+            self.columns = [TextValues() for _ in self.relation.columns]
         for column, values in zip(self.columns, tuples.values):
             column.extend(values)
         for i, rows in enumerate(tuples.unchanged):
@@ -88,14 +89,14 @@ class RowChanges:
         """Appends ``count`` columns pgoutput does not send (generated columns), marked to be read
         from the table for every inserted or updated row, like unchanged TOASTed values."""
         first = len(self.columns)
-        self.columns += [[None] * len(self.kinds) for _ in range(count)]
+        self.columns += [TextValues([None] * len(self.kinds)) for _ in range(count)]
         self.unchanged_toast += [(row, first + i) for row, kind in enumerate(self.kinds) if kind in (_INSERT, _UPDATE_AFTER)
                                  for i in range(count)]
 
     def drop(self, rows: set[int]) -> None:
         """Removes the given rows (positions in this segment)."""
         keep = [i for i in range(len(self.kinds)) if i not in rows]
-        self.columns = [[column[i] for i in keep] for column in self.columns]
+        self.columns = [column.take(keep) for column in self.columns]
         self.kinds = [self.kinds[i] for i in keep]
 
     def __len__(self) -> int:

@@ -48,6 +48,7 @@ from operators.postgres.snapshot_reader import PAGES_PER_CHUNK, SnapshotReader
 from operators.postgres.snapshot_split import PostgresSnapshotSplit, PostgresSplitReader
 from operators.postgres.source_config import PostgresSourceConfig
 from operators.postgres.table_mapping import TableMapping, table_mapping
+from operators.postgres.text_values import TextValues
 from operators.postgres.types import TypeRegistry
 from paimon_py.data.row_kind import RowKind
 
@@ -271,7 +272,7 @@ class PostgresChangeSource:
         def flush(oid: int) -> None:
             mapping, columns, kinds, op_ts = open_batches.pop(oid)
             if kinds:
-                events.append(mapping.batch_from_text(columns, kinds, op_ts))
+                events.append(mapping.batch_from_text([c.to_arrow() for c in columns], kinds, op_ts))
 
         for transaction in transactions:
             for segment in transaction.segments:
@@ -291,7 +292,7 @@ class PostgresChangeSource:
                     continue
                 self._add_generated(oid, segment)
                 self._resolve_toast(oid, segment)
-                batch = open_batches.setdefault(oid, [self.mappings[oid], [[] for _ in segment.columns], [], []])
+                batch = open_batches.setdefault(oid, [self.mappings[oid], [TextValues() for _ in segment.columns], [], []])
                 self._append(batch, segment, transaction.commit_time_us // 1000)
         for oid in list(open_batches):
             flush(oid)
@@ -310,7 +311,7 @@ class PostgresChangeSource:
         else:  # append table: inserts only (see the README)
             keep = [i for i, k in enumerate(segment.kinds) if k == RowKind.INSERT]
             for target, source in zip(columns, segment.columns):
-                target.extend(source[i] for i in keep)
+                target.extend(source.take(keep))
             kinds.extend(segment.kinds[i] for i in keep)
         op_ts.extend([op_ts_ms] * (len(kinds) - len(op_ts)))
 
@@ -383,18 +384,21 @@ class PostgresChangeSource:
         key_index = [names.index(k) for k in table.primary_keys]
         rows = sorted({row for row, _ in segment.unchanged_toast})
         wanted = sorted({column for _, column in segment.unchanged_toast})
-        current = self._current_values(table, [[segment.columns[i][row] for i in key_index] for row in rows],
+        values = {i: segment.columns[i].to_list() for i in {*key_index, *wanted}}
+        current = self._current_values(table, [[values[i][row] for i in key_index] for row in rows],
                                        [names[c] for c in wanted])
         pending = set(segment.unchanged_toast)
         gone = set()
         for row in rows:
-            found = current.get(tuple(segment.columns[i][row] for i in key_index))
+            found = current.get(tuple(values[i][row] for i in key_index))
             if found is None:
                 gone.add(row)
                 continue
             for j, column in enumerate(wanted):
                 if (row, column) in pending:
-                    segment.columns[column][row] = found[j]
+                    values[column][row] = found[j]
+        for column in wanted:
+            segment.columns[column] = TextValues(values[column])
         segment.unchanged_toast.clear()
         if gone:
             LOG.info("%s: %d change(s) with unchanged large values skipped: their rows are no longer in the "

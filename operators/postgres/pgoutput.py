@@ -17,6 +17,8 @@ from typing import Callable, Optional, Sequence, Union
 import numpy as np
 import pyarrow as pa
 
+from operators.postgres import tuple_data
+
 PG_EPOCH_OFFSET_US = 946_684_800_000_000
 """Microseconds from 1970-01-01 to 2000-01-01 (PostgreSQL's epoch)."""
 
@@ -187,10 +189,10 @@ def _tuple(payload: bytes, pos: int) -> tuple[list[Value], int]:
 @dataclass(frozen=True)
 class TupleColumns:
     """The new tuples of consecutive Insert, Update and Delete messages of one relation, by column:
-    ``values[i]`` holds column i's text (None for NULL and for an unchanged TOASTed value, which
-    ``unchanged[i]`` marks)."""
+    ``values[i]`` holds column i's text as an Arrow string array (null for NULL and for an
+    unchanged TOASTed value, which ``unchanged[i]`` marks)."""
 
-    values: list[list[Optional[str]]]
+    values: list[pa.StringArray]
     unchanged: list[np.ndarray]
     """Per column, the rows (positions in the run) whose value is an unchanged TOASTed one."""
 
@@ -237,37 +239,19 @@ class MessageFrame:
 
 def decode_tuples(frame: MessageFrame, first: int, end: int, columns: int) -> Optional[TupleColumns]:
     """The tuples of the run of simple changes ``first``..``end`` - 1 of ``frame``, of one relation
-    with ``columns`` columns, decoded column by column for all messages at once; None when one is
-    not as expected (another column count, a binary value, trailing bytes, text that is not
-    UTF-8): ``decode`` them one by one to get the error."""
-    buf, starts, ends = frame.buf, frame.starts[first:end], frame.ends[first:end]
-    if np.any(_be16(buf, starts + 6) != columns):
+    with ``columns`` columns, decoded column by column for all messages at once (in C:
+    ``tuple_data``); None when one is not as expected (another column count, a binary value,
+    trailing bytes, text that is not UTF-8): ``decode`` them one by one to get the error."""
+    decoded = tuple_data.decode_columns(frame.buf, frame.starts[first:end], frame.ends[first:end], columns)
+    if decoded is None:
         return None
-    pos = starts + 8
-    values, unchanged = [], []
-    for _ in range(columns):
-        if np.any(pos >= ends):
-            return None
-        kind = buf[pos]
-        text = kind == 0x74
-        if not np.all(text | (kind == 0x6E) | (kind == 0x75)):
-            return None
-        length = np.where(text, _be32(buf, np.minimum(pos + 1, ends - 4)), 0)
-        if np.any(length < 0) or np.any(text & (pos + 5 + length > ends)):
-            return None
-        strings = _strings(buf, pos + 5, length, text)
-        if strings is None:
-            return None
-        values.append(strings)
-        unchanged.append(np.flatnonzero(kind == 0x75))
-        pos = pos + 1 + np.where(text, 4 + length, 0)
-    if not np.array_equal(pos, ends):
+    arrays, unchanged = decoded
+    try:
+        for array in arrays:
+            array.validate(full=True)
+    except pa.ArrowInvalid:
         return None
-    return TupleColumns(values, unchanged)
-
-
-def _be16(buf: np.ndarray, at: np.ndarray) -> np.ndarray:
-    return (buf[at].astype(np.int64) << 8) | buf[at + 1]
+    return TupleColumns(arrays, [np.flatnonzero(marks) for marks in unchanged])
 
 
 def _be32(buf: np.ndarray, at: np.ndarray) -> np.ndarray:
@@ -275,23 +259,6 @@ def _be32(buf: np.ndarray, at: np.ndarray) -> np.ndarray:
     raw = (buf[at].astype(np.int64) << 24) | (buf[at + 1].astype(np.int64) << 16) \
         | (buf[at + 2].astype(np.int64) << 8) | buf[at + 3]
     return np.where(raw >= 1 << 31, raw - (1 << 32), raw)
-
-
-def _strings(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray, valid: np.ndarray) -> Optional[list]:
-    """The values ``buf[start:start + length]`` as Python strings (None where not ``valid``);
-    None when one is not UTF-8."""
-    offsets = np.zeros(len(lengths) + 1, np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    total = int(offsets[-1])
-    data = pa.py_buffer(buf[np.repeat(starts - offsets[:-1], lengths) + np.arange(total)])
-    validity = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
-    string, arrow_offsets = (pa.large_string(), offsets) if total >= 1 << 31 else (pa.string(), offsets.astype(np.int32))
-    array = pa.Array.from_buffers(string, len(lengths), [validity, pa.py_buffer(arrow_offsets), data])
-    try:
-        array.validate(full=True)
-    except pa.ArrowInvalid:
-        return None
-    return array.to_numpy(zero_copy_only=False).tolist()
 
 
 def _begin(payload: bytes) -> Begin:

@@ -5,7 +5,7 @@ of PostgreSQL text values -> a ``ChangeBatch`` of that table (the source-neutral
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -38,10 +38,10 @@ class TableMapping(TargetMapping):
         return TableMapping(base.target, base.names, base.data_types, base.spec, base.origin, base.extras,
                             tuple(columns), pg_types)
 
-    def batch_from_text(self, columns: Sequence[Sequence[Optional[str]]], kinds: Sequence[int],
+    def batch_from_text(self, columns: Sequence[pgtypes.TextColumn], kinds: Sequence[int],
                         op_ts_ms: Sequence[int] = ()) -> ChangeBatch:
-        """``columns[i]``: the text values of column i (None = NULL), one per row; ``kinds``: the
-        ``RowKind`` value of each row.
+        """``columns[i]``: the text values of column i (None or null = NULL), one per row, as
+        Python values or an Arrow string array; ``kinds``: the ``RowKind`` value of each row.
 
         A delete by key (REPLICA IDENTITY DEFAULT) knows only the key columns: use REPLICA
         IDENTITY FULL where complete ``-D``/``-U`` rows matter (the ``input`` changelog producer,

@@ -57,7 +57,7 @@ def test_decoder_and_mapping_produce_int8_row_kinds():
     registry = {20: PgType(20, "int8", "base"), 25: PgType(25, "text", "base")}
     columns = [SourceColumn("id", 20, -1, False), SourceColumn("v", 25, -1, True)]
     mapping = TableMapping.of("db.items", columns, registry, TableSpec(("id",)), to_string=False)
-    rows = mapping.batch_from_text(segment.columns, segment.kinds, [0] * len(segment)).rows()
+    rows = mapping.batch_from_text([c.to_arrow() for c in segment.columns], segment.kinds, [0] * len(segment)).rows()
     assert rows.schema.field(ROW_KIND) == ROW_KIND_FIELD
     assert rows.schema.field(ROW_KIND).type == pa.int8()
     assert rows.column(ROW_KIND).to_pylist() == [I, UB, UA, D, I, UA, D]
