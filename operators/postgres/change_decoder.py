@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from typing import Optional, Union
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from operators.postgres import pgoutput
 from operators.postgres.pgoutput import UNCHANGED_TOAST
@@ -39,10 +41,10 @@ _UPDATE_AFTER = int(RowKind.UPDATE_AFTER)
 _DELETE = int(RowKind.DELETE)
 _RUN_KINDS = np.full(256, -1, np.int8)
 _RUN_KINDS[[ord("I"), ord("U"), ord("D")]] = [_INSERT, _UPDATE_AFTER, _DELETE]
-"""The row kind of a simple change (``pgoutput.MessageFrame``) by its message type byte."""
+"""The row kind of a ``pgoutput.SIMPLE`` change by its message type byte."""
 
 MIN_RUN = 8
-"""Fewer consecutive simple changes are decoded one by one (numpy's fixed cost per call)."""
+"""Shorter runs (``pgoutput.MessageFrame``) are decoded one by one (a run's fixed cost)."""
 
 PART_ROWS = 100_000
 """Rows of one transaction held before they are handed over as a part of it: memory stays bounded
@@ -134,9 +136,10 @@ class ChangeDecoder:
 
     def feed_all(self, payloads: list[bytes]) -> list[Transaction]:
         """Decode messages in order; returns the transactions they complete. Runs of consecutive
-        inserts, updates without an old tuple and deletes by key of one relation (most of a
-        stream; found by ``pgoutput.MessageFrame`` in one pass) are decoded together, column by
-        column (``pgoutput.decode_tuples``); the rest one by one."""
+        changes of one relation and one shape (inserts, updates without an old tuple and deletes;
+        or updates with the whole old row, REPLICA IDENTITY FULL), most of a stream, found by
+        ``pgoutput.MessageFrame`` in one pass, are decoded together, column by column
+        (``pgoutput.decode_tuples``, ``decode_old_and_new``); the rest one by one."""
         done: list[Transaction] = []
         frame = pgoutput.MessageFrame.of(payloads)
         i, count = 0, len(payloads)
@@ -144,7 +147,7 @@ class ChangeDecoder:
             end = min(int(frame.run_ends[i]), i + max(1, self.part_rows - self._rows))  # a part holds part_rows
             if end - i >= MIN_RUN and self._begin is not None and int(frame.oids[i]) in self.relations:
                 if not self._feed_run(frame, i, end):
-                    for payload in payloads[i:end]:  # simple changes: none completes a transaction
+                    for payload in payloads[i:end]:  # changes: none completes a transaction
                         self.feed(payload)
                 self._rows += end - i
                 i = end
@@ -165,9 +168,17 @@ class ChangeDecoder:
         return part
 
     def _feed_run(self, frame: pgoutput.MessageFrame, first: int, end: int) -> bool:
-        """A run of simple changes decoded together; False (nothing done) when it must go one by one."""
+        """A run of changes of one shape decoded together; False (nothing done) when it must go one
+        by one."""
         oid = int(frame.oids[first])
-        tuples = pgoutput.decode_tuples(frame, first, end, len(self.relations[oid].columns))
+        columns = len(self.relations[oid].columns)
+        if frame.shapes[first] == pgoutput.OLD_AND_NEW:
+            pairs = pgoutput.decode_old_and_new(frame, first, end, columns)
+            if pairs is None:
+                return False
+            self._segment(oid).add_many(*_old_then_new(*pairs, end - first))
+            return True
+        tuples = pgoutput.decode_tuples(frame, first, end, columns)
         if tuples is None:
             return False
         self._segment(oid).add_many(_RUN_KINDS[frame.message_types(first, end)].tolist(), tuples)
@@ -221,6 +232,25 @@ class ChangeDecoder:
             segment.add(_INSERT, new)
         else:
             segment.add(_UPDATE_AFTER, new)
+
+
+def _old_then_new(old: pgoutput.TupleColumns, new: pgoutput.TupleColumns,
+                  count: int) -> tuple[list[int], pgoutput.TupleColumns]:
+    """``count`` updates with their old rows as rows: ``-U`` with the old row, then ``+U`` with the
+    new one, whose unchanged TOASTed values are taken from the old row (and stay marked where that
+    lacks them too), as ``ChangeDecoder._update`` does one update at a time."""
+    order = np.empty(2 * count, np.int64)
+    order[0::2] = np.arange(count)
+    order[1::2] = np.arange(count, 2 * count)
+    values, unchanged = [], []
+    for before, after, before_marks, after_marks in zip(old.values, new.values, old.unchanged, new.unchanged):
+        if len(after_marks):
+            taken = np.zeros(count, bool)
+            taken[after_marks] = True
+            after = pc.if_else(pa.array(taken), before, after)
+        values.append(pa.concat_arrays([before, after]).take(order))
+        unchanged.append(np.sort(np.concatenate([2 * before_marks, 2 * np.intersect1d(after_marks, before_marks) + 1])))
+    return [_UPDATE_BEFORE, _UPDATE_AFTER] * count, pgoutput.TupleColumns(values, unchanged)
 
 
 def _shape(relation: pgoutput.Relation) -> tuple:

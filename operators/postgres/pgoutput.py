@@ -197,19 +197,27 @@ class TupleColumns:
     """Per column, the rows (positions in the run) whose value is an unchanged TOASTed one."""
 
 
+SIMPLE = 1
+"""A message with one tuple at byte 6: an Insert, an Update without an old tuple, a Delete."""
+OLD_AND_NEW = 2
+"""An Update with the whole old row (REPLICA IDENTITY FULL): the old tuple at byte 6, then 'N' and
+the new one."""
+
+
 @dataclass(frozen=True)
 class MessageFrame:
-    """Payloads joined into one buffer, and for each message the end of the run of simple
-    changes (an Insert, an Update without an old tuple, a Delete by key: one tuple at byte 6) of
-    one relation that it starts or continues; a message that is not a simple change ends its run
-    where it starts."""
+    """Payloads joined into one buffer, and for each message the end of the run of changes of one
+    relation and one shape (``SIMPLE`` or ``OLD_AND_NEW``) that it starts or continues; a message
+    of neither shape ends its run where it starts."""
 
     buf: np.ndarray
     """The payloads, joined (uint8)."""
     starts: np.ndarray
     ends: np.ndarray
+    shapes: np.ndarray
+    """``SIMPLE``, ``OLD_AND_NEW`` or 0 for each message (int8)."""
     oids: np.ndarray
-    """The relation of each simple change (int64; -1 for other messages)."""
+    """The relation of each change of either shape (int64; -1 for other messages)."""
     run_ends: np.ndarray
 
     @classmethod
@@ -223,14 +231,16 @@ class MessageFrame:
         at = np.where(long_enough, starts, 0)
         kind, marker = buf[at], buf[at + 5]
         simple = long_enough & (((marker == ord("N")) & ((kind == ord("I")) | (kind == ord("U"))))
-                                | ((marker == ord("K")) & (kind == ord("D"))))
-        oids = np.where(simple, _be32(buf, at + 1) & 0xFFFFFFFF, -1)
+                                | (((marker == ord("K")) | (marker == ord("O"))) & (kind == ord("D"))))
+        old_and_new = long_enough & (marker == ord("O")) & (kind == ord("U"))
+        shapes = (simple * SIMPLE + old_and_new * OLD_AND_NEW).astype(np.int8)
+        oids = np.where(shapes > 0, _be32(buf, at + 1) & 0xFFFFFFFF, -1)
         continues = np.zeros(count, bool)
-        continues[1:] = simple[1:] & (oids[1:] == oids[:-1])
+        continues[1:] = (shapes[1:] > 0) & (shapes[1:] == shapes[:-1]) & (oids[1:] == oids[:-1])
         run_starts = np.flatnonzero(~continues)
         run_end_of = np.append(run_starts[1:], count)
-        run_ends = np.where(simple, run_end_of[np.cumsum(~continues) - 1], np.arange(count))
-        return cls(buf, starts, ends, oids, run_ends)
+        run_ends = np.where(shapes > 0, run_end_of[np.cumsum(~continues) - 1], np.arange(count))
+        return cls(buf, starts, ends, shapes, oids, run_ends)
 
     def message_types(self, first: int, end: int) -> np.ndarray:
         """The type bytes (``I``, ``U``, ``D``, ...) of messages ``first``..``end`` - 1."""
@@ -238,11 +248,29 @@ class MessageFrame:
 
 
 def decode_tuples(frame: MessageFrame, first: int, end: int, columns: int) -> Optional[TupleColumns]:
-    """The tuples of the run of simple changes ``first``..``end`` - 1 of ``frame``, of one relation
-    with ``columns`` columns, decoded column by column for all messages at once (in C:
+    """The tuples of the run of ``SIMPLE`` changes ``first``..``end`` - 1 of ``frame``, of one
+    relation with ``columns`` columns, decoded column by column for all messages at once (in C:
     ``tuple_data``); None when one is not as expected (another column count, a binary value,
     trailing bytes, text that is not UTF-8): ``decode`` them one by one to get the error."""
-    decoded = tuple_data.decode_columns(frame.buf, frame.starts[first:end], frame.ends[first:end], columns)
+    return _tuple_columns(frame.buf, frame.starts[first:end] + 6, frame.ends[first:end], columns)
+
+
+def decode_old_and_new(frame: MessageFrame, first: int, end: int,
+                       columns: int) -> Optional[tuple[TupleColumns, TupleColumns]]:
+    """The old and the new tuples of the run of ``OLD_AND_NEW`` updates ``first``..``end`` - 1, as
+    ``decode_tuples`` decodes one tuple (None likewise)."""
+    starts, ends = frame.starts[first:end], frame.ends[first:end]
+    stops = np.empty(end - first, np.int64)
+    old = _tuple_columns(frame.buf, starts + 6, ends, columns, stops)
+    if old is None or not np.all((stops < ends) & (frame.buf[stops] == ord("N"))):
+        return None
+    new = _tuple_columns(frame.buf, stops + 1, ends, columns)
+    return None if new is None else (old, new)
+
+
+def _tuple_columns(buf: np.ndarray, tuples: np.ndarray, ends: np.ndarray, columns: int,
+                   stops: Optional[np.ndarray] = None) -> Optional[TupleColumns]:
+    decoded = tuple_data.decode_columns(buf, tuples, ends, columns, stops)
     if decoded is None:
         return None
     arrays, unchanged = decoded

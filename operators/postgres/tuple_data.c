@@ -1,10 +1,10 @@
 /* pgoutput TupleData of many messages, column by column, into Arrow string buffers.
  *
- * Loaded with ctypes by operators/postgres/tuple_data.py, which documents the contract. Every
- * message m holds one TupleData at buf[starts[m] + 6] (Int16 column count, then per column a kind
- * byte: 'n' NULL, 'u' unchanged TOASTed value, 't' Int32 length + text) that ends exactly at
- * ends[m]. Any other shape, a binary value ('b') included, makes tuple_data_sizes return -1 so
- * that the caller decodes those messages one by one and reports the error there.
+ * Loaded with ctypes by operators/postgres/tuple_data.py, which documents the contract. Message m
+ * holds a TupleData at buf[tuples[m]] (Int16 column count, then per column a kind byte: 'n' NULL,
+ * 'u' unchanged TOASTed value, 't' Int32 length + text) that lies before ends[m]. Any other shape,
+ * a binary value ('b') included, makes tuple_data_sizes return -1 so that the caller decodes
+ * those messages one by one and reports the error there.
  * No allocation, no Python API: the caller owns every buffer.
  */
 #include <stdint.h>
@@ -14,12 +14,13 @@ static int32_t be32(const uint8_t *p) {
     return (int32_t)(((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | (uint32_t)p[3]);
 }
 
-/* Checks every message's shape and adds each column's text bytes to totals[column] (zeroed by the
- * caller). Returns 0, or -1 when a message is not as expected. */
-int tuple_data_sizes(const uint8_t *buf, const int64_t *starts, const int64_t *ends, int64_t count,
-                     int32_t columns, int64_t *totals) {
+/* Checks every message's TupleData and adds each column's text bytes to totals[column] (zeroed
+ * by the caller). With stops NULL each TupleData must end exactly at ends[m]; otherwise it may end
+ * before, and stops[m] receives where it ends. Returns 0, or -1 when a message is not as expected. */
+int tuple_data_sizes(const uint8_t *buf, const int64_t *tuples, const int64_t *ends, int64_t count,
+                     int32_t columns, int64_t *totals, int64_t *stops) {
     for (int64_t m = 0; m < count; m++) {
-        int64_t pos = starts[m] + 6, end = ends[m];
+        int64_t pos = tuples[m], end = ends[m];
         if (pos + 2 > end || (((int32_t)buf[pos] << 8) | buf[pos + 1]) != columns) return -1;
         pos += 2;
         for (int32_t c = 0; c < columns; c++) {
@@ -36,7 +37,11 @@ int tuple_data_sizes(const uint8_t *buf, const int64_t *starts, const int64_t *e
                 return -1;
             }
         }
-        if (pos != end) return -1;
+        if (stops != NULL) {
+            stops[m] = pos;
+        } else if (pos != end) {
+            return -1;
+        }
     }
     return 0;
 }
@@ -46,13 +51,13 @@ int tuple_data_sizes(const uint8_t *buf, const int64_t *starts, const int64_t *e
  * (an Arrow bitmap of bitmap = (count + 7) / 8 bytes, zeroed by the caller: 1 for a text value)
  * and unchanged[c * count ...] (1 for 'u', else 0). Only after tuple_data_sizes accepted the same
  * messages: this one trusts their shape. */
-void tuple_data_columns(const uint8_t *buf, const int64_t *starts, int64_t count, int32_t columns,
+void tuple_data_columns(const uint8_t *buf, const int64_t *tuples, int64_t count, int32_t columns,
                         int32_t *offsets, uint8_t *data, const int64_t *data_starts, uint8_t *validity,
                         uint8_t *unchanged) {
     int64_t bitmap = (count + 7) / 8;
     for (int32_t c = 0; c < columns; c++) offsets[c * (count + 1)] = 0;
     for (int64_t m = 0; m < count; m++) {
-        int64_t pos = starts[m] + 8;
+        int64_t pos = tuples[m] + 2;
         for (int32_t c = 0; c < columns; c++) {
             int32_t *column_offsets = offsets + c * (count + 1);
             uint8_t kind = buf[pos++];

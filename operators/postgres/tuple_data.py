@@ -29,19 +29,22 @@ BUILD_DIR = Path(__file__).with_name("build")
 CFLAGS = ["-O2", "-shared", "-fPIC", "-std=c99"]
 
 
-def decode_columns(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray,
-                   columns: int) -> Optional[tuple[list[pa.StringArray], list[np.ndarray]]]:
-    """The text values of messages whose TupleData lies at ``buf[starts[m] + 6:ends[m]]``
-    (``buf``: uint8; ``starts``, ``ends``: int64), ``columns`` values each: per column an Arrow
-    string array (null for NULL and for an unchanged TOASTed value; the bytes are not yet checked
-    as UTF-8) and a uint8 array marking the unchanged TOASTed values. None when a message is not
-    as expected (another column count, a binary value, a short or long tuple) or a column's text
-    exceeds 2 GiB."""
+def decode_columns(buf: np.ndarray, tuples: np.ndarray, ends: np.ndarray, columns: int,
+                   stops: Optional[np.ndarray] = None) -> Optional[tuple[list[pa.StringArray], list[np.ndarray]]]:
+    """The text values of messages whose TupleData starts at ``buf[tuples[m]]`` and ends at
+    ``ends[m]`` (``buf``: uint8; ``tuples``, ``ends``: int64), ``columns`` values each: per column
+    an Arrow string array (null for NULL and for an unchanged TOASTed value; the bytes are not yet
+    checked as UTF-8) and a uint8 array marking the unchanged TOASTed values. With ``stops`` (an
+    int64 array as long as ``tuples``) a TupleData may end before ``ends[m]`` and ``stops[m]``
+    receives where it ends. None when a message is not as expected (another column count, a
+    binary value, a short or long tuple) or a column's text exceeds 2 GiB."""
     library = _library()
-    count = len(starts)
-    buf, starts, ends = (np.ascontiguousarray(a, t) for a, t in ((buf, np.uint8), (starts, np.int64), (ends, np.int64)))
+    count = len(tuples)
+    buf, tuples, ends = (np.ascontiguousarray(a, t) for a, t in ((buf, np.uint8), (tuples, np.int64), (ends, np.int64)))
     totals = np.zeros(columns, np.int64)
-    if library.tuple_data_sizes(_address(buf), _address(starts), _address(ends), count, columns, _address(totals)) != 0:
+    stopped = None if stops is None else _address(stops)
+    if library.tuple_data_sizes(_address(buf), _address(tuples), _address(ends), count, columns, _address(totals),
+                                stopped) != 0:
         return None
     if columns and int(totals.max()) >= 1 << 31:
         return None
@@ -51,7 +54,7 @@ def decode_columns(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray,
     data = np.empty(int(data_starts[-1]), np.uint8)
     validity = np.zeros((columns, (count + 7) // 8), np.uint8)
     unchanged = np.empty((columns, count), np.uint8)
-    library.tuple_data_columns(_address(buf), _address(starts), count, columns, _address(offsets), _address(data),
+    library.tuple_data_columns(_address(buf), _address(tuples), count, columns, _address(offsets), _address(data),
                                _address(data_starts), _address(validity), _address(unchanged))
     arrays = [pa.Array.from_buffers(pa.string(), count, [pa.py_buffer(validity[c]), pa.py_buffer(offsets[c]),
                                                          pa.py_buffer(data[data_starts[c]:data_starts[c + 1]])])
@@ -67,7 +70,7 @@ def _address(array: np.ndarray) -> int:
 def _library() -> ctypes.CDLL:
     library = ctypes.CDLL(str(build()))
     library.tuple_data_sizes.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64,
-                                         ctypes.c_int32, ctypes.c_void_p]
+                                         ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p]
     library.tuple_data_sizes.restype = ctypes.c_int
     library.tuple_data_columns.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int32,
                                            *[ctypes.c_void_p] * 5]

@@ -48,31 +48,44 @@ def value(rnd: random.Random):
     return rnd.choice([None, TOAST, "", "x", "42", "é€ü", "a" * rnd.randint(0, 300), str(rnd.random())])
 
 
+def form_of(rnd: random.Random, oid: int, width: int, form: str) -> bytes:
+    """A change of ``form``: I, U (no old tuple), DK / DO (delete by key / with the old row), UO /
+    UK (update with the old row / the old key)."""
+    row, old = [value(rnd) for _ in range(width)], [value(rnd) for _ in range(width)]
+    key = [row[0]] + [None] * (width - 1)
+    if form in ("I", "U"):
+        return change(form, oid, row)
+    if form[0] == "D":
+        return change("D", oid, old=key if form == "DK" else old, old_kind=form[1])
+    return change("U", oid, row, key if form == "UK" else old, form[1])
+
+
+def transactions(count: int, columns: dict[int, list[str]], body) -> list[bytes]:
+    """The relations of ``columns``, then ``count`` transactions: Begin, what ``body(out, lsn)``
+    appends to ``out``, Commit."""
+    out, lsn = [relation(oid, names) for oid, names in columns.items()], 100
+    for _ in range(count):
+        out.append(b"B" + struct.pack(">qqI", lsn + 50, 0, lsn))
+        body(out, lsn)
+        out.append(b"C" + struct.pack(">bqqq", 0, lsn + 50, lsn + 60, 0))
+        lsn += 100
+    return out
+
+
 def stream(seed: int) -> list[bytes]:
-    """Transactions over two relations: runs of simple changes, updates with old tuples, a
-    relation that gains a column, truncates and logical messages in between."""
+    """Transactions over two relations: changes of every form mixed, a relation that gains a
+    column, truncates and logical messages in between."""
     rnd = random.Random(seed)
     columns = {1: ["id", "v", "w"], 2: ["id", "v"]}
-    out, lsn = [relation(1, columns[1]), relation(2, columns[2])], 100
-    for _ in range(12):
-        out.append(b"B" + struct.pack(">qqI", lsn + 50, 0, lsn))
+
+    def body(out: list[bytes], lsn: int) -> None:
         for _ in range(rnd.randint(0, 60)):
             oid = rnd.choice([1, 1, 1, 2])
-            width = len(columns[oid])
-            row = [value(rnd) for _ in range(width)]
             pick = rnd.random()
-            if pick < 0.3:
-                out.append(change("I", oid, row))
-            elif pick < 0.6:
-                out.append(change("U", oid, row))
-            elif pick < 0.75:
-                out.append(change("D", oid, old=[row[0]] + [None] * (width - 1), old_kind="K"))
-            elif pick < 0.8:
-                out.append(change("D", oid, old=row, old_kind="O"))
-            elif pick < 0.85:
-                out.append(change("U", oid, row, [value(rnd) for _ in range(width)], "O"))
-            elif pick < 0.9:
-                out.append(change("U", oid, row, [row[0]] + [None] * (width - 1), "K"))
+            if pick < 0.9:
+                form = "I" if pick < 0.3 else "U" if pick < 0.6 else "DK" if pick < 0.75 else \
+                    "DO" if pick < 0.8 else "UO" if pick < 0.85 else "UK"
+                out.append(form_of(rnd, oid, len(columns[oid]), form))
             elif pick < 0.93:
                 columns[oid] = columns[oid] + [f"c{len(columns[oid])}"]
                 out.append(relation(oid, columns[oid]))
@@ -80,9 +93,23 @@ def stream(seed: int) -> list[bytes]:
                 out.append(b"T" + struct.pack(">ib", 1, 0) + struct.pack(">I", oid))
             else:
                 out.append(b"M" + struct.pack(">bq", 1, lsn) + b"prefix\0" + struct.pack(">i", 2) + b"hi")
-        out.append(b"C" + struct.pack(">bqqq", 0, lsn + 50, lsn + 60, 0))
-        lsn += 100
-    return out
+    return transactions(12, columns, body)
+
+
+def runs_stream(seed: int) -> list[bytes]:
+    """Transactions made of runs long enough to be decoded together, each of one relation and one
+    form, with unchanged TOASTed values in old and new rows, and a relation change now and then."""
+    rnd = random.Random(seed)
+    columns = {1: ["id", "v", "w"], 2: ["id", "v"]}
+
+    def body(out: list[bytes], lsn: int) -> None:
+        for _ in range(rnd.randint(1, 5)):
+            oid, form = rnd.choice([1, 2]), rnd.choice(["I", "U", "DK", "DO", "UO", "UK"])
+            if rnd.random() < 0.2:
+                columns[oid] = columns[oid] + [f"c{len(columns[oid])}"]
+                out.append(relation(oid, columns[oid]))
+            out += [form_of(rnd, oid, len(columns[oid]), form) for _ in range(rnd.randint(MIN_RUN, 3 * MIN_RUN))]
+    return transactions(6, columns, body)
 
 
 def shape(transactions) -> list:
@@ -104,9 +131,10 @@ def one_by_one(messages: list[bytes]) -> list:
     return [t for t in map(decoder.feed, messages) if t is not None]
 
 
+@pytest.mark.parametrize("make", [stream, runs_stream])
 @pytest.mark.parametrize("seed", range(20))
-def test_feed_all_equals_feeding_one_by_one(seed):
-    messages = stream(seed)
+def test_feed_all_equals_feeding_one_by_one(seed, make):
+    messages = make(seed)
     expected = shape(one_by_one(messages))
     assert shape(ChangeDecoder().feed_all(messages)) == expected
     decoder, got = ChangeDecoder(), []

@@ -34,7 +34,7 @@ def decode(payloads: list[bytes], columns: int):
     lengths = np.array([len(p) for p in payloads], np.int64)
     ends = np.cumsum(lengths)
     buf = np.frombuffer(b"".join(payloads) + bytes(8), np.uint8)
-    return tuple_data.decode_columns(buf, ends - lengths, ends, columns)
+    return tuple_data.decode_columns(buf, ends - lengths + 6, ends, columns)
 
 
 def reference(payloads: list[bytes], columns: int):
@@ -102,6 +102,20 @@ def test_a_binary_value_or_another_column_count_is_refused():
     assert decode([good, binary], 2) is None
     assert decode([good, insert(["1", "x", "y"])], 2) is None
     assert decode([good], 3) is None
+
+
+def test_stops_say_where_each_tuple_ends():
+    """With ``stops`` a tuple may end before its message does (an update's old tuple, then 'N')."""
+    payloads = [insert(["1", None]) + b"N??", insert([TOAST, "é"]) + b"N"]
+    lengths = np.array([len(p) for p in payloads], np.int64)
+    ends = np.cumsum(lengths)
+    buf = np.frombuffer(b"".join(payloads) + bytes(8), np.uint8)
+    stops = np.empty(2, np.int64)
+    arrays, unchanged = tuple_data.decode_columns(buf, ends - lengths + 6, ends, 2, stops)
+    assert stops.tolist() == [ends[0] - 3, ends[1] - 1]
+    assert [a.to_pylist() for a in arrays] == [["1", None], [None, "é"]]
+    assert [u.tolist() for u in unchanged] == [[0, 1], [0, 0]]
+    assert tuple_data.decode_columns(buf, ends - lengths + 6, ends, 2) is None  # without stops: trailing bytes
 
 
 def test_the_library_is_built_once_and_named_by_its_source():
