@@ -104,6 +104,24 @@ def test_key_changes_keep_unchanged_large_values(postgres_server, job):
     assert rows == [(101, 4160), (103, 4160), (107, 4160)]
 
 
+def test_bulk_updates_keep_unchanged_large_values(postgres_server, job):
+    """Statements that change many rows: their changes come as runs that the reader decodes
+    together (updates with the old row, under FULL, too), key changes included."""
+    run_transactions(postgres_server, [
+        [f"INSERT INTO {{t}} SELECT g, CASE WHEN g % 3 = 0 THEN 'short' ELSE {big('g::text')} END"
+         " FROM generate_series(200, 239) g"],
+        ["UPDATE {t} SET v = v + 10 WHERE id >= 200"],
+        ["UPDATE {t} SET id = id + 1000 WHERE id >= 200", "UPDATE {t} SET v = v + 1 WHERE id >= 1200"],
+        ["UPDATE {t} SET id = id - 1000 WHERE id >= 1200"],
+        ["DELETE FROM {t} WHERE id >= 230"],
+    ])
+    assert_equal(postgres_server, job)
+    for table in IDENTITIES:
+        rows = postgres_server.execute(f"SELECT count(*), sum(length(note)) FROM {table} WHERE id >= 200",
+                                       database=DATABASE)
+        assert rows == [(30, 20 * 4160 + 10 * 5)]
+
+
 def operations():
     key = st.sampled_from(list(KEYS))
     return st.one_of(
