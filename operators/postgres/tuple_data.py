@@ -68,7 +68,8 @@ def _address(array: np.ndarray) -> int:
 
 @lru_cache(maxsize=None)
 def _library() -> ctypes.CDLL:
-    library = ctypes.CDLL(str(build()))
+    library = ctypes.PyDLL(str(build()))  # keeps the GIL: released for a short call, it is won back only after the
+    # stream's reading thread has run for the interpreter's switch interval
     library.tuple_data_sizes.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64,
                                          ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p]
     library.tuple_data_sizes.restype = ctypes.c_int
