@@ -29,8 +29,8 @@ COALESCE_S = 0.05
 """After a read that found fewer than ``READ_BATCH`` messages, the prefetch thread waits this long
 before reading again, so that messages gather in the sockets. A reader that takes each message as
 it arrives makes the walsender pay for every one of them: draining a backlog of 1M changes cost the
-walsender 5-7 CPU-s read eagerly, 3.1-3.8 with this pause (and the reader 1.4-1.7 CPU-s instead of
-2-3); a quiet stream's messages wait at most this long."""
+walsender 5-7 CPU-s read eagerly, 3.1-3.9 with this pause (and the reader 1.4-2.0 CPU-s instead of
+2.2-3.3); a quiet stream's messages wait at most this long."""
 
 SESSION_OPTIONS = "-c DateStyle=ISO -c TimeZone=UTC -c IntervalStyle=postgres -c extra_float_digits=3"
 """Session settings under which text values (COPY and pgoutput) have one fixed form."""

@@ -24,21 +24,16 @@ class TextValues:
         self._pending.append(value)
         self._length += 1
 
-    def extend(self, values: Union[pa.Array, "TextValues", Sequence[Optional[str]]]) -> None:
-        """Appends an Arrow string array (kept as it is), another ``TextValues`` or Python values."""
+    def extend(self, values: Union[pa.Array, "TextValues"]) -> None:
+        """Appends an Arrow string array (kept as it is) or another ``TextValues``."""
+        self._seal()
         if isinstance(values, TextValues):
             values._seal()
-            self._seal()
             self._arrays += values._arrays
             self._length += values._length
-        elif isinstance(values, pa.Array):
-            self._seal()
+        else:
             self._arrays.append(values)
             self._length += len(values)
-        else:
-            before = len(self._pending)
-            self._pending.extend(values)
-            self._length += len(self._pending) - before
 
     def take(self, rows: Sequence[int]) -> "TextValues":
         """The values at ``rows`` (positions), in that order."""
