@@ -97,9 +97,9 @@ class RowChanges:
 
     def drop(self, rows: set[int]) -> None:
         """Removes the given rows (positions in this segment)."""
-        keep = [i for i in range(len(self.kinds)) if i not in rows]
+        keep = np.setdiff1d(np.arange(len(self.kinds)), np.fromiter(rows, np.int64, len(rows)))
         self.columns = [column.take(keep) for column in self.columns]
-        self.kinds = [self.kinds[i] for i in keep]
+        self.kinds = np.array(self.kinds, np.int8)[keep].tolist()
 
     def __len__(self) -> int:
         return len(self.kinds)

@@ -34,6 +34,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Iterator, Optional
 
+import numpy as np
 import psycopg2.errors
 
 from operators.cdc.schema_event import SchemaEvent
@@ -309,10 +310,10 @@ class PostgresChangeSource:
                 target.extend(source)
             kinds.extend(segment.kinds)
         else:  # append table: inserts only (see the README)
-            keep = [i for i, k in enumerate(segment.kinds) if k == RowKind.INSERT]
+            keep = np.flatnonzero(np.array(segment.kinds, np.int8) == RowKind.INSERT)
             for target, source in zip(columns, segment.columns):
                 target.extend(source.take(keep))
-            kinds.extend(segment.kinds[i] for i in keep)
+            kinds.extend([int(RowKind.INSERT)] * len(keep))
         op_ts.extend([op_ts_ms] * (len(kinds) - len(op_ts)))
 
     def _relation_changed(self, relation: Relation) -> Optional[SchemaEvent]:

@@ -1,10 +1,11 @@
 """Decoder of the ``pgoutput`` logical replication messages (protocol version 1, text values).
 
 One dataclass per message type; :func:`decode` turns one replication payload into one of them;
-:class:`MessageFrame` finds, in one pass over many payloads, the runs of consecutive simple
-changes of one relation, and :func:`decode_tuples` decodes a run's tuples at once, column by column.
-Tuple values are ``None`` (NULL), :data:`UNCHANGED_TOAST` (an unchanged TOASTed value the
-server did not send) or ``str`` (PostgreSQL's text output of the value). Timestamps are
+:class:`MessageFrame` finds, in one pass over many payloads, the runs of consecutive changes of one
+relation and one shape, and :func:`decode_tuples` / :func:`decode_old_and_new` decode a run's
+tuples at once, column by column, into Arrow string arrays. Tuple values of :func:`decode` are
+``None`` (NULL), :data:`UNCHANGED_TOAST` (an unchanged TOASTed value the server did not send) or
+``str`` (PostgreSQL's text output of the value). Timestamps are
 microseconds since the Unix epoch (pgoutput counts from 2000-01-01).
 """
 

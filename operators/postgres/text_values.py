@@ -7,8 +7,9 @@ them once, so a run's values never become Python objects on their way to the lak
 
 from __future__ import annotations
 
-from typing import Iterable, Optional, Sequence, Union
+from typing import Iterable, Optional, Union
 
+import numpy as np
 import pyarrow as pa
 
 
@@ -35,10 +36,10 @@ class TextValues:
             self._arrays.append(values)
             self._length += len(values)
 
-    def take(self, rows: Sequence[int]) -> "TextValues":
-        """The values at ``rows`` (positions), in that order."""
+    def take(self, rows: np.ndarray) -> "TextValues":
+        """The values at ``rows`` (positions, an integer array), in that order."""
         taken = TextValues()
-        taken.extend(self.to_arrow().take(pa.array(rows, pa.int64())))
+        taken.extend(self.to_arrow().take(rows))
         return taken
 
     def to_arrow(self) -> pa.StringArray:

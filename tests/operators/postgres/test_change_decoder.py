@@ -216,3 +216,18 @@ def test_large_transactions_go_in_parts_with_the_same_rows(seed):
     # at most part_rows messages a part (an update with its old row gives two rows)
     assert all(sum(len(s) for s in t.segments if not isinstance(s, pgoutput.Truncate)) <= 2 * 7 for t in parts)
     assert not decoder.parts_handed_over
+
+
+def test_dropping_rows_keeps_the_others_in_order():
+    """``RowChanges.drop`` (rows whose large values are gone from the table) on a run decoded together."""
+    rows = [[str(i), "v%d" % i] for i in range(MIN_RUN * 2)]
+    messages = [relation(1, ["id", "v"]), b"B" + struct.pack(">qqI", 150, 0, 1)]
+    messages += [change("U" if i % 2 else "I", 1, row) for i, row in enumerate(rows)]
+    messages.append(b"C" + struct.pack(">bqqq", 0, 150, 160, 0))
+    [transaction] = ChangeDecoder().feed_all(messages)
+    [segment] = transaction.segments
+    kinds = list(segment.kinds)
+    segment.drop({1, 4, 5})
+    kept = [i for i in range(len(rows)) if i not in (1, 4, 5)]
+    assert segment.columns[0].to_list() == [str(i) for i in kept]
+    assert segment.kinds == [kinds[i] for i in kept] and all(type(k) is int for k in segment.kinds)
