@@ -1,7 +1,8 @@
 """``ChangeBatch``: many row changes of one table, the unit that travels between operators.
 
 Rows cross the Java/Python boundary as one pickled element per batch (design.md: one element per
-row costs 30x or more). A batch holds Arrow columns for the table's schema plus the row kind of
+row costs 30x or more); on a local run only the batch's number crosses, its rows stay in the
+process (``batch_handover``). A batch holds Arrow columns for the table's schema plus the row kind of
 each row. A batch may carry columns or wider types that the table gets only through a schema
 change still on its way; the writer waits for that schema.
 
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from operators.cdc import batch_handover
 from paimon_py.data.row_kind import ARROW_TYPE
 
 ROW_KIND = "_row_kind"
@@ -47,3 +49,11 @@ class ChangeBatch:
     @property
     def size(self) -> int:
         return len(self.ipc)
+
+    def __reduce__(self):
+        """Pickled as its number in this process's hand-over registry when that is on (a local
+        run: ``operators/cdc/batch_handover.py``), else with its bytes."""
+        handed_over = batch_handover.register(self, self.size)
+        if handed_over is None:
+            return ChangeBatch, (self.table, self.ipc, self.num_rows)
+        return batch_handover.take, handed_over

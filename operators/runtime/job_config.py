@@ -23,6 +23,7 @@ from typing import Any, Mapping, Optional
 
 import yaml  # PyYAML comes with apache-flink (through apache-beam)
 
+from operators.cdc import batch_handover
 from operators.cdc.errors import InvalidJobOption, UserError
 from operators.cdc.loopback import loopback_port
 from operators.cdc.sync_flags import parse_key_values
@@ -149,6 +150,8 @@ def create_environment(settings: Mapping[str, str]):
     local = not submitted_to_cluster()
     if local:  # before the gateway (the JVM) starts: it passes its environment to the workers' boot
         bound_allocators()  # the client runs the Python workers as threads
+        if os.environ.get(PYTHON_WORKER_MODE, LOOPBACK) == LOOPBACK:
+            batch_handover.enable()  # ... of this process: batches need not leave it
         set_jvm_options(settings)
         worker_python = worker_boot.use_light_boot()
         _launch_gateway_while_importing_beam()
@@ -165,6 +168,11 @@ def create_environment(settings: Mapping[str, str]):
     if local:
         env.set_python_executable(worker_python)
     return env
+
+
+PYTHON_WORKER_MODE, LOOPBACK = "_python_worker_execution_mode", "loopback"
+"""PyFlink's environment variable for where a local run's Python operators run: threads of the
+job's process (``loopback``, the default) or worker processes (``process``)."""
 
 
 def _launch_gateway_while_importing_beam() -> None:

@@ -44,6 +44,7 @@ from pyflink.common.typeinfo import Types
 from pyflink.datastream import KeyedProcessFunction
 from pyflink.datastream.state import ValueStateDescriptor
 
+from operators.cdc import batch_handover
 from operators.cdc.change_batch import ChangeBatch
 from operators.cdc.progress_lines import ProgressLines
 from operators.cdc.source import ChangeSourceFactory, Event, SourceProgress
@@ -99,6 +100,7 @@ class SourceReader(KeyedProcessFunction):
 
     def open(self, runtime_context):
         bound_allocators()
+        batch_handover.opened(runtime_context.get_attempt_number())
         self.saved = runtime_context.get_state(ValueStateDescriptor("source-state", Types.PICKLED_BYTE_ARRAY()))
         self.source = None
         self.seq = 0

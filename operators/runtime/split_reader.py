@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pyflink.datastream import KeyedProcessFunction
 
+from operators.cdc import batch_handover
 from operators.cdc.source import ParallelSnapshotFactory
 from operators.runtime.allocators import bound_allocators, release_free_memory
 from operators.runtime.bridge import PAYLOAD, data_envelope
@@ -29,6 +30,7 @@ class SplitReader(KeyedProcessFunction):
 
     def open(self, runtime_context):
         bound_allocators()
+        batch_handover.opened(runtime_context.get_attempt_number())
         self.reader = None  # connected at the first split: the source's reader starts first
         self.splits = 0
         self.metrics = SplitReaderMetrics(runtime_context.get_metrics_group())

@@ -35,6 +35,7 @@ from pyflink.common.typeinfo import Types
 from pyflink.datastream import KeyedProcessFunction, OutputTag, ProcessFunction
 from pyflink.datastream.state import ListStateDescriptor, ValueStateDescriptor
 
+from operators.cdc import batch_handover
 from operators.cdc.catalog import open_catalog
 from operators.cdc.source_position import PendingPosition
 from operators.runtime.allocators import bound_allocators, release_free_memory
@@ -78,6 +79,7 @@ class ChangeParser(ProcessFunction):
 
     def open(self, runtime_context):
         bound_allocators()
+        batch_handover.opened(runtime_context.get_attempt_number())
         self.router = BucketRouter(open_catalog(self.catalog_options), assigner_parallelism=self.assigner_parallelism)
 
     def process_element(self, value, ctx):
@@ -105,6 +107,7 @@ class BucketAssigner(KeyedProcessFunction):
         self.default_channels = default_channels
 
     def open(self, runtime_context):
+        batch_handover.opened(runtime_context.get_attempt_number())
         self.logic = BucketAssignerLogic(open_catalog(self.catalog_options), self.default_channels)
 
     def process_element(self, value, ctx):
@@ -123,6 +126,7 @@ class ChangeWriter(KeyedProcessFunction):
 
     def open(self, runtime_context):
         bound_allocators()
+        batch_handover.opened(runtime_context.get_attempt_number())
         catalog = open_catalog(self.catalog_options)
         self.logic = TableWriterLogic(catalog)
         self.assigner = None if self.assigner_channels is None \

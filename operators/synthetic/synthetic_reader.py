@@ -14,6 +14,7 @@ from pyflink.datastream.state import ValueStateDescriptor
 
 from operators.cdc.schema_event import SchemaEvent
 from operators.runtime.bridge import SCHEMA, data_envelope, signal_envelope
+from operators.cdc import batch_handover
 from operators.cdc.change_batch import ChangeBatch
 from operators.runtime.failures import FailurePlan
 from operators.synthetic.synthetic_source import SourceSchema, SyntheticChangeStream
@@ -24,6 +25,7 @@ class SyntheticReader(KeyedProcessFunction):
         self.failures = failures or FailurePlan()
 
     def open(self, runtime_context):
+        batch_handover.opened(runtime_context.get_attempt_number())
         self.position = runtime_context.get_state(ValueStateDescriptor("position", Types.LONG()))
 
     def process_element(self, tick, ctx):
