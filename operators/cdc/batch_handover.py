@@ -88,10 +88,6 @@ def enable() -> None:
     _REGISTRY.enabled = True
 
 
-def enabled() -> bool:
-    return _REGISTRY.enabled
-
-
 def register(batch: Any, size: int) -> Optional[tuple[int, int]]:
     """What a pickled ``batch`` of ``size`` bytes carries instead of its bytes: (process id, number);
     None when the hand-over is off."""
