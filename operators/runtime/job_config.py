@@ -138,6 +138,11 @@ def job_settings(flink_conf: list[str] | None) -> dict[str, str]:
     return load_settings(overrides)
 
 
+PYTHON_WORKER_MODE, LOOPBACK = "_python_worker_execution_mode", "loopback"
+"""PyFlink's environment variable for where a local run's Python operators run: threads of the
+job's process (``loopback``, the default) or worker processes (``process``)."""
+
+
 def create_environment(settings: Mapping[str, str]):
     """The job's StreamExecutionEnvironment with ``settings`` (``job_settings``), max parallelism
     128 (the bridge's marker keys depend on it), the bridge configured."""
@@ -168,11 +173,6 @@ def create_environment(settings: Mapping[str, str]):
     if local:
         env.set_python_executable(worker_python)
     return env
-
-
-PYTHON_WORKER_MODE, LOOPBACK = "_python_worker_execution_mode", "loopback"
-"""PyFlink's environment variable for where a local run's Python operators run: threads of the
-job's process (``loopback``, the default) or worker processes (``process``)."""
 
 
 def _launch_gateway_while_importing_beam() -> None:

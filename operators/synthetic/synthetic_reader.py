@@ -12,10 +12,10 @@ from pyflink.common.typeinfo import Types
 from pyflink.datastream import KeyedProcessFunction
 from pyflink.datastream.state import ValueStateDescriptor
 
-from operators.cdc.schema_event import SchemaEvent
-from operators.runtime.bridge import SCHEMA, data_envelope, signal_envelope
 from operators.cdc import batch_handover
 from operators.cdc.change_batch import ChangeBatch
+from operators.cdc.schema_event import SchemaEvent
+from operators.runtime.bridge import SCHEMA, data_envelope, signal_envelope
 from operators.runtime.failures import FailurePlan
 from operators.synthetic.synthetic_source import SourceSchema, SyntheticChangeStream
 
