@@ -16,7 +16,7 @@ if [ ! -f "$stamp" ]; then
   touch "$stamp"
 fi
 "$root/.venv/bin/python" "$root/bridge/build.py" >/dev/null  # the checkpoint-signal bridge jar (rebuilt only when its sources change)
-(cd "$root" && "$root/.venv/bin/python" -m operators.postgres.tuple_data >/dev/null)  # the C pgoutput decoder (gcc; rebuilt only when its source changes)
+(cd "$root" && "$root/.venv/bin/python" -m operators.postgres.native >/dev/null)  # the C pgoutput decoder and COPY drain (gcc; rebuilt only when a source changes)
 # The class data sharing archive of a local run's JVM (made once per installation, ~20 s; then a
 # check of ~0.1 s): every job starts ~2 s sooner. Jobs run without it when it cannot be made.
 (cd "$root" && "$root/.venv/bin/python" -m operators.runtime.class_sharing >/dev/null) \

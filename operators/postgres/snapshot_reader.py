@@ -4,8 +4,8 @@ One REPEATABLE READ transaction imports the snapshot and stays open while chunks
 (across checkpoints). Tables with a primary key are read in key order, a chunk at a time
 (``WHERE (keys) > (last keys) ORDER BY keys LIMIT n``), so a restored job continues after the
 last chunk it handed over; tables without one are read by ranges of pages (TID range scans).
-Rows come through ``COPY ... TO STDOUT (FORMAT csv)``, parsed by pyarrow into string columns:
-the same text form pgoutput sends, so one converter serves both.
+Rows come through ``COPY ... TO STDOUT (FORMAT csv)`` (drained in C, ``copy_out.py``), parsed by
+pyarrow into string columns: the same text form pgoutput sends, so one converter serves both.
 
 For a snapshot read in parallel (``scan.snapshot.parallelism``), the reader's transaction also
 finds where each key range ends (``split_end``) and exports its snapshot again
@@ -16,16 +16,23 @@ range or a range of pages.
 
 from __future__ import annotations
 
-import io
-from typing import Iterator, Optional, Sequence
+import logging
+import threading
+from typing import Iterator, Optional, Sequence, Union
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from operators.postgres.copy_out import copy_out
 from operators.postgres.replication import ExportedSnapshot, SourceTable, connect
 from operators.postgres.source_config import PostgresSourceConfig
 
 PAGES_PER_CHUNK = 4096
+
+CLOSE_WAIT_S = 10.0
+"""How long ``close`` waits for a copy under way on another thread once it has cancelled it."""
+
+LOG = logging.getLogger(__name__)
 
 
 class SnapshotReader:
@@ -34,6 +41,8 @@ class SnapshotReader:
         the snapshot ``snapshot_name`` (as of ``lsn``, where known); ``close`` ends it."""
         self.conn = conn
         self.lsn = lsn
+        self._copying = threading.Lock()
+        """Held while a copy runs: the connection is not freed under the drain's feet."""
         with self.conn.cursor() as cur:
             cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             cur.execute("SET TRANSACTION SNAPSHOT %s", (snapshot_name,))
@@ -107,15 +116,26 @@ class SnapshotReader:
             yield self.pages(table, first, PAGES_PER_CHUNK)
 
     def _copy(self, query: str, params: list, table: SourceTable) -> pa.Table:
-        buffer = io.BytesIO()
-        with self.conn.cursor() as cur:
-            sql = cur.mogrify(query, params).decode() if params else query
-            cur.copy_expert(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", buffer)
-        return parse_csv(buffer.getvalue(), len(table.columns))
+        with self._copying:
+            with self.conn.cursor() as cur:
+                sql = cur.mogrify(query, params).decode() if params else query
+            data = copy_out(self.conn, f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)")
+        return parse_csv(data, len(table.columns))
 
     def close(self) -> None:
-        """Ends the transaction and closes the connection."""
-        self.conn.close()
+        """Ends the transaction and closes the connection. A copy under way on another thread (a
+        step read ahead that has not ended) is cancelled first; if it still runs after
+        ``CLOSE_WAIT_S``, the connection is left to the process's end."""
+        if not self._copying.acquire(blocking=False):
+            self.conn.cancel()
+            if not self._copying.acquire(timeout=CLOSE_WAIT_S):
+                LOG.warning("a snapshot copy did not end %.0f s after it was cancelled; its connection stays open",
+                            CLOSE_WAIT_S)
+                return
+        try:
+            self.conn.close()
+        finally:
+            self._copying.release()
 
     def end(self) -> None:
         """Ends the transaction, keeping the connection."""
@@ -123,13 +143,13 @@ class SnapshotReader:
             cur.execute("ROLLBACK")
 
 
-def parse_csv(data: bytes, column_count: int) -> pa.Table:
+def parse_csv(data: Union[bytes, pa.Buffer], column_count: int) -> pa.Table:
     """COPY's CSV as string columns ``c0..cN``: unquoted empty = NULL, quoted empty = ''."""
     names = [f"c{i}" for i in range(column_count)]
-    if not data:
+    if not len(data):
         return pa.table({n: pa.array([], pa.string()) for n in names})
     return pacsv.read_csv(
-        io.BytesIO(data),
+        pa.BufferReader(data),
         read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 24),
         parse_options=pacsv.ParseOptions(newlines_in_values=True, double_quote=True),
         convert_options=pacsv.ConvertOptions(

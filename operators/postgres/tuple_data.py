@@ -3,31 +3,19 @@
 The numpy walk over a run's tuples that this replaces, with the Python strings it handed on, cost
 ~1.75 s per 1M changes; ``tuple_data.c`` walks the messages of a run once to size each column and
 once to copy its text into Arrow buffers (offsets, bytes, validity), so no value becomes a Python
-object. The library is compiled with the system's C
-compiler on first use (``scripts/bootstrap.sh`` does it once) into ``build/`` beside this file,
-named by a hash of its source and flags, under a file lock and renamed into place atomically, so
-concurrent workers compile it once and a changed source is recompiled.
+object. The library is compiled on first use (``native.py``).
 """
 
 from __future__ import annotations
 
 import ctypes
-import fcntl
-import hashlib
-import os
-import shutil
-import subprocess
-import tempfile
 from functools import lru_cache
-from pathlib import Path
 from typing import Optional
 
 import numpy as np
 import pyarrow as pa
 
-SOURCE = Path(__file__).with_name("tuple_data.c")
-BUILD_DIR = Path(__file__).with_name("build")
-CFLAGS = ["-O2", "-shared", "-fPIC", "-std=c99"]
+from operators.postgres import native
 
 
 def decode_columns(buf: np.ndarray, tuples: np.ndarray, ends: np.ndarray, columns: int,
@@ -71,7 +59,7 @@ def _address(array: np.ndarray) -> int:
 def _library() -> ctypes.CDLL:
     # PyDLL keeps the GIL during the (short) calls: released, it is won back only after the stream's
     # reading thread has run for the interpreter's switch interval.
-    library = ctypes.PyDLL(str(build()))
+    library = ctypes.PyDLL(str(native.build("tuple_data")))
     library.tuple_data_sizes.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64,
                                          ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p]
     library.tuple_data_sizes.restype = ctypes.c_int
@@ -79,39 +67,3 @@ def _library() -> ctypes.CDLL:
                                            *[ctypes.c_void_p] * 5]
     library.tuple_data_columns.restype = None
     return library
-
-
-def build() -> Path:
-    """The compiled library's path, compiling it first when it is missing or its source changed."""
-    source = SOURCE.read_bytes()
-    digest = hashlib.sha1(source + " ".join(CFLAGS).encode()).hexdigest()[:12]
-    target = BUILD_DIR / f"tuple_data-{digest}.so"
-    if target.exists():
-        return target
-    BUILD_DIR.mkdir(parents=True, exist_ok=True)
-    with open(BUILD_DIR / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not target.exists():
-            _compile(target)
-    return target
-
-
-def _compile(target: Path) -> None:
-    compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
-    if compiler is None:
-        raise RuntimeError("no C compiler found (cc or gcc; install gcc, e.g. apt-get install gcc, or set CC): "
-                           f"it compiles the pgoutput decoder {SOURCE}")
-    fd, temporary = tempfile.mkstemp(suffix=".so", dir=BUILD_DIR)
-    os.close(fd)
-    try:
-        done = subprocess.run([compiler, *CFLAGS, "-o", temporary, str(SOURCE)], capture_output=True, text=True)
-        if done.returncode != 0:
-            raise RuntimeError(f"compiling {SOURCE} failed: {done.stderr.strip()}")
-        os.replace(temporary, target)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-
-
-if __name__ == "__main__":
-    print(build())

@@ -117,8 +117,3 @@ def test_stops_say_where_each_tuple_ends():
     assert [u.tolist() for u in unchanged] == [[0, 1], [0, 0]]
     assert tuple_data.decode_columns(buf, ends - lengths + 6, ends, 2) is None  # without stops: trailing bytes
 
-
-def test_the_library_is_built_once_and_named_by_its_source():
-    path = tuple_data.build()
-    assert path.exists() and path.name.startswith("tuple_data-")
-    assert tuple_data.build() == path
