@@ -1,7 +1,7 @@
 """Peak memory of a whole CDC job against the rows it snapshots, before and after a change.
 
     .venv/bin/python benchmarks/bench_job_memory.py [--rows 1 1000000 5000000 20000000] [--before 7e440bf]
-        [--table_conf bucket=4 ...]
+        [--table_conf bucket=4 ...] [--buffers 64mb 128mb 256mb 512mb]
 
 One private PostgreSQL 15 (``LocalPostgres``) holds a table per size, ``bench(id bigint primary
 key, k int, v text, amount numeric(12,2), ts timestamp)`` as ``bench_postgres_cdc.py`` fills it.
@@ -9,11 +9,13 @@ For each size, ``jobs/postgres_sync_table.py`` in the bounded ``snapshot`` mode 
 but ``execution.checkpointing.interval=1s``, as the CDC benchmark) runs into a fresh warehouse,
 once with the code of ``--before`` (a temporary ``git worktree`` of that commit, its bridge jar
 built; ``--before ''``: none) and once with this checkout, one after the other; ``--table_conf``
-options go to both (the default table is a dynamic-bucket one). Every 0.2 s the resident memory of each
-process in the job's process group is read: the peak of the sum (what the job costs the machine)
-and, at that moment, the client (the Python process that runs the Python operators as threads),
-the JVM (PyFlink's gateway and the mini-cluster) and the workers' boot processes. The lake must
-equal the source (count and checksums) after every run.
+options go to both (the default table is a dynamic-bucket one). With ``--buffers`` this checkout
+runs once per ``write-buffer-size`` instead, and the checks say how much the client's memory grew
+per MiB more buffer. Every 0.2 s the resident memory of each process in the job's process group is
+read: the peak of the sum (what the job costs the machine) and, at that moment, the client (the
+Python process that runs the Python operators as threads), the JVM (PyFlink's gateway and the
+mini-cluster) and the workers' boot processes. The lake must equal the source (count and
+checksums) after every run.
 
 Results: ``benchmarks/results/job_memory.md`` and a plot beside it.
 """
@@ -28,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from typing import Optional
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -105,11 +108,20 @@ def before_checkout(commit: str, workdir: str) -> str:
     return path
 
 
+def variants(args, before: Optional[str]) -> list[tuple[str, str, list[str]]]:
+    """(label, checkout, extra table options) of each run at one size."""
+    if args.buffers:
+        return [(f"write-buffer-size={size}", ROOT, [f"write-buffer-size={size}"]) for size in args.buffers]
+    return ([(f"before ({args.before})", before, [])] if before else []) + [("after", ROOT, [])]
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[1, 1_000_000, 5_000_000, 20_000_000])
     parser.add_argument("--before", default="7e440bf", help="the commit to compare with ('': none)")
     parser.add_argument("--table_conf", action="append", default=[], help="a lake table option, k=v")
+    parser.add_argument("--buffers", nargs="+", default=[],
+                        help="instead of before/after: this checkout once per write-buffer-size (e.g. 64mb 256mb)")
     parser.add_argument("--workdir", default=None)
     parser.add_argument("--output", default=os.path.join(HERE, "results", "job_memory.md"))
     args = parser.parse_args(argv)
@@ -119,15 +131,13 @@ def main(argv=None) -> int:
     before = None
     results: list[tuple[int, str, dict]] = []
     try:
-        before = before_checkout(args.before, workdir) if args.before else None
+        before = before_checkout(args.before, workdir) if args.before and not args.buffers else None
         server.start()
         server.execute(f"CREATE DATABASE {DB}")
         for rows in args.rows:
             table = load(server, rows)
-            codes = ([(f"before ({args.before})", before)] if before else []) + [("after", ROOT)]
-            for code, root in codes:
-                result = run(server, root, table, workdir, f"{'before' if root == before else 'after'}-{rows}",
-                             args.table_conf)
+            for code, root, conf in variants(args, before):
+                result = run(server, root, table, workdir, f"{code.split()[0]}-{rows}", args.table_conf + conf)
                 results.append((rows, code, result))
                 print(f"[{datetime.datetime.now():%H:%M:%S}] {rows:,} rows, {code}: peak "
                       f"{result['peak'] / 2**20:,.0f} MiB", flush=True)
@@ -153,14 +163,16 @@ def report(args, results: list[tuple[int, str, dict]]) -> str:
         "# Peak memory of a CDC job against the rows it snapshots", "",
         f"{datetime.datetime.now().astimezone().isoformat(timespec='seconds')} — `benchmarks/bench_job_memory.py "
         f"--rows {' '.join(str(r) for r in args.rows)} --before '{args.before}'"
-        f"{''.join(f' --table_conf {o}' for o in args.table_conf)}`", "",
+        f"{''.join(f' --table_conf {o}' for o in args.table_conf)}"
+        f"{' --buffers ' + ' '.join(args.buffers) if args.buffers else ''}`", "",
         f"Machine: {machine()}; 1-minute load average {args.load_at_start:.1f} at the start, "
         f"{os.getloadavg()[0]:.1f} at the end (memory is measured per process, unaffected by other work; "
         f"the wall times compare only on a quiet machine).", "",
         "`postgres_sync_table` with `scan.startup.mode=snapshot` (bounded) on a private PostgreSQL 15, "
         "table `bench(id bigint primary key, k int, v text, amount numeric(12,2), ts timestamp)`, default "
-        f"settings but 1 s checkpoints{''.join(f', {o}' for o in args.table_conf)}; the code before the change "
-        "(if any) and after it, one after the other. "
+        f"settings but 1 s checkpoints{''.join(f', {o}' for o in args.table_conf)}; "
+        + ("this checkout once per write-buffer-size, one after the other. " if args.buffers else
+           "the code before the change (if any) and after it, one after the other. ") +
         "Peak RSS: the largest sum over the job's process group, sampled every 0.2 s; the columns to its "
         "right split that moment by process.", "",
         "| rows | code | peak RSS MiB | client MiB | JVM MiB | worker boots MiB | boot processes | wall s |",
@@ -173,7 +185,28 @@ def report(args, results: list[tuple[int, str, dict]]) -> str:
     lines += ["", "## Checks", "", *[f"* {r['check']}" for _, _, r in results]]
     if flat:
         lines += [f"* {flat}"]
+    lines += buffer_slopes(results)
     return "\n".join(lines) + "\n"
+
+
+def buffer_slopes(results: list[tuple[int, str, dict]]) -> list[str]:
+    """``--buffers``: how much the client's memory at the peak grew per MiB more write buffer,
+    between consecutive sizes at each row count (<= 1.2: the option is honoured within 1.2x)."""
+    lines = []
+    for rows in sorted({rows for rows, _, _ in results}):
+        runs = sorted((_mib_of(code), r["at_peak"]["client"]) for r_rows, code, r in results
+                      if r_rows == rows and code.startswith("write-buffer-size="))
+        for (low, low_client), (high, high_client) in zip(runs, runs[1:]):
+            slope = (high_client - low_client) / 2**20 / (high - low)
+            lines.append(f"* {rows:,} rows, write-buffer-size {low:g} -> {high:g} MiB: client at the peak "
+                         f"{low_client / 2**20:,.0f} -> {high_client / 2**20:,.0f} MiB, {slope:+.2f} MiB per MiB of buffer")
+    return lines
+
+
+def _mib_of(code: str) -> float:
+    """The MiB of a ``write-buffer-size=<n>mb`` label."""
+    value = code.split("=", 1)[1].lower().replace(" ", "")
+    return float(value.removesuffix("mb"))
 
 
 if __name__ == "__main__":
