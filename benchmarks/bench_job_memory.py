@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -137,7 +138,8 @@ def main(argv=None) -> int:
         for rows in args.rows:
             table = load(server, rows)
             for code, root, conf in variants(args, before):
-                result = run(server, root, table, workdir, f"{code.split()[0]}-{rows}", args.table_conf + conf)
+                name = re.sub(r"[^a-z0-9]+", "_", code.split()[0].lower())
+                result = run(server, root, table, workdir, f"{name}-{rows}", args.table_conf + conf)
                 results.append((rows, code, result))
                 print(f"[{datetime.datetime.now():%H:%M:%S}] {rows:,} rows, {code}: peak "
                       f"{result['peak'] / 2**20:,.0f} MiB", flush=True)
