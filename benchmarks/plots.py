@@ -363,6 +363,7 @@ SPECS = {
                                               ("peak RSS of the job's processes, 1 row", "1 row")), table=1))),
     "job_memory": JOB_MEMORY,
     "job_memory_fixed_buckets": JOB_MEMORY,
+    "job_memory_write_buffer": JOB_MEMORY,
     "lsm_upserts": Spec("bench_lsm_upserts.py: sustained upserts with compaction, paimon_py vs pypaimon and pyarrow", (
         Panel("Write", "rows/s", "measure", ("paimon_py", "pypaimon", "pyarrow sort + Parquet"), "pypaimon",
               ("pypaimon", "pyarrow sort + Parquet"), cases=(("write rows/s", "write"),)),
