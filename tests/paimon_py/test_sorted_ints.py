@@ -33,3 +33,16 @@ def test_an_empty_map_finds_nothing():
     assert runs.look_up(np.array([1, 2], np.int32)).tolist() == [ABSENT, ABSENT] and len(runs) == 0
     runs.insert(np.empty(0, np.int32), np.empty(0, np.int16))
     assert runs.runs == []
+
+
+def test_insert_merges_as_a_sort_would_and_keeps_the_dtypes():
+    rng = np.random.default_rng(5)
+    keys = rng.choice(np.arange(-10_000, 10_000, dtype=np.int32), 3_000, replace=False)
+    old, new = np.sort(keys[:2_000]), np.sort(keys[2_000:])
+    assert sorted_ints.insert(old, new).tolist() == sorted(keys.tolist())
+    assert sorted_ints.insert(old, new).dtype == np.int32
+    merged, values = sorted_ints.insert_items(old, np.zeros(len(old), np.int16), new, np.ones(len(new), np.int16))
+    assert merged.tolist() == sorted(keys.tolist()) and values.dtype == np.int16
+    assert values.tolist() == [int(k in set(new.tolist())) for k in merged.tolist()]
+    assert sorted_ints.insert(np.empty(0, np.int32), new).tolist() == new.tolist()
+    assert sorted_ints.insert(old, np.empty(0, np.int32)).tolist() == old.tolist()
