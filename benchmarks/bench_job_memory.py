@@ -42,6 +42,7 @@ from benchmarks.bench_postgres_cdc import (CREATE, DB, ROWS_SQL, SERVER_SETTINGS
 from benchmarks.cdc_harness import group_processes  # noqa: E402
 from benchmarks.common import machine, publish  # noqa: E402
 from operators.postgres.local_server import LocalPostgres  # noqa: E402
+from paimon_py.config_option import parse_memory  # noqa: E402
 
 SAMPLE_S = 0.2
 TIMEOUT_S = 3600
@@ -206,9 +207,8 @@ def buffer_slopes(results: list[tuple[int, str, dict]]) -> list[str]:
 
 
 def _mib_of(code: str) -> float:
-    """The MiB of a ``write-buffer-size=<n>mb`` label."""
-    value = code.split("=", 1)[1].lower().replace(" ", "")
-    return float(value.removesuffix("mb"))
+    """The MiB of a ``write-buffer-size=<size>`` label (Paimon's memory size syntax)."""
+    return parse_memory(code.split("=", 1)[1]) / 2**20
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
 """Which way of reading a PostgreSQL table into typed Arrow is fastest (the snapshot reader's
 choice), on one private server in one run:
 
-* the raw COPY drain (bytes only, no parsing): the ceiling;
-* ``COPY ... (FORMAT csv)`` parsed by pyarrow.csv into strings, then the reader's vectorised
-  text converters (``operators/postgres/types.py``): what the snapshot reader does;
+* the raw COPY drain (``copy_out``, bytes only, no parsing): the ceiling;
+* ``COPY ... (FORMAT csv)`` drained in C (``operators/postgres/copy_out.py``), parsed by
+  pyarrow.csv into strings, then the reader's vectorised text converters
+  (``operators/postgres/types.py``): what the snapshot reader does;
 * ADBC's PostgreSQL driver ``fetch_arrow_table`` (Arrow-native, binary COPY inside), measured
   only if ``adbc-driver-postgresql`` is installed (it is not a dependency of the project:
   ``pip install adbc-driver-postgresql==1.13.0`` into a separate virtualenv with this project);
@@ -15,7 +16,6 @@ choice), on one private server in one run:
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import sys
 import time
@@ -25,6 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import psycopg2  # noqa: E402
 
 from benchmarks.common import machine, publish  # noqa: E402
+from operators.postgres.copy_out import copy_out  # noqa: E402
 from operators.postgres.local_server import LocalPostgres  # noqa: E402
 from operators.postgres.replication import SESSION_OPTIONS  # noqa: E402
 from operators.postgres.snapshot_reader import parse_csv  # noqa: E402
@@ -35,11 +36,9 @@ TABLE = ("CREATE TABLE t (id bigint PRIMARY KEY, k int, v text, amount numeric(1
 
 
 def copy_raw(server: LocalPostgres) -> int:
-    class Sink:
-        def write(self, data):
-            return len(data)
     conn = psycopg2.connect(server.dsn)
-    conn.cursor().copy_expert("COPY t TO STDOUT WITH (FORMAT csv)", Sink())
+    conn.autocommit = True
+    copy_out(conn, "COPY t TO STDOUT WITH (FORMAT csv)")
     conn.close()
     return -1
 
@@ -50,9 +49,7 @@ def copy_csv_typed(server: LocalPostgres) -> int:
         cur.execute("SELECT atttypid, atttypmod FROM pg_attribute WHERE attrelid = 't'::regclass"
                     " AND attnum > 0 ORDER BY attnum")
         columns = cur.fetchall()
-        buffer = io.BytesIO()
-        cur.copy_expert("COPY t TO STDOUT WITH (FORMAT csv)", buffer)
-    strings = parse_csv(buffer.getvalue(), len(columns))
+    strings = parse_csv(copy_out(conn, "COPY t TO STDOUT WITH (FORMAT csv)"), len(columns))
     registry = TypeRegistry(conn)
     arrays = [text_column_to_arrow(strings.column(i), registry.get(oid), mod,
                                    paimon_type(registry.get(oid), mod, True))

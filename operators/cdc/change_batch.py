@@ -31,7 +31,6 @@ class ChangeBatch:
     """Target table identifier, ``database.table``."""
     arrow: pa.Table
     """The rows: the table's columns and ``_row_kind``."""
-    num_rows: int = 0
 
     @staticmethod
     def of(table: str, rows: pa.Table) -> "ChangeBatch":
@@ -39,10 +38,14 @@ class ChangeBatch:
         kind_type = rows.schema.field(ROW_KIND).type
         if kind_type != ARROW_TYPE:
             raise TypeError(f"ChangeBatch column {ROW_KIND} must be {ARROW_TYPE} (RowKind values), got {kind_type}")
-        return ChangeBatch(table, rows, rows.num_rows)
+        return ChangeBatch(table, rows)
 
     def rows(self) -> pa.Table:
         return self.arrow
+
+    @property
+    def num_rows(self) -> int:
+        return self.arrow.num_rows
 
     @property
     def size(self) -> int:
@@ -55,7 +58,7 @@ class ChangeBatch:
         only then: a batch that stays in the process is never serialised)."""
         handed_over = batch_handover.register(self, self.size)
         if handed_over is None:
-            return _from_ipc, (self.table, _ipc(self.arrow), self.num_rows)
+            return _from_ipc, (self.table, _ipc(self.arrow))
         return batch_handover.take, handed_over
 
 
@@ -66,5 +69,5 @@ def _ipc(rows: pa.Table) -> pa.Buffer:
     return sink.getvalue()
 
 
-def _from_ipc(table: str, ipc: pa.Buffer, num_rows: int) -> ChangeBatch:
-    return ChangeBatch(table, pa.ipc.open_stream(ipc).read_all(), num_rows)
+def _from_ipc(table: str, ipc: pa.Buffer) -> ChangeBatch:
+    return ChangeBatch(table, pa.ipc.open_stream(ipc).read_all())
