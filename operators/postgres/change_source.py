@@ -158,15 +158,17 @@ class PostgresChangeSource:
             if entry["done"]:
                 continue
             if table.primary_keys:
-                rows, entry["after"] = self.snapshot.chunk_by_key(table, entry["after"], self.config.chunk_size)
+                rows, entry["after"] = self.snapshot.chunk_by_key(table, self.mappings[oid].copy_columns,
+                                                                  entry["after"], self.config.chunk_size)
                 batches = [rows] if rows.num_rows else []
                 entry["done"] = entry["after"] is None
             else:
-                batches = [c for c in self.snapshot.chunks_by_pages(table) if c.num_rows]
+                batches = [c for c in self.snapshot.chunks_by_pages(table, self.mappings[oid].copy_columns)
+                           if c.num_rows]
                 entry["done"] = True
             key = _key(table)
             self.rows_read[key] = self.rows_read.get(key, 0) + sum(rows.num_rows for rows in batches)
-            return [self.mappings[oid].batch_from_strings(rows) for rows in batches]
+            return [self.mappings[oid].batch_from_snapshot(rows) for rows in batches]
         return None
 
     def next_splits(self, limit: Optional[int]) -> list[PostgresSnapshotSplit]:

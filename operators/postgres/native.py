@@ -4,7 +4,7 @@
 goes into ``build/`` beside its source, named by a hash of the source and flags, under a file lock
 and renamed into place atomically: concurrent workers compile it once, and a changed source is
 recompiled. The libraries use no Python API and are loaded with ctypes by their modules
-(``tuple_data.py``, ``copy_out.py``).
+(``tuple_data.py``, ``copy_out.py``, ``binary_copy.py``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 HERE = Path(__file__).parent
 BUILD_DIR = HERE / "build"
 CFLAGS = ["-O2", "-shared", "-fPIC", "-std=c99"]
-SOURCES = ("tuple_data", "copy_out")
+SOURCES = ("tuple_data", "copy_out", "binary_copy")
 """The C sources here (``<name>.c``), each built into a library of its own."""
 
 

@@ -1,11 +1,15 @@
-"""``SnapshotReader``: reads tables as of an exported snapshot, in chunks, as text columns.
+"""``SnapshotReader``: reads tables as of an exported snapshot, in chunks, as Arrow columns.
 
 One REPEATABLE READ transaction imports the snapshot and stays open while chunks are read
 (across checkpoints). Tables with a primary key are read in key order, a chunk at a time
 (``WHERE (keys) > (last keys) ORDER BY keys LIMIT n``), so a restored job continues after the
 last chunk it handed over; tables without one are read by ranges of pages (TID range scans).
-Rows come through ``COPY ... TO STDOUT (FORMAT csv)`` (drained in C, ``copy_out.py``), parsed by
-pyarrow into string columns: the same text form pgoutput sends, so one converter serves both.
+Rows come through ``COPY ... TO STDOUT (FORMAT binary)`` (drained in C, ``copy_out.py``), decoded
+in C (``binary_copy.py``): columns of the types the decoder takes arrive typed, the others as
+strings of their text form, the same text pgoutput sends, for the text converters. Where a value
+needs the text path (``binary_copy.decode`` returns None) and where the server's encoding is not
+UTF-8 (binary text is in the server's encoding), the rows come through ``FORMAT csv`` instead,
+parsed by pyarrow into string columns.
 
 For a snapshot read in parallel (``scan.snapshot.parallelism``), the reader's transaction also
 finds where each key range ends (``split_end``) and exports its snapshot again
@@ -23,6 +27,8 @@ from typing import Iterator, Optional, Sequence, Union
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from operators.postgres import binary_copy
+from operators.postgres.binary_copy import CopyColumns
 from operators.postgres.copy_out import copy_out
 from operators.postgres.replication import ExportedSnapshot, SourceTable, connect
 from operators.postgres.source_config import PostgresSourceConfig
@@ -43,6 +49,8 @@ class SnapshotReader:
         self.lsn = lsn
         self._copying = threading.Lock()
         """Held while a copy runs: the connection is not freed under the drain's feet."""
+        self.binary = conn.get_parameter_status("server_encoding") == "UTF8"
+        """Rows are read as binary COPY (text columns arrive in the server's encoding)."""
         with self.conn.cursor() as cur:
             cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             cur.execute("SET TRANSACTION SNAPSHOT %s", (snapshot_name,))
@@ -72,15 +80,16 @@ class SnapshotReader:
             row = cur.fetchone()
         return None if row is None else list(row)
 
-    def range_by_key(self, table: SourceTable, after: Optional[Sequence[str]],
+    def range_by_key(self, table: SourceTable, columns: CopyColumns, after: Optional[Sequence[str]],
                      last: Optional[Sequence[str]]) -> pa.Table:
-        """The rows with keys in (``after``, ``last``] (None: unbounded), in key order."""
+        """The rows with keys in (``after``, ``last``] (None: unbounded), in key order; ``columns``:
+        how the table's columns are read (here and below)."""
         keys = ", ".join(_quote(k) for k in table.primary_keys)
         where, params = _after(table, after)
         if last is not None:
             where += (" AND" if where else " WHERE") + f" ({keys}) <= ({', '.join(['%s'] * len(last))})"
             params += list(last)
-        return self._copy(f"SELECT {_columns(table)} FROM {table.qualified}{where} ORDER BY {keys}", params, table)
+        return self._copy(f"FROM {table.qualified}{where} ORDER BY {keys}", params, table, columns)
 
     def page_count(self, table: SourceTable) -> int:
         """The pages a scan by page ranges covers: of a partitioned table, its largest partition's
@@ -90,36 +99,41 @@ class SnapshotReader:
                         " FROM pg_partition_tree(%s) WHERE isleaf", (table.oid,))
             return max(cur.fetchone()[0] or 0, 1)
 
-    def pages(self, table: SourceTable, first: int, count: int) -> pa.Table:
+    def pages(self, table: SourceTable, columns: CopyColumns, first: int, count: int) -> pa.Table:
         """The rows in pages [``first``, ``first + count``) (a TID range scan)."""
-        query = (f"SELECT {_columns(table)} FROM {table.qualified} WHERE ctid >= '({int(first)},0)'::tid"
+        query = (f"FROM {table.qualified} WHERE ctid >= '({int(first)},0)'::tid"
                  f" AND ctid < '({int(first + count)},0)'::tid")
-        return self._copy(query, [], table)
+        return self._copy(query, [], table, columns)
 
-    def chunk_by_key(self, table: SourceTable, after: Optional[Sequence[str]],
+    def chunk_by_key(self, table: SourceTable, columns: CopyColumns, after: Optional[Sequence[str]],
                      limit: int) -> tuple[pa.Table, Optional[list[str]]]:
         """Up to ``limit`` rows after the key ``after`` (text values); returns the rows and the
         last row's key, or None as the key when the table is exhausted."""
         keys = ", ".join(_quote(k) for k in table.primary_keys)
         where, params = _after(table, after)
-        query = f"SELECT {_columns(table)} FROM {table.qualified}{where} ORDER BY {keys} LIMIT {int(limit)}"
-        rows = self._copy(query, params, table)
+        rows = self._copy(f"FROM {table.qualified}{where} ORDER BY {keys} LIMIT {int(limit)}", params, table, columns)
         if rows.num_rows < limit:
             return rows, None
         names = [c.name for c in table.columns]
-        last = [rows.column(names.index(k))[rows.num_rows - 1].as_py() for k in table.primary_keys]
+        last = [_text(rows.column(names.index(k))[rows.num_rows - 1].as_py()) for k in table.primary_keys]
         return rows, last
 
-    def chunks_by_pages(self, table: SourceTable) -> Iterator[pa.Table]:
+    def chunks_by_pages(self, table: SourceTable, columns: CopyColumns) -> Iterator[pa.Table]:
         """The whole table in ranges of ``PAGES_PER_CHUNK`` pages."""
         for first in range(0, self.page_count(table), PAGES_PER_CHUNK):
-            yield self.pages(table, first, PAGES_PER_CHUNK)
+            yield self.pages(table, columns, first, PAGES_PER_CHUNK)
 
-    def _copy(self, query: str, params: list, table: SourceTable) -> pa.Table:
+    def _copy(self, query: str, params: list, table: SourceTable, columns: CopyColumns) -> pa.Table:
+        """The rows of ``SELECT <columns> <query>``: typed where ``columns`` says so, else strings."""
         with self._copying:
             with self.conn.cursor() as cur:
                 sql = cur.mogrify(query, params).decode() if params else query
-            data = copy_out(self.conn, f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)")
+            if self.binary:
+                data = copy_out(self.conn, f"COPY (SELECT {columns.select_list()} {sql}) TO STDOUT WITH (FORMAT binary)")
+                rows = binary_copy.decode(data, columns)
+                if rows is not None:
+                    return rows
+            data = copy_out(self.conn, f"COPY (SELECT {_columns(table)} {sql}) TO STDOUT WITH (FORMAT csv)")
         return parse_csv(data, len(table.columns))
 
     def close(self) -> None:
@@ -163,6 +177,11 @@ def _after(table: SourceTable, after: Optional[Sequence[str]]) -> tuple[str, lis
         return "", []
     keys = ", ".join(_quote(k) for k in table.primary_keys)
     return f" WHERE ({keys}) > ({', '.join(['%s'] * len(after))})", list(after)
+
+
+def _text(key_value) -> str:
+    """A key column's value as text (``CopyColumns`` reads only integer and text keys natively)."""
+    return key_value if isinstance(key_value, str) else str(key_value)
 
 
 def _columns(table: SourceTable) -> str:

@@ -49,15 +49,16 @@ class PostgresSplitReader:
         self.mappings: dict[SourceTable, TableMapping] = {}
 
     def read(self, split: PostgresSnapshotSplit) -> list[ChangeBatch]:
+        mapping = self._mapping(split.table)
         reader = SnapshotReader(self.conn, split.snapshot)
         try:
             if split.pages:
-                rows = reader.pages(split.table, split.first_page, split.pages)
+                rows = reader.pages(split.table, mapping.copy_columns, split.first_page, split.pages)
             else:
-                rows = reader.range_by_key(split.table, split.after, split.last)
+                rows = reader.range_by_key(split.table, mapping.copy_columns, split.after, split.last)
         finally:
             reader.end()
-        return [self._mapping(split.table).batch_from_strings(rows)] if rows.num_rows else []
+        return [mapping.batch_from_snapshot(rows)] if rows.num_rows else []
 
     def _mapping(self, table: SourceTable) -> TableMapping:
         if table not in self.mappings:

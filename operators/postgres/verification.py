@@ -25,6 +25,7 @@ from operators.cdc.source_position import SourcePosition
 from operators.cdc.verification import SourceLag, SourceRead, captured_tables
 from operators.postgres import pgoutput
 from operators.postgres import replication as repl
+from operators.postgres.binary_copy import CopyColumns
 from operators.postgres.change_source import PostgresSourceFactory
 from operators.postgres.replication import SlotState, SourceTable
 from operators.postgres.snapshot_reader import SnapshotReader
@@ -137,20 +138,20 @@ def _batches(reader: SnapshotReader, mapped: list[tuple[SourceTable, TableMappin
     """Every table's rows in the lake's form (the source's columns only), chunk by chunk."""
     try:
         for table, mapping in mapped:
-            for rows in _chunks(reader, table, chunk_size):
-                yield mapping.target, mapping.batch_from_strings(rows).rows().select(list(mapping.names))
+            for rows in _chunks(reader, table, mapping.copy_columns, chunk_size):
+                yield mapping.target, mapping.batch_from_snapshot(rows).rows().select(list(mapping.names))
     finally:
         reader.close()
         conn.close()
 
 
-def _chunks(reader: SnapshotReader, table: SourceTable, chunk_size: int) -> Iterator[pa.Table]:
+def _chunks(reader: SnapshotReader, table: SourceTable, columns: CopyColumns, chunk_size: int) -> Iterator[pa.Table]:
     if not table.primary_keys:
-        yield from reader.chunks_by_pages(table)
+        yield from reader.chunks_by_pages(table, columns)
         return
     after = None
     while True:
-        rows, after = reader.chunk_by_key(table, after, chunk_size)
+        rows, after = reader.chunk_by_key(table, columns, after, chunk_size)
         yield rows
         if after is None:
             return

@@ -1,7 +1,8 @@
 """Every supported PostgreSQL column type as a case: its SQL type, its Paimon type, SQL literals of
 two rows and the Python values expected for them (``COLUMNS``), and the non-ISO, non-UTC server
-defaults the type tests run under (``SERVER_DEFAULTS``). Used by tests/operators/postgres/test_postgres_types.py and
-tests/operators/postgres/test_postgres_types_lake.py.
+defaults the type tests run under (``SERVER_DEFAULTS``), and ``assert_same``, which checks an Arrow
+column against a case's values. Used by tests/operators/postgres/test_postgres_types.py,
+test_postgres_types_lake.py and test_binary_copy.py.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ import math
 from dataclasses import dataclass
 from decimal import Decimal as D
 
+import pyarrow as pa
+
 from paimon_py.types import (
     ArrayType, BigIntType, BooleanType, CharType, DateType, DecimalType, DoubleType, FloatType,
     IntType, LocalZonedTimestampType, SmallIntType, TimestampType, TimeType, VarBinaryType,
-    VarCharType,
+    VarCharType, to_arrow_type,
 )
 
 UTC = dt.timezone.utc
@@ -109,3 +112,20 @@ COLUMNS = [
         (["a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"], [])),
     Col("c_enum_arr", "mood[]", ArrayType(VarCharType()), ("'{happy,\"so so\"}'", "'{}'"), (["happy", "so so"], [])),
 ]
+
+
+def expected_array(col: Col) -> pa.Array:
+    values = list(col.expected) + [None] * (3 - len(col.expected))
+    return pa.array(values, to_arrow_type(col.paimon))
+
+
+def assert_same(actual: pa.Array, col: Col) -> None:
+    expected = expected_array(col)
+    assert actual.type == expected.type, col.name
+    for got, want in zip(actual.to_pylist(), expected.to_pylist()):
+        if want is None and got is not None and col.expected[1] is None:  # now(), random uuid
+            continue
+        if isinstance(want, float) and math.isnan(want):
+            assert math.isnan(got), col.name
+        else:
+            assert got == want, f"{col.name}: {got!r} != {want!r}"

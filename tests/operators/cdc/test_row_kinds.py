@@ -63,7 +63,7 @@ def test_decoder_and_mapping_produce_int8_row_kinds():
     assert rows.column(ROW_KIND).to_pylist() == [I, UB, UA, D, I, UA, D]
     assert rows.column("id").to_pylist() == [1, 1, 1, 1, 2, 2, 2]
 
-    snapshot = mapping.batch_from_strings(pa.table({"id": ["5"], "v": ["x"]})).rows()
+    snapshot = mapping.batch_from_snapshot(pa.table({"id": ["5"], "v": ["x"]})).rows()
     assert snapshot.schema.field(ROW_KIND) == ROW_KIND_FIELD
     assert snapshot.column(ROW_KIND).to_pylist() == [I]
 

@@ -9,8 +9,10 @@ import threading
 
 import psycopg2
 import psycopg2.errors
+import pyarrow as pa
 import pytest
 
+from operators.postgres.binary_copy import BYTES, CopyColumn, CopyColumns
 from operators.postgres.copy_out import INITIAL_BYTES, copy_out
 from operators.postgres.replication import SourceTable
 from operators.postgres.snapshot_reader import SnapshotReader
@@ -122,11 +124,12 @@ def test_closing_a_reader_cancels_its_copy_under_way(postgres_server, database, 
     reader_conn.autocommit = True
     reader = SnapshotReader(reader_conn, name)
     table = SourceTable("public", "t", 0, (), ("id",), "d")
+    columns = CopyColumns((CopyColumn("x", BYTES, pa.string(), True),))
     failures = []
 
     def copy():
         try:
-            reader._copy("SELECT pg_sleep(30)", [], table)
+            reader._copy("FROM (SELECT pg_sleep(30)::text AS x) s", [], table, columns)
         except Exception as e:  # noqa: BLE001 - inspected below
             failures.append(e)
 

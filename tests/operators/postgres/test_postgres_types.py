@@ -9,7 +9,6 @@ The server runs with non-ISO, non-UTC defaults, so the session options the reade
 from __future__ import annotations
 
 import io
-import math
 import random
 
 import psycopg2
@@ -24,10 +23,10 @@ from operators.postgres.replication import SESSION_OPTIONS
 from operators.postgres.types import TypeRegistry, UnsupportedTypeError
 from paimon_py.types import (
     ArrayType, DateType, DecimalType, DoubleType, IntType, LocalZonedTimestampType, TimestampType, TimeType,
-    VarCharType, to_arrow_type,
+    VarCharType,
 )
 from tests.support.postgres import change_stream
-from tests.support.postgres_type_cases import COLUMNS, SERVER_DEFAULTS, Col
+from tests.support.postgres_type_cases import COLUMNS, SERVER_DEFAULTS, assert_same
 
 pytestmark = pytest.mark.slow  # a PostgreSQL server
 
@@ -92,23 +91,6 @@ def copy_csv(conn, query: str, names: list[str]) -> pa.Table:
                           convert_options=pacsv.ConvertOptions(
                               column_types={n: pa.string() for n in names}, null_values=[""],
                               strings_can_be_null=True, quoted_strings_can_be_null=False))
-
-
-def expected_array(col: Col) -> pa.Array:
-    values = list(col.expected) + [None] * (3 - len(col.expected))
-    return pa.array(values, to_arrow_type(col.paimon))
-
-
-def assert_same(actual: pa.Array, col: Col) -> None:
-    expected = expected_array(col)
-    assert actual.type == expected.type, col.name
-    for got, want in zip(actual.to_pylist(), expected.to_pylist()):
-        if want is None and got is not None and col.expected[1] is None:  # now(), random uuid
-            continue
-        if isinstance(want, float) and math.isnan(want):
-            assert math.isnan(got), col.name
-        else:
-            assert got == want, f"{col.name}: {got!r} != {want!r}"
 
 
 def test_paimon_types(conn, attributes):
