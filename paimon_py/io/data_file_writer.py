@@ -161,6 +161,10 @@ class RollingFileWriter:
         if self._pending_bytes >= self._row_group_bytes():
             self._write_pending()
 
+    def pending_bytes(self) -> int:
+        """Bytes of rows waiting for a row group's worth."""
+        return self._pending_bytes
+
     def _row_group_bytes(self) -> float:
         return min(self.owner.target_file_size / 4, ROW_GROUP_BYTES)
 

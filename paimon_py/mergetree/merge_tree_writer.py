@@ -4,7 +4,9 @@ Records get sequence numbers as they arrive (continuing from the bucket's files)
 memory; a flush folds them with the merge function and writes sorted, key-unique level-0 files.
 After each flush the compaction manager may start a compaction in the background; above
 ``num-sorted-run.stop-trigger`` sorted runs the writer stalls until compaction catches up.
-``prepare_commit`` hands over new files, compaction results and changelog files, once.
+``prepare_commit`` hands over new files, compaction results and changelog files, once. Rows that
+arrive in key order skip the buffer: they are written as they come (``SortedRunAppend``), and a
+flush closes their file.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from paimon_py.mergetree.compact.merge_tree_compact_task import CompactResult
 from paimon_py.mergetree.increment import CommitIncrement, CompactIncrement, DataIncrement
 from paimon_py.mergetree.key_value_io import BucketFiles, concat
 from paimon_py.mergetree.sort_merge import merge_runs
+from paimon_py.mergetree.sorted_run_append import SortedRunAppend
 from paimon_py.mergetree.spill import SpillFiles
 from paimon_py.mergetree.write_stats import WriteStats
 
@@ -46,6 +49,8 @@ class MergeTreeWriter:
         self._compact_before: list[DataFileMeta] = []
         self._compact_after: list[DataFileMeta] = []
         self._stats = WriteStats()
+        self._append = SortedRunAppend(bucket_files) \
+            if changelog_producer != "input" and SortedRunAppend.applies_to(bucket_files) else None
 
     @property
     def levels(self):
@@ -57,16 +62,21 @@ class MergeTreeWriter:
         sequence = pa.array(np.arange(self.next_sequence, self.next_sequence + n, dtype=np.int64))
         self.next_sequence += n
         rows = rows.append_column(pa.field(SEQUENCE_NUMBER, pa.int64(), False), sequence)
+        if self._append is not None and self._append.accepts(rows):
+            self._append.append(rows)
+            return
         self._buffer.append(rows)
         self._buffered_bytes += rows.nbytes
 
     def buffered_bytes(self) -> int:
-        return self._buffered_bytes
+        """Rows held in memory: the buffer and appended rows not yet in their file."""
+        return self._buffered_bytes + (self._append.held_bytes() if self._append is not None else 0)
 
     def release_memory(self) -> None:
         """Called when the shared write buffer is full: spill to local disk if allowed, else
-        flush to level-0 files."""
-        if self.spill_files is None or self.changelog_producer == "input":
+        (and while appended rows are held) flush to level-0 files."""
+        appending = self._append is not None and self._append.held_bytes() > 0
+        if self.spill_files is None or self.changelog_producer == "input" or appending:
             self.flush()
             return
         records = self._take_buffer()
@@ -81,17 +91,18 @@ class MergeTreeWriter:
     def flush(self) -> None:
         """Write the buffer (merged with any spilled runs) as level-0 files, then let
         compaction react."""
+        new_files = self._append.close() if self._append is not None else []
         records = self._take_buffer()
         files = self.bucket_files
         if records is not None and self.changelog_producer == "input":
             self._changelog += files.write_changelog(files.record_order.sort(records))
         if self.spill_files:
-            new_files = self._merge_spilled(records)
+            new_files += self._merge_spilled(records)
         elif records is not None:
             merged = files.merge(records, drop_delete=False)
             del records  # the unsorted rows are freed before the sorted ones are written
-            new_files = files.write(merged, level=0)
-        else:
+            new_files += files.write(merged, level=0)
+        if not new_files:
             return
         self._stats.flushes += 1
         self._new_files += new_files
@@ -163,7 +174,7 @@ class MergeTreeWriter:
         """Flushes, spills and compactions so far; the bucket's buffer and sorted runs now."""
         runs = self.levels.number_of_sorted_runs() if self.levels else 0
         return WriteStats(0, self._stats.flushes, self._stats.spills, self._stats.compactions,
-                          self._stats.compaction_ms, self._buffered_bytes, runs)
+                          self._stats.compaction_ms, self.buffered_bytes(), runs)
 
     def prepare_commit(self, wait_compaction: bool) -> CommitIncrement:
         self.flush()
@@ -189,7 +200,10 @@ class MergeTreeWriter:
         return increment
 
     def close(self) -> None:
-        """Wait for a running compaction (its files stay uncommitted, cleaned as orphans)."""
+        """Wait for a running compaction (its files stay uncommitted, cleaned as orphans); rows
+        appended since the last flush are dropped, their file deleted."""
+        if self._append is not None:
+            self._append.abort()
         if self.compact_manager is not None and self.compact_manager.is_running:
             self.compact_manager.collect(blocking=True)
         if self.spill_files is not None:

@@ -43,12 +43,12 @@ class RecordOrder:
 
     def order(self, table: pa.Table) -> np.ndarray | pa.Array | None:
         """The row numbers of ``table`` in record order; None when the rows are in order already."""
-        if self._in_key_order(table):
+        if self.in_key_order(table):
             return None
         order = self._key_only_order(table)
         return self._full_order(table) if order is None else order
 
-    def _in_key_order(self, table: pa.Table) -> bool:
+    def in_key_order(self, table: pa.Table) -> bool:
         """Rows already in order, checked without sorting: a single integer key, strictly increasing
         (no equal keys, so the sequence does not matter), as rows read in key order arrive (a CDC
         snapshot's chunks). Saves the copy a ``take`` makes."""

@@ -111,7 +111,7 @@ def test_write_buffer_flushes_when_full_and_stalls_keep_runs_bounded(tmp_path):
     table = new_table(tmp_path, {**SMALL_LSM, "bucket": "1"})
     write = table.new_file_store_write()
     for i in range(40):
-        keys = list(range(i * 50, i * 50 + 50))
+        keys = list(range(i * 50 + 49, i * 50 - 1, -1))  # not in key order: buffered, not appended
         write.write(pa.table({"k": keys, "v": ["x" * 20] * 50, "rk": ["+I"] * 50}, schema=SCHEMA))
         assert write.write_buffer.used_bytes() <= write.write_buffer.budget_bytes
         levels = next(iter(write.writers.values())).levels
@@ -149,7 +149,7 @@ def test_full_buffer_spills_to_disk_or_flushes_level0(tmp_path, spillable):
     write = table.new_file_store_write()
     model = {}
     for i in range(30):
-        keys = [(i * 37 + j * 11) % 700 for j in range(60)]
+        keys = [(i * 37 + j * 11) % 700 for j in range(59, -1, -1)]  # not in key order: buffered
         write.write(pa.table({"k": keys, "v": [f"{i}"] * 60, "rk": ["+I"] * 60}, schema=SCHEMA))
         model.update({k: f"{i}" for k in keys})
         assert write.write_buffer.used_bytes() <= write.write_buffer.budget_bytes
@@ -177,7 +177,8 @@ def test_the_spill_directory_exists_only_from_the_first_spill_to_close(tmp_path,
     write.write(pa.table({"k": [1, 2], "v": ["a", "b"], "rk": ["+I"] * 2}, schema=SCHEMA))
     assert os.listdir(tmp_path / "local") == []
     for i in range(30):  # past the small write buffer: runs spilled
-        write.write(pa.table({"k": list(range(i * 60, i * 60 + 60)), "v": ["x"] * 60, "rk": ["+I"] * 60}, schema=SCHEMA))
+        write.write(pa.table({"k": list(range(i * 60 + 59, i * 60 - 1, -1)), "v": ["x"] * 60, "rk": ["+I"] * 60},
+                             schema=SCHEMA))
     assert [d[:13] for d in os.listdir(tmp_path / "local")] == ["paimon-spill-"]
     write.prepare_commit()
     write.close()
