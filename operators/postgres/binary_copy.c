@@ -85,42 +85,58 @@ static __int128 pow10_128(int n) {
     return v;
 }
 
-/* *acc = *acc * factor + add, unless that reaches limit (acc, add >= 0; limit <= 10^38). */
-static int scale_up(__int128 *acc, int32_t factor, int32_t add, __int128 limit) {
-    if (*acc > (limit - 1) / factor) return BINARY_COPY_TEXT;
-    *acc = *acc * factor + add;
-    return *acc < limit ? BINARY_COPY_OK : BINARY_COPY_TEXT;
+/* A decimal column's bounds: 10^precision, and (10^precision - 1) / 10^k for k = 0..4, the
+ * largest value that may be multiplied by 10^k (divisions of 128-bit integers are slow: done
+ * once per column, not per digit). */
+struct decimal_bounds {
+    __int128 limit;
+    __int128 below[5];
+};
+
+static struct decimal_bounds bounds_of(int precision) {
+    struct decimal_bounds b;
+    b.limit = pow10_128(precision);
+    for (int k = 0; k < 5; k++) b.below[k] = (b.limit - 1) / pow10_128(k);
+    return b;
+}
+
+/* *acc = *acc * 10^k + add, unless that reaches the limit (acc, add >= 0). */
+static int scale_up(__int128 *acc, int k, int32_t add, const struct decimal_bounds *b) {
+    static const int32_t POW10[5] = {1, 10, 100, 1000, 10000};
+    if (*acc > b->below[k]) return BINARY_COPY_TEXT;
+    *acc = *acc * POW10[k] + add;
+    return *acc < b->limit ? BINARY_COPY_OK : BINARY_COPY_TEXT;
 }
 
 /* A numeric's binary form (base-10000 digits, the first at 10000^weight) as the unscaled integer
  * of a decimal(precision, scale); BINARY_COPY_TEXT for NaN, infinities, a value that needs
  * rounding to the scale or has more digits than the precision. */
-static int numeric_value(const uint8_t *p, int32_t length, int precision, int scale, __int128 *out) {
+static int numeric_value(const uint8_t *p, int32_t length, const struct decimal_bounds *bounds, int scale,
+                         __int128 *out) {
     static const int32_t POW10[5] = {1, 10, 100, 1000, 10000};
     if (length < 8) return BINARY_COPY_MALFORMED;
     int ndigits = (int16_t)be16(p), weight = (int16_t)be16(p + 2);
     uint16_t sign = be16(p + 4);
     if (sign != 0x0000 && sign != 0x4000) return BINARY_COPY_TEXT;
     if (ndigits < 0 || length != 8 + 2 * ndigits) return BINARY_COPY_MALFORMED;
-    const __int128 limit = pow10_128(precision);
     __int128 acc = 0;
     int exponent = 0; /* the power of ten of acc's unit */
     for (int i = 0; i < ndigits; i++) {
         int32_t digit = (int16_t)be16(p + 8 + 2 * i);
         int e = 4 * (weight - i) + scale; /* the power of ten of this digit's unit, scaled */
         if (e >= 0) {
-            if (scale_up(&acc, 10000, digit, limit) != BINARY_COPY_OK) return BINARY_COPY_TEXT;
+            if (scale_up(&acc, 4, digit, bounds) != BINARY_COPY_OK) return BINARY_COPY_TEXT;
             exponent = e;
         } else if (e > -4) {
             if (digit % POW10[-e] != 0) return BINARY_COPY_TEXT;
-            if (scale_up(&acc, POW10[4 + e], digit / POW10[-e], limit) != BINARY_COPY_OK) return BINARY_COPY_TEXT;
+            if (scale_up(&acc, 4 + e, digit / POW10[-e], bounds) != BINARY_COPY_OK) return BINARY_COPY_TEXT;
             exponent = 0;
         } else if (digit != 0) {
             return BINARY_COPY_TEXT;
         }
     }
     for (; acc != 0 && exponent > 0; exponent--) {
-        if (scale_up(&acc, 10, 0, limit) != BINARY_COPY_OK) return BINARY_COPY_TEXT;
+        if (scale_up(&acc, 1, 0, bounds) != BINARY_COPY_OK) return BINARY_COPY_TEXT;
     }
     *out = sign == 0x4000 ? -acc : acc;
     return BINARY_COPY_OK;
@@ -129,7 +145,7 @@ static int numeric_value(const uint8_t *p, int32_t length, int precision, int sc
 /* One non-NULL value of column kind into values (fixed width: at row; K_BYTES: appended at
  * *data_used, its end written to offsets[row + 1]). */
 static int decode_value(int kind, const uint8_t *p, int32_t length, int64_t row, uint8_t *values, int32_t *offsets,
-                        int64_t *data_used, int precision, int scale) {
+                        int64_t *data_used, const struct decimal_bounds *bounds, int scale) {
     switch (kind) {
     case K_INT2: ((uint16_t *)values)[row] = be16(p); return BINARY_COPY_OK;
     case K_INT4: case K_FLOAT4: ((uint32_t *)values)[row] = be32(p); return BINARY_COPY_OK;
@@ -144,7 +160,7 @@ static int decode_value(int kind, const uint8_t *p, int32_t length, int64_t row,
         return BINARY_COPY_OK;
     case K_NUMERIC: {
         __int128 v;
-        int status = numeric_value(p, length, precision, scale, &v);
+        int status = numeric_value(p, length, bounds, scale, &v);
         if (status == BINARY_COPY_OK) memcpy(values + 16 * row, &v, 16);
         return status;
     }
@@ -178,8 +194,10 @@ int binary_copy_decode(const uint8_t *buf, int64_t size, int columns, const int3
                        uint8_t **validity, int64_t *null_counts) {
     int64_t at = first_row(buf, size);
     int64_t data_used[columns > 0 ? columns : 1];
+    struct decimal_bounds bounds[columns > 0 ? columns : 1];
     for (int c = 0; c < columns; c++) {
         data_used[c] = 0;
+        if (kinds[c] == K_NUMERIC) bounds[c] = bounds_of(precisions[c]);
         null_counts[c] = 0;
         if (kinds[c] == K_BYTES) offsets[c][0] = 0;
     }
@@ -197,7 +215,7 @@ int binary_copy_decode(const uint8_t *buf, int64_t size, int columns, const int3
             }
             validity[c][row >> 3] |= (uint8_t)(1u << (row & 7));
             int status = decode_value(kinds[c], buf + at, length, row, values[c], offsets[c], &data_used[c],
-                                      precisions[c], scales[c]);
+                                      &bounds[c], scales[c]);
             if (status != BINARY_COPY_OK) return status;
             at += length;
         }
