@@ -28,6 +28,10 @@ from paimon_py.mergetree.record_order import ADD_KINDS
 MAX_PENDING = 4
 """Batches handed to the thread and not yet written; the writer waits beyond it (memory bound)."""
 
+MIN_ROWS = 1024
+"""Smaller batches are buffered: a stream's few rows per bucket are cheaper sorted with the rest
+at the flush than handed to a thread one by one."""
+
 
 class SortedRunAppend:
     def __init__(self, files: BucketFiles):
@@ -48,8 +52,8 @@ class SortedRunAppend:
 
     def accepts(self, rows: pa.Table) -> bool:
         """Whether ``rows`` (with ``_VALUE_KIND`` and sequence numbers) continue the run: inserts
-        whose keys increase strictly, the first after the run's last."""
-        if rows.num_rows == 0 or not self.files.record_order.in_key_order(rows):
+        whose keys increase strictly, the first after the run's last (``MIN_ROWS`` of them at least)."""
+        if rows.num_rows < MIN_ROWS or not self.files.record_order.in_key_order(rows):
             return False
         key = rows.column(self.key_name)
         if self._last_key is not None and key[0].as_py() <= self._last_key:

@@ -58,15 +58,17 @@ def test_rows_in_key_order_become_one_level0_file_without_the_buffer(tmp_path):
 def test_appended_and_buffered_records_merge_by_sequence(tmp_path):
     table = new_table(tmp_path)
     write = table.new_file_store_write()
-    write.write(rows(range(100), "a"))        # appended
-    write.write(rows([150, 10], "b"))         # not in key order: buffered (10 newer than the run's)
-    write.write(rows(range(100, 200), "c"))   # appended after 99 (its 150 newer than the buffer's)
-    write.write(rows(range(300, 310), "d", kind="-D"))  # not inserts: buffered
-    write.write(rows([50], "e"))              # at or before the run's last key: buffered
+    write.write(rows(range(2000), "a"))             # appended
+    write.write(rows([2500, 10], "b"))              # not in key order: buffered (10 newer than the run's)
+    write.write(rows(range(2000, 4000), "c"))       # appended after 1999 (its 2500 newer than the buffer's)
+    write.write(rows(range(5000, 7000), "d", kind="-D"))  # not inserts: buffered
+    write.write(rows(range(1000, 3000), "e"))       # not after the run's last key: buffered
+    write.write(rows(range(9000, 9010), "f"))       # fewer than MIN_ROWS: buffered
     files = commit(table, write)
     write.close()
-    assert len(files) == 2 and sorted(f.row_count for f in files) == [13, 200]
-    expected = {k: "a" for k in range(100)} | {k: "c" for k in range(100, 200)} | {10: "b", 50: "e"}
+    assert len(files) == 2 and sorted(f.row_count for f in files) == [4000, 4011]
+    expected = {k: "a" for k in range(2000)} | {k: "c" for k in range(2000, 4000)} | {10: "b"} \
+        | {k: "e" for k in range(1000, 3000)} | {k: "f" for k in range(9000, 9010)}
     assert read(table) == expected
 
 
