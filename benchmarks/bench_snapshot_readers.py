@@ -2,9 +2,11 @@
 choice), on one private server in one run:
 
 * the raw COPY drain (``copy_out``, bytes only, no parsing): the ceiling;
-* ``COPY ... (FORMAT csv)`` drained in C (``operators/postgres/copy_out.py``), parsed by
-  pyarrow.csv into strings, then the reader's vectorised text converters
-  (``operators/postgres/types.py``): what the snapshot reader does;
+* ``COPY ... (FORMAT binary)`` drained in C (``operators/postgres/copy_out.py``) and decoded in C
+  into typed Arrow columns (``operators/postgres/binary_copy.py``): what the snapshot reader does;
+* ``COPY ... (FORMAT csv)`` drained the same way, parsed by pyarrow.csv into strings, then the
+  vectorised text converters (``operators/postgres/types.py``): the reader's fallback, and what it
+  did before binary COPY;
 * ADBC's PostgreSQL driver ``fetch_arrow_table`` (Arrow-native, binary COPY inside), measured
   only if ``adbc-driver-postgresql`` is installed (it is not a dependency of the project:
   ``pip install adbc-driver-postgresql==1.13.0`` into a separate virtualenv with this project);
@@ -25,6 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import psycopg2  # noqa: E402
 
 from benchmarks.common import machine, publish  # noqa: E402
+from operators.postgres.binary_copy import CopyColumns, decode  # noqa: E402
 from operators.postgres.copy_out import copy_out  # noqa: E402
 from operators.postgres.local_server import LocalPostgres  # noqa: E402
 from operators.postgres.replication import SESSION_OPTIONS  # noqa: E402
@@ -41,6 +44,21 @@ def copy_raw(server: LocalPostgres) -> int:
     copy_out(conn, "COPY t TO STDOUT WITH (FORMAT csv)")
     conn.close()
     return -1
+
+
+def copy_binary_typed(server: LocalPostgres) -> int:
+    conn = psycopg2.connect(server.dsn, options=SESSION_OPTIONS)
+    with conn.cursor() as cur:
+        cur.execute("SELECT attname, atttypid, atttypmod FROM pg_attribute WHERE attrelid = 't'::regclass"
+                    " AND attnum > 0 ORDER BY attnum")
+        columns = cur.fetchall()
+    registry = TypeRegistry(conn)
+    pg_types = [registry.get(oid) for _, oid, _ in columns]
+    copy = CopyColumns.of([name for name, _, _ in columns], pg_types, [mod for _, _, mod in columns],
+                          [paimon_type(t, mod, True) for t, (_, _, mod) in zip(pg_types, columns)], ["id"])
+    rows = decode(copy_out(conn, f"COPY (SELECT {copy.select_list()} FROM t) TO STDOUT WITH (FORMAT binary)"), copy)
+    conn.close()
+    return rows.num_rows
 
 
 def copy_csv_typed(server: LocalPostgres) -> int:
@@ -89,7 +107,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     args = parser.parse_args()
     candidates = [("raw COPY drain, no parsing (ceiling)", copy_raw),
-                  ("COPY csv + pyarrow + typed converters (the snapshot reader)", copy_csv_typed),
+                  ("COPY binary + C decoder into typed Arrow (the snapshot reader)", copy_binary_typed),
+                  ("COPY csv + pyarrow + typed converters (the reader's fallback)", copy_csv_typed),
                   ("ADBC fetch_arrow_table", adbc), ("psycopg2 fetchall", fetchall)]
     try:
         import adbc_driver_postgresql  # noqa: F401
