@@ -46,12 +46,17 @@ def copy_raw(server: LocalPostgres) -> int:
     return -1
 
 
-def copy_binary_typed(server: LocalPostgres) -> int:
-    conn = psycopg2.connect(server.dsn, options=SESSION_OPTIONS)
+def table_columns(conn) -> list[tuple[str, int, int]]:
+    """(name, type oid, type modifier) of the table's columns."""
     with conn.cursor() as cur:
         cur.execute("SELECT attname, atttypid, atttypmod FROM pg_attribute WHERE attrelid = 't'::regclass"
                     " AND attnum > 0 ORDER BY attnum")
-        columns = cur.fetchall()
+        return cur.fetchall()
+
+
+def copy_binary_typed(server: LocalPostgres) -> int:
+    conn = psycopg2.connect(server.dsn, options=SESSION_OPTIONS)
+    columns = table_columns(conn)
     registry = TypeRegistry(conn)
     pg_types = [registry.get(oid) for _, oid, _ in columns]
     copy = CopyColumns.of([name for name, _, _ in columns], pg_types, [mod for _, _, mod in columns],
@@ -63,15 +68,12 @@ def copy_binary_typed(server: LocalPostgres) -> int:
 
 def copy_csv_typed(server: LocalPostgres) -> int:
     conn = psycopg2.connect(server.dsn, options=SESSION_OPTIONS)
-    with conn.cursor() as cur:
-        cur.execute("SELECT atttypid, atttypmod FROM pg_attribute WHERE attrelid = 't'::regclass"
-                    " AND attnum > 0 ORDER BY attnum")
-        columns = cur.fetchall()
+    columns = table_columns(conn)
     strings = parse_csv(copy_out(conn, "COPY t TO STDOUT WITH (FORMAT csv)"), len(columns))
     registry = TypeRegistry(conn)
     arrays = [text_column_to_arrow(strings.column(i), registry.get(oid), mod,
                                    paimon_type(registry.get(oid), mod, True))
-              for i, (oid, mod) in enumerate(columns)]
+              for i, (_, oid, mod) in enumerate(columns)]
     conn.close()
     return len(arrays[0])
 

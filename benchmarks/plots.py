@@ -392,8 +392,9 @@ SPECS = {
     "sort_merge": Spec("bench_sort_merge.py: merging sorted runs, vectorised vs a heap merge", (
         Panel("Rows/s", "rows/s", "merge", ("rows/s",), "heapq merge", ("heapq merge",)),)),
     "snapshot_readers": Spec("bench_snapshot_readers.py: PostgreSQL table -> typed Arrow", (
-        Panel("Rows/s (best of 2)", "rows/s", "reader", ("rows/s",), "COPY csv + pyarrow + typed converters",
-              ("raw COPY drain, no parsing", "ADBC fetch_arrow_table", "psycopg2 fetchall")),)),
+        Panel("Rows/s (best of 2)", "rows/s", "reader", ("rows/s",), "COPY binary + C decoder into typed Arrow",
+              ("raw COPY drain, no parsing", "COPY csv + pyarrow + typed converters", "ADBC fetch_arrow_table",
+               "psycopg2 fetchall")),)),
 }
 
 
