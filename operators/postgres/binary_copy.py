@@ -27,6 +27,7 @@ import numpy as np
 import pyarrow as pa
 
 from operators.postgres import native
+from operators.postgres.native import address
 from paimon_py.types import DataType, to_arrow_type
 
 INT2, INT4, INT8, FLOAT4, FLOAT8, BOOL, BYTES, NUMERIC, TIMESTAMP_US, TIMESTAMP_MS, DATE = range(1, 12)
@@ -41,6 +42,10 @@ _NATIVE: dict[str, tuple[int, ...]] = {
     "date": (DATE,),
 }
 """PostgreSQL types (``pg_catalog``) with a binary form the decoder takes, and the kinds they may become."""
+
+_FIXED_TARGETS = {INT2: pa.int16(), INT4: pa.int32(), INT8: pa.int64(), FLOAT4: pa.float32(), FLOAT8: pa.float64(),
+                  BOOL: pa.bool_(), DATE: pa.date32()}
+"""The Arrow type each fixed-width kind is decoded into."""
 
 _KEY_NAMES = frozenset({"int2", "int4", "int8", "text", "varchar", "bpchar"})
 """Types whose values' text is their Python value's ``str``: read natively also as key columns."""
@@ -94,10 +99,8 @@ def _column(name: str, pg_type, type_modifier: int, data_type: DataType, key: bo
 
 def _takes(kind: int, target: pa.DataType, type_name: str) -> bool:
     """Whether the decoder writes ``kind`` values of PostgreSQL type ``type_name`` as ``target`` values."""
-    fixed = {INT2: pa.int16(), INT4: pa.int32(), INT8: pa.int64(), FLOAT4: pa.float32(), FLOAT8: pa.float64(),
-             BOOL: pa.bool_(), DATE: pa.date32()}
-    if kind in fixed:
-        return target == fixed[kind]
+    if kind in _FIXED_TARGETS:
+        return target == _FIXED_TARGETS[kind]
     if kind == BYTES:
         return target == (pa.binary() if type_name == "bytea" else pa.string())
     if kind == NUMERIC:
@@ -118,7 +121,7 @@ def decode(data: pa.Buffer, copy: CopyColumns) -> Optional[pa.Table]:
     totals = np.zeros(count, np.int64)
     rows = ctypes.c_int64()
     base = data.address
-    if library.binary_copy_sizes(base, data.size, count, _address(kinds), _address(totals), ctypes.byref(rows)) != _OK:
+    if library.binary_copy_sizes(base, data.size, count, address(kinds), address(totals), ctypes.byref(rows)) != _OK:
         raise ValueError("malformed binary COPY data")
     if count and int(totals.max()) >= 1 << 31:
         return None  # a column's bytes beyond 32-bit offsets: the text path's error
@@ -130,8 +133,8 @@ def decode(data: pa.Buffer, copy: CopyColumns) -> Optional[pa.Table]:
     precisions = np.array([getattr(c.arrow_type, "precision", 0) for c in columns], np.int32)
     scales = np.array([getattr(c.arrow_type, "scale", 0) for c in columns], np.int32)
     status = library.binary_copy_decode(
-        base, data.size, count, _address(kinds), _address(precisions), _address(scales),
-        _pointers(values), _pointers(offsets), _pointers(validity), _address(null_counts))
+        base, data.size, count, address(kinds), address(precisions), address(scales),
+        _pointers(values), _pointers(offsets), _pointers(validity), address(null_counts))
     if status == _TEXT:
         return None
     if status != _OK:
@@ -159,12 +162,9 @@ def _array(column: CopyColumn, rows: int, nulls: int, validity: np.ndarray, offs
     return pa.Array.from_buffers(column.arrow_type, rows, [bitmap, pa.py_buffer(values)], nulls)
 
 
-def _address(array: np.ndarray) -> int:
-    return array.__array_interface__["data"][0]
-
 
 def _pointers(arrays: Sequence[Optional[np.ndarray]]) -> ctypes.Array:
-    return (ctypes.c_void_p * max(len(arrays), 1))(*[None if a is None else _address(a) for a in arrays])
+    return (ctypes.c_void_p * max(len(arrays), 1))(*[None if a is None else address(a) for a in arrays])
 
 
 @lru_cache(maxsize=None)

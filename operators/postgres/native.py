@@ -4,7 +4,7 @@
 goes into ``build/`` beside its source, named by a hash of the source and flags, under a file lock
 and renamed into place atomically: concurrent workers compile it once, and a changed source is
 recompiled. The libraries use no Python API and are loaded with ctypes by their modules
-(``tuple_data.py``, ``copy_out.py``, ``binary_copy.py``).
+(``tuple_data.py``, ``copy_out.py``, ``binary_copy.py``), which pass numpy arrays by ``address``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,10 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 HERE = Path(__file__).parent
 BUILD_DIR = HERE / "build"
@@ -38,6 +42,11 @@ def build(name: str) -> Path:
         if not target.exists():
             _compile(source, target)
     return target
+
+
+def address(array: np.ndarray) -> int:
+    """Where ``array``'s data starts, for a C function's pointer argument."""
+    return array.__array_interface__["data"][0]
 
 
 def _compile(source: Path, target: Path) -> None:

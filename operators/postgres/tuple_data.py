@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from operators.postgres import native
+from operators.postgres.native import address
 
 
 def decode_columns(buf: np.ndarray, tuples: np.ndarray, ends: np.ndarray, columns: int,
@@ -31,8 +32,8 @@ def decode_columns(buf: np.ndarray, tuples: np.ndarray, ends: np.ndarray, column
     count = len(tuples)
     buf, tuples, ends = (np.ascontiguousarray(a, t) for a, t in ((buf, np.uint8), (tuples, np.int64), (ends, np.int64)))
     totals = np.zeros(columns, np.int64)
-    stopped = None if stops is None else _address(stops)
-    if library.tuple_data_sizes(_address(buf), _address(tuples), _address(ends), count, columns, _address(totals),
+    stopped = None if stops is None else address(stops)
+    if library.tuple_data_sizes(address(buf), address(tuples), address(ends), count, columns, address(totals),
                                 stopped) != 0:
         return None
     if columns and int(totals.max()) >= 1 << 31:
@@ -43,16 +44,13 @@ def decode_columns(buf: np.ndarray, tuples: np.ndarray, ends: np.ndarray, column
     data = np.empty(int(data_starts[-1]), np.uint8)
     validity = np.zeros((columns, (count + 7) // 8), np.uint8)
     unchanged = np.empty((columns, count), np.uint8)
-    library.tuple_data_columns(_address(buf), _address(tuples), count, columns, _address(offsets), _address(data),
-                               _address(data_starts), _address(validity), _address(unchanged))
+    library.tuple_data_columns(address(buf), address(tuples), count, columns, address(offsets), address(data),
+                               address(data_starts), address(validity), address(unchanged))
     arrays = [pa.Array.from_buffers(pa.string(), count, [pa.py_buffer(validity[c]), pa.py_buffer(offsets[c]),
                                                          pa.py_buffer(data[data_starts[c]:data_starts[c + 1]])])
               for c in range(columns)]
     return arrays, list(unchanged)
 
-
-def _address(array: np.ndarray) -> int:
-    return array.__array_interface__["data"][0]
 
 
 @lru_cache(maxsize=None)
